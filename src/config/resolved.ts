@@ -1,0 +1,91 @@
+import path from 'node:path';
+import type {
+  Architecture, AwsConfig, DockerConfig, ModelConfig, PipeConfig, RunnerChoice, Runtime, StageConfig, UrlConfig, UserTaskConfig,
+} from './schema.js';
+
+/** The configuration of one run: defaults filled in and the chosen stage merged over the top level. */
+export interface ResolvedConfig {
+  /** Absolute path of the config file. */
+  file: string;
+  /** Absolute project root (the config file's directory). */
+  root: string;
+  app: string;
+  stage: string;
+  region: string;
+  runtime: Runtime;
+  architecture: Architecture;
+  runner: RunnerChoice;
+  /** Build image for the docker runner. */
+  image: string;
+  python: string;
+  docker: Required<Pick<DockerConfig, 'mountPath' | 'binds' | 'env'>> & Pick<DockerConfig, 'network'>;
+  /** Project-relative paths. */
+  paths: { python: string; handler: string; artifacts: string; build: string };
+  model: Required<Pick<ModelConfig, 'seed' | 'hyperparameters'>> & Pick<ModelConfig, 'data' | 'target'>;
+  function: { memory: number; timeout: number; ephemeralStorage: number; env: Record<string, string>; handler: string };
+  url: { auth: 'NONE' | 'AWS_IAM'; cors?: UrlConfig['cors'] };
+  aws: AwsConfig;
+  stages: string[];
+  tasks: Record<string, UserTaskConfig>;
+}
+
+export function defaultImage(runtime: Runtime, architecture: Architecture): string {
+  return `public.ecr.aws/sam/build-${runtime}:latest-${architecture}`;
+}
+
+export const DEFAULT_STAGE = 'dev';
+
+export function resolveConfig(config: PipeConfig, file: string, stage: string | undefined): ResolvedConfig {
+  const stageName = stage ?? config.defaultStage ?? DEFAULT_STAGE;
+  const stageConfig: StageConfig = config.stages?.[stageName] ?? {};
+  const runtime = config.runtime ?? 'python3.12';
+  const architecture = config.architecture ?? 'x86_64';
+  return {
+    file,
+    root: path.dirname(file),
+    app: config.app,
+    stage: stageName,
+    region: stageConfig.region ?? config.region ?? 'us-east-1',
+    runtime,
+    architecture,
+    runner: config.runner ?? 'auto',
+    image: config.image ?? defaultImage(runtime, architecture),
+    python: config.python ?? 'python3',
+    docker: {
+      mountPath: config.docker?.mountPath ?? '/var/task',
+      binds: config.docker?.binds ?? [],
+      env: config.docker?.env ?? {},
+      network: config.docker?.network,
+    },
+    paths: {
+      python: config.paths?.python ?? 'python',
+      handler: config.paths?.handler ?? 'handler',
+      artifacts: config.paths?.artifacts ?? 'artifacts',
+      build: config.paths?.build ?? 'build',
+    },
+    model: {
+      seed: config.model?.seed ?? 42,
+      hyperparameters: config.model?.hyperparameters ?? {},
+      data: config.model?.data,
+      target: config.model?.target,
+    },
+    function: {
+      memory: stageConfig.function?.memory ?? config.function?.memory ?? 512,
+      timeout: stageConfig.function?.timeout ?? config.function?.timeout ?? 30,
+      ephemeralStorage: stageConfig.function?.ephemeralStorage ?? config.function?.ephemeralStorage ?? 512,
+      env: { ...config.function?.env, ...stageConfig.function?.env },
+      handler: stageConfig.function?.handler ?? config.function?.handler ?? 'app.handler',
+    },
+    url: {
+      auth: stageConfig.url?.auth ?? config.url?.auth ?? 'NONE',
+      cors: stageConfig.url?.cors ?? config.url?.cors,
+    },
+    aws: {
+      ...config.aws,
+      ...stageConfig.aws,
+      endpoints: { ...config.aws?.endpoints, ...stageConfig.aws?.endpoints },
+    },
+    stages: Object.keys(config.stages ?? { [DEFAULT_STAGE]: {} }),
+    tasks: config.tasks ?? {},
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * The reporter is the only way tasks talk to the user. The executor opens one `StepReporter` per task;
+ * a task may open nested steps. Renderers (listr2 on a TTY, plain lines in CI, JSON, a recording one for
+ * tests) implement `Reporter`.
+ */
+export type TaskOutcome = 'succeeded' | 'skipped' | 'failed' | 'cancelled';
+
+export interface ProgressUpdate {
+  /** What is moving: "layer 3a4f", "upload function.zip". */
+  label: string;
+  current: number;
+  /** Unknown total: undefined. */
+  total?: number;
+  unit: 'bytes' | 'items';
+}
+
+export interface StepReporter {
+  /** One line of output of the running step (a command's stdout/stderr, or a note). */
+  line(text: string, stream?: 'stdout' | 'stderr' | 'info' | 'warn'): void;
+  progress(update: ProgressUpdate): void;
+  /** A nested step; finish it with `done` or `fail`. */
+  step(title: string): StepReporter;
+  /** Closes a nested step. */
+  done(summary?: string): void;
+  fail(error: unknown): void;
+}
+
+export interface TaskReport {
+  name: string;
+  outcome: TaskOutcome;
+  /** Why it ran or was skipped, in words. */
+  reason: string;
+  durationMs: number;
+  /** Short result line (a URL, sizes) when the task has one. */
+  summary?: string;
+  error?: { code: string; message: string; hint?: string };
+}
+
+export interface RunReport {
+  ok: boolean;
+  exitCode: number;
+  durationMs: number;
+  tasks: TaskReport[];
+  error?: { code: string; message: string; hint?: string };
+}
+
+export interface Reporter {
+  /** The plan is known: every task about to be considered, in order. */
+  planned(tasks: readonly { name: string; action: 'run' | 'skip'; reason: string }[]): void;
+  taskStarted(name: string, reason: string): StepReporter;
+  taskSkipped(name: string, reason: string): void;
+  taskFinished(report: TaskReport): void;
+  /** A message outside any task (waiting for the lock, interrupted). */
+  notice(text: string): void;
+  /** The run is over; renderers flush and print the summary. */
+  finished(report: RunReport): Promise<void>;
+}

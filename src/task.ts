@@ -1,0 +1,75 @@
+import type { ResolvedConfig } from './config/resolved.js';
+import type { StepReporter } from './reporter/reporter.js';
+import type { Runner } from './runners/runner.js';
+
+/** A task-specific command-line option, shown by `pipe <task> --help`. */
+export interface TaskOption {
+  type: 'string' | 'number' | 'boolean';
+  describe: string;
+  default?: string | number | boolean;
+  alias?: string;
+}
+
+/** What a task may ask of the user's terminal. */
+export interface TaskIo {
+  /** True when stdin and stdout are a TTY (a person can answer). */
+  readonly interactive: boolean;
+  /** Asks a yes/no question; only call when `interactive`. */
+  confirm(question: string): Promise<boolean>;
+  /** Writes to stdout outside the progress display (a served URL, an invoke response). */
+  print(text: string): void;
+}
+
+export interface TaskContext {
+  readonly name: string;
+  readonly config: ResolvedConfig;
+  /** Absolute project root. */
+  readonly root: string;
+  /** Parsed values of the task's options and the global ones (`yes`, `verbose`, `force`, ...). */
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly reporter: StepReporter;
+  readonly signal: AbortSignal;
+  readonly io: TaskIo;
+  /** The build runner (docker or local), created on first use and shared by the run's tasks. */
+  runner(): Promise<Runner>;
+  /**
+   * A temporary path for a declared output: write there, and the executor renames it over `output`
+   * only when the task succeeds, so an interrupted run never leaves a half-written output behind.
+   */
+  staging(output: string): string;
+}
+
+export interface TaskResult {
+  /** One line for the summary: a URL, package sizes. */
+  summary?: string;
+}
+
+/**
+ * A task: one node of the graph. With both `inputs` and `outputs` declared it is skipped while its
+ * fingerprint is unchanged and its outputs exist; without them it always runs.
+ */
+export interface TaskDefinition {
+  name: string;
+  description: string;
+  dependencies: readonly string[];
+  /** Project-relative globs whose content is part of the fingerprint. */
+  inputs?: (config: ResolvedConfig) => readonly string[];
+  /** Project-relative files or directories the task produces. */
+  outputs?: (config: ResolvedConfig) => readonly string[];
+  /** The part of the configuration the task reads: part of the fingerprint. */
+  configSlice?: (config: ResolvedConfig) => unknown;
+  /** True when the task runs steps on the runner: the runner's tool versions join the fingerprint. */
+  usesRunner?: boolean;
+  options?: Readonly<Record<string, TaskOption>>;
+  /** Asked for explicitly only (serve, invoke, ...): never a dependency of another task. */
+  command?: boolean;
+  run(ctx: TaskContext): Promise<TaskResult | void>;
+}
+
+/** What a user-defined `run` function in pipeline.config.ts receives. */
+export interface UserTaskContext {
+  root: string;
+  stage: string;
+  signal: AbortSignal;
+  log(line: string): void;
+}
