@@ -1,0 +1,269 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { PipeError } from '../errors.js';
+import { runtimeScript } from './runtime-files.js';
+
+/** Lambda's limit for a synchronous invocation's request and response payloads (6 MB). */
+export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+
+/** A function error as Lambda reports it in an invocation's response payload. */
+export interface FunctionError {
+  errorType: string;
+  errorMessage: string;
+  stackTrace?: string[];
+}
+
+/** The outcome of one invocation: `result` when the handler returned, `error` when it failed. */
+export interface InvokeOutcome {
+  requestId: string;
+  result?: unknown;
+  error?: FunctionError;
+  /** Handler time measured inside the runtime. */
+  durationMs?: number;
+  /** Set when this invocation had to start the process first (a cold start). */
+  initMs?: number;
+}
+
+/** How to run a packaged function locally, like one Lambda execution environment. */
+export interface LocalFunctionOptions {
+  /** The extracted function code (Lambda's /var/task). */
+  codeDir: string;
+  /** Extracted layers in order (Lambda's /opt). */
+  layerDirs?: readonly string[];
+  /** `module.function`, e.g. `app.handler`. */
+  handler: string;
+  /** Interpreter; default `python3`. */
+  python?: string;
+  functionName?: string;
+  memoryMb?: number;
+  /** Seconds an invocation may run before the process is killed and replaced; default 3 like Lambda. */
+  timeoutSeconds?: number;
+  region?: string;
+  /** Lambda runtime id for AWS_EXECUTION_ENV, e.g. `python3.11`. */
+  runtime?: string;
+  /** The function's own environment variables. */
+  env?: Readonly<Record<string, string>>;
+  /** Every line the function writes to stdout or stderr (its log stream). */
+  onLog?: (line: string) => void;
+}
+
+/** Init failed (the handler module raised, or cannot be imported): Lambda's Runtime.* init errors. */
+export class FunctionInitError extends PipeError {
+  readonly error: FunctionError;
+  readonly stderrTail: string[];
+  constructor(error: FunctionError, stderrTail: string[]) {
+    const tail = stderrTail.length ? `\n${stderrTail.map((l) => `  ${l}`).join('\n')}` : '';
+    super('FUNCTION_INIT_FAILED', `The function failed to initialise: ${error.errorType}: ${error.errorMessage}${tail}`, {
+      hint: 'Fix the error raised while importing the handler module (its traceback is above), then package again.',
+    });
+    this.error = error;
+    this.stderrTail = stderrTail;
+  }
+}
+
+interface Waiter {
+  line(text: string): void;
+  exit(description: string): void;
+}
+
+interface Sandbox {
+  child: ChildProcessWithoutNullStreams;
+  alive: boolean;
+  exited: Promise<void>;
+  waiter?: Waiter;
+  stderrTail: string[];
+}
+
+const TAIL_LINES = 15;
+
+/**
+ * A packaged Python function run in its own process by lambda_runtime.py: imported once, then invoked
+ * one event at a time like one Lambda container. A timed-out or crashed process is replaced on the
+ * next invocation, paying init again, as Lambda does.
+ */
+export class LocalFunction {
+  private readonly options: LocalFunctionOptions;
+  private sandbox?: Sandbox;
+  private starting?: Promise<{ initMs: number }>;
+  private queue: Promise<unknown> = Promise.resolve();
+  private nextId = 1;
+  private stopped = false;
+
+  constructor(options: LocalFunctionOptions) {
+    this.options = options;
+  }
+
+  /** Process id of the running function, if any. */
+  get pid(): number | undefined {
+    return this.sandbox?.alive ? this.sandbox.child.pid : undefined;
+  }
+
+  /** Starts the process and imports the handler; rejects with FunctionInitError when that fails. */
+  start(): Promise<{ initMs: number }> {
+    if (this.stopped) return Promise.reject(stoppedError());
+    if (this.sandbox?.alive) return Promise.resolve({ initMs: 0 });
+    this.starting ??= this.spawnSandbox().finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  /** Invokes the handler with `event`; calls are queued and run one at a time. */
+  invoke(event: unknown): Promise<InvokeOutcome> {
+    const run = this.queue.then(() => this.invokeNow(event));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Stops the process (stdin closed, then killed if it lingers) and waits for it to exit. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.starting?.catch(() => undefined);
+    const sandbox = this.sandbox;
+    if (!sandbox?.alive) return;
+    // Idle: closing stdin ends it cleanly. Busy: an in-flight invocation is abandoned, as in Lambda.
+    if (sandbox.waiter) sandbox.child.kill('SIGTERM');
+    else sandbox.child.stdin.end();
+    const timer = setTimeout(() => sandbox.child.kill('SIGKILL'), 2000);
+    await sandbox.exited;
+    clearTimeout(timer);
+  }
+
+  private async invokeNow(event: unknown): Promise<InvokeOutcome> {
+    if (this.stopped) throw stoppedError();
+    const requestId = randomUUID();
+    const eventJson = JSON.stringify(event ?? null);
+    const size = Buffer.byteLength(eventJson);
+    if (size > MAX_PAYLOAD_BYTES) {
+      throw new PipeError('REQUEST_TOO_LARGE', `Request payload of ${size} bytes exceeds Lambda's limit of ${MAX_PAYLOAD_BYTES} bytes`);
+    }
+    let initMs: number | undefined;
+    if (!this.sandbox?.alive) {
+      try {
+        initMs = (await this.start()).initMs;
+      } catch (error) {
+        if (error instanceof FunctionInitError) return { requestId, error: error.error };
+        throw error;
+      }
+    }
+    const sandbox = this.sandbox!;
+    const id = this.nextId++;
+    const timeoutSeconds = this.options.timeoutSeconds ?? 3;
+    const deadlineMs = Date.now() + timeoutSeconds * 1000;
+    const outcome = await new Promise<InvokeOutcome>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        sandbox.waiter = undefined;
+        sandbox.child.kill('SIGKILL');
+        const message = `${new Date().toISOString()} ${requestId} Task timed out after ${timeoutSeconds.toFixed(2)} seconds`;
+        this.options.onLog?.(message);
+        void sandbox.exited.then(() => resolve({ requestId, error: { errorType: 'Sandbox.Timedout', errorMessage: message } }));
+      }, timeoutSeconds * 1000);
+      sandbox.waiter = {
+        line: (text) => {
+          clearTimeout(timer);
+          sandbox.waiter = undefined;
+          resolve(this.parseResponse(text, requestId));
+        },
+        exit: (description) => {
+          clearTimeout(timer);
+          if (this.stopped) return reject(stoppedError());
+          resolve({ requestId, error: { errorType: 'Runtime.ExitError', errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: ${description}` } });
+        },
+      };
+      sandbox.child.stdin.write(`{"id":${id},"requestId":"${requestId}","deadlineMs":${deadlineMs},"event":${eventJson}}\n`);
+    });
+    // The runtime reports a sys.exit() and then exits: let it go before the next invocation.
+    if (outcome.error?.errorType === 'Runtime.ExitError') await sandbox.exited;
+    return initMs === undefined ? outcome : { ...outcome, initMs };
+  }
+
+  private parseResponse(text: string, requestId: string): InvokeOutcome {
+    const size = Buffer.byteLength(text);
+    if (size > MAX_PAYLOAD_BYTES) {
+      return {
+        requestId,
+        error: { errorType: 'Function.ResponseSizeTooLarge', errorMessage: `Response payload size (${size} bytes) exceeded maximum allowed payload size (${MAX_PAYLOAD_BYTES} bytes).` },
+      };
+    }
+    const message = JSON.parse(text) as { result?: unknown; error?: FunctionError; durationMs?: number };
+    return message.error ? { requestId, error: message.error, durationMs: message.durationMs } : { requestId, result: message.result, durationMs: message.durationMs };
+  }
+
+  private async spawnSandbox(): Promise<{ initMs: number }> {
+    const { codeDir, layerDirs = [], handler } = this.options;
+    const python = this.options.python ?? 'python3';
+    const args = ['-I', '-S', runtimeScript('lambda_runtime.py'), '--code', codeDir, '--handler', handler, '--timeout', String(this.options.timeoutSeconds ?? 3)];
+    for (const layer of layerDirs) args.push('--layer', layer);
+    const child = spawn(python, args, { cwd: codeDir, env: this.environment(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const sandbox: Sandbox = { child, alive: true, exited: Promise.resolve(), stderrTail: [] };
+    sandbox.exited = new Promise<void>((resolve) => {
+      let spawnError: Error | undefined;
+      child.once('error', (error) => (spawnError = error));
+      child.once('close', (code, signal) => {
+        sandbox.alive = false;
+        const waiter = sandbox.waiter;
+        sandbox.waiter = undefined;
+        waiter?.exit(spawnError ? `cannot run ${python}: ${spawnError.message}` : signal ? `signal: ${signal}` : `exit status ${code}`);
+        resolve();
+      });
+    });
+    child.stdin.on('error', () => undefined); // a write to a process that just died: its exit is reported instead
+    createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => sandbox.waiter?.line(line));
+    createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (line) => {
+      sandbox.stderrTail.push(line);
+      if (sandbox.stderrTail.length > TAIL_LINES) sandbox.stderrTail.shift();
+      this.options.onLog?.(line);
+    });
+    this.sandbox = sandbox;
+
+    const first = await new Promise<{ line: string } | { exit: string }>((resolve) => {
+      sandbox.waiter = { line: (line) => resolve({ line }), exit: (exit) => resolve({ exit }) };
+    });
+    sandbox.waiter = undefined;
+    if ('exit' in first) {
+      throw new PipeError('FUNCTION_START_FAILED', `The local function runtime did not start (${first.exit})`, {
+        hint: first.exit.startsWith('cannot run')
+          ? `Install Python 3 or set \`python\` in pipeline.config.ts to an interpreter that exists.`
+          : `Its output:\n${sandbox.stderrTail.join('\n')}`,
+      });
+    }
+    const message = JSON.parse(first.line) as { type: string; initMs?: number } & Partial<FunctionError>;
+    if (message.type !== 'ready') {
+      await sandbox.exited;
+      throw new FunctionInitError(
+        { errorType: message.errorType ?? 'Runtime.Unknown', errorMessage: message.errorMessage ?? first.line, stackTrace: message.stackTrace },
+        sandbox.stderrTail,
+      );
+    }
+    return { initMs: message.initMs ?? 0 };
+  }
+
+  private environment(): NodeJS.ProcessEnv {
+    const name = this.options.functionName ?? 'function';
+    const region = this.options.region ?? 'us-east-1';
+    const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
+    // Only what Lambda sets (plus PATH): the host's environment, credentials included, stays out.
+    return {
+      PATH: process.env.PATH,
+      LANG: 'C.UTF-8',
+      TZ: ':UTC',
+      LAMBDA_TASK_ROOT: path.resolve(this.options.codeDir),
+      LAMBDA_RUNTIME_DIR: path.dirname(runtimeScript('lambda_runtime.py')),
+      _HANDLER: this.options.handler,
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
+      AWS_EXECUTION_ENV: `AWS_Lambda_${this.options.runtime ?? 'python3.11'}`,
+      AWS_LAMBDA_FUNCTION_NAME: name,
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(this.options.memoryMb ?? 128),
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${name}`,
+      AWS_LAMBDA_LOG_STREAM_NAME: `${day}/[$LATEST]${randomBytes(16).toString('hex')}`,
+      ...this.options.env,
+    };
+  }
+}
+
+function stoppedError(): PipeError {
+  return new PipeError('FUNCTION_STOPPED', 'The local function was stopped');
+}
