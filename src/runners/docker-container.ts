@@ -1,0 +1,95 @@
+import os from 'node:os';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import type { ResolvedConfig } from '../config/resolved.js';
+import { InternalError } from '../errors.js';
+import type { RunStep } from './runner.js';
+
+/** HOME inside build containers: a tmpfs writable by any uid, so pip and friends never touch the image. */
+export const CONTAINER_HOME = '/tmp/pipe-home';
+/** Labels every pipe container carries, so leftovers can be found (`docker ps -a --filter label=...`). */
+export const PROJECT_LABEL = 'dev.pipe.project';
+export const STEP_LABEL = 'dev.pipe.step';
+
+/** Credentials never go into build containers, whatever the config says. */
+const AWS_ENV = /^AWS_/i;
+
+/** "uid:gid" of the invoking user on POSIX systems, so files written into the project are theirs. */
+export function invokingUser(): string | undefined {
+  if (typeof process.getuid !== 'function' || typeof process.getgid !== 'function') return undefined;
+  return `${process.getuid()}:${process.getgid()}`;
+}
+
+/** argv as one readable line: arguments with spaces or quotes are single-quoted. */
+export function formatCommand(argv: readonly string[]): string {
+  return argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+function isUnder(child: string, parent: string): boolean {
+  const relative = path.relative(parent, child);
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+}
+
+/** The config's extra binds with host paths resolved against the project root; ~/.aws is refused. */
+export function resolveBinds(config: ResolvedConfig, warnings: string[]): string[] {
+  const awsDir = path.join(os.homedir(), '.aws');
+  const binds: string[] = [];
+  for (const bind of config.docker.binds) {
+    const [host = '', target = '', mode] = bind.split(':');
+    const hostPath = path.resolve(config.root, host);
+    if (isUnder(hostPath, awsDir) || isUnder(awsDir, hostPath) || /(^|\/)\.aws(\/|$)/.test(target)) {
+      warnings.push(`not mounting ${bind}: AWS credentials never go into build containers`);
+      continue;
+    }
+    binds.push(mode ? `${hostPath}:${target}:${mode}` : `${hostPath}:${target}`);
+  }
+  return binds;
+}
+
+/** Environment of a build container: config env, then the step's env, then HOME; AWS_* dropped. */
+export function containerEnv(config: ResolvedConfig, step: RunStep, warnings: string[]): string[] {
+  const merged: Record<string, string> = { ...config.docker.env, ...step.env, HOME: CONTAINER_HOME };
+  const dropped = Object.keys(merged).filter((name) => AWS_ENV.test(name));
+  if (dropped.length) {
+    warnings.push(`not passing ${dropped.sort().join(', ')} to the build container: AWS credentials never go into build containers`);
+  }
+  return Object.entries(merged)
+    .filter(([name]) => !AWS_ENV.test(name))
+    .map(([name, value]) => `${name}=${value}`);
+}
+
+/** Working directory in the container: the mount path joined with the step's project-relative cwd. */
+export function containerWorkingDir(mountPath: string, cwd: string | undefined): string {
+  const dir = path.posix.resolve(mountPath, cwd ?? '.');
+  if (!isUnder(dir, mountPath)) throw new InternalError(`step cwd ${cwd} is outside the project`);
+  return dir;
+}
+
+/** The create-container request for one step. */
+export function containerSpec(
+  config: ResolvedConfig,
+  image: string,
+  step: RunStep,
+  warnings: string[],
+): Docker.ContainerCreateOptions {
+  const mountPath = config.docker.mountPath;
+  const user = invokingUser();
+  return {
+    Image: image,
+    Cmd: [...step.command],
+    WorkingDir: containerWorkingDir(mountPath, step.cwd),
+    Env: containerEnv(config, step, warnings),
+    ...(user ? { User: user } : {}),
+    Labels: { [PROJECT_LABEL]: config.root, [STEP_LABEL]: step.title ?? formatCommand(step.command) },
+    Tty: false,
+    OpenStdin: false,
+    AttachStdin: false,
+    AttachStdout: true,
+    AttachStderr: true,
+    HostConfig: {
+      Binds: [`${config.root}:${mountPath}`, ...resolveBinds(config, warnings)],
+      Tmpfs: { [CONTAINER_HOME]: 'rw,exec,nosuid,nodev,mode=1777' },
+      ...(config.docker.network ? { NetworkMode: config.docker.network } : {}),
+    },
+  };
+}

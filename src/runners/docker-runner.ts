@@ -1,0 +1,231 @@
+import os from 'node:os';
+import type { Duplex } from 'node:stream';
+import type Docker from 'dockerode';
+import type { ResolvedConfig } from '../config/resolved.js';
+import { CommandError, InterruptedError, PipeError } from '../errors.js';
+import type { StepReporter } from '../reporter/reporter.js';
+import { containerSpec, formatCommand } from './docker-container.js';
+import { connectEngine, engineLocation, pingEngine, type EngineLocation } from './docker-engine.js';
+import { checkImagePython, engineMessage, ensureImage, parsePythonVersion } from './docker-image.js';
+import { FrameDemuxer, LineSplitter, LineTail } from './docker-output.js';
+import type { RunIo, RunResult, RunStep, Runner } from './runner.js';
+
+export { dockerEngineAnswers } from './docker-engine.js';
+
+/** How long a finished container's output stream may lag behind its exit before it is cut off. */
+const OUTPUT_DRAIN_MS = 2000;
+
+export interface DockerRunnerOptions {
+  config: ResolvedConfig;
+  /** Image for this run only (`--image`); default `config.image`. */
+  image?: string;
+  /** Receives pull progress when the image must be pulled. */
+  reporter?: StepReporter;
+  signal?: AbortSignal;
+  /** Where DOCKER_HOST is read from; default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** false: accept an image without Python (steps that run no Python, tests); default true. */
+  requirePython?: boolean;
+}
+
+interface Captured {
+  stdout: string;
+  stderr: string;
+}
+
+const silentReporter: StepReporter = {
+  line() {},
+  progress() {},
+  step: () => silentReporter,
+  done() {},
+  fail() {},
+};
+
+/**
+ * Runs steps in throwaway containers of one build image through the Docker Engine API (Docker, or podman
+ * serving it): the project bind-mounted at the mount path, the invoking user's uid:gid, output streamed
+ * line by line, the container removed whatever happens.
+ */
+export class DockerRunner implements Runner {
+  readonly kind = 'docker' as const;
+  readonly projectDir: string;
+  python = 'python3';
+  private pythonVersion = '';
+  private readonly live = new Set<Docker.Container>();
+
+  constructor(
+    private readonly docker: Docker,
+    readonly location: EngineLocation,
+    private readonly config: ResolvedConfig,
+    readonly image: string,
+    readonly imageId: string,
+  ) {
+    this.projectDir = config.docker.mountPath;
+  }
+
+  describe(): string {
+    return `docker (${this.image})`;
+  }
+
+  async toolVersions(signal: AbortSignal): Promise<Record<string, string>> {
+    if (!this.pythonVersion) await this.detectPython(signal);
+    return { imageId: this.imageId, python: this.pythonVersion };
+  }
+
+  /** Finds the image's interpreter (python3, else python) and its version. */
+  async detectPython(signal: AbortSignal): Promise<string> {
+    let lastError: unknown;
+    for (const python of ['python3', 'python']) {
+      try {
+        const out = await this.run({ command: [python, '--version'], title: `${python} --version` }, { reporter: silentReporter, signal });
+        const version = /Python\s+(\d+\.\d+(?:\.\d+)?)/.exec(`${out.stdout}\n${out.stderr}`)?.[1];
+        if (!version) throw new PipeError('IMAGE_NO_PYTHON', `${python} --version in ${this.image} printed no version`);
+        this.python = python;
+        this.pythonVersion = version;
+        return version;
+      } catch (error) {
+        if (!(error instanceof CommandError)) throw error;
+        lastError = error;
+      }
+    }
+    throw new PipeError('IMAGE_NO_PYTHON', `image ${this.image} has no python3 or python on its PATH`, {
+      hint: 'Use a Python build image such as public.ecr.aws/sam/build-python3.12 (image in the config or --image).',
+      cause: lastError,
+    });
+  }
+
+  async exec(step: RunStep, io: RunIo): Promise<RunResult> {
+    const { stdout } = await this.run(step, io);
+    return { stdout };
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all([...this.live].map((container) => this.remove(container)));
+  }
+
+  private async run(step: RunStep, io: RunIo): Promise<Captured> {
+    if (io.signal.aborted) throw new InterruptedError();
+    const warnings: string[] = [];
+    const spec = containerSpec(this.config, this.image, step, warnings);
+    for (const warning of warnings) io.reporter.line(warning, 'warn');
+
+    const where = `docker ${this.image}`;
+    const command = formatCommand(step.command);
+    const captured: Captured = { stdout: '', stderr: '' };
+    const tail = new LineTail(20);
+    const splitters = {
+      stdout: new LineSplitter((line) => io.reporter.line(line, 'stdout')),
+      stderr: new LineSplitter((line) => {
+        tail.push(line);
+        io.reporter.line(line, 'stderr');
+      }),
+    };
+    const demuxer = new FrameDemuxer((stream, chunk) => {
+      captured[stream] += chunk.toString('utf8');
+      splitters[stream].push(chunk);
+    });
+
+    const container = await this.docker.createContainer(spec);
+    this.live.add(container);
+    const onAbort = () => {
+      container.kill().catch(() => undefined);
+    };
+    try {
+      // podman creates the OCI container on attach: a missing executable can fail here already.
+      const stream = (await container
+        .attach({ stream: true, stdout: true, stderr: true })
+        .catch((error: unknown) => {
+          throw startError(error, command, where);
+        })) as Duplex;
+      const drained = new Promise<void>((resolve) => {
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', () => resolve());
+      });
+      stream.on('data', (data: Buffer) => demuxer.push(data));
+
+      io.signal.addEventListener('abort', onAbort, { once: true });
+      if (io.signal.aborted) throw new InterruptedError();
+      try {
+        await container.start();
+      } catch (error) {
+        throw startError(error, command, where);
+      }
+      const { StatusCode: exitCode } = (await container.wait()) as { StatusCode: number };
+      await drainWithin(drained, stream, OUTPUT_DRAIN_MS);
+      splitters.stdout.end();
+      splitters.stderr.end();
+
+      if (io.signal.aborted) throw new InterruptedError();
+      if (exitCode !== 0) {
+        throw new CommandError({ command, exitCode, signal: signalName(exitCode), where, stderrTail: tail.get() });
+      }
+      return captured;
+    } finally {
+      io.signal.removeEventListener('abort', onAbort);
+      await this.remove(container);
+    }
+  }
+
+  private async remove(container: Docker.Container): Promise<void> {
+    try {
+      await container.remove({ force: true, v: true });
+    } catch (error) {
+      // Already gone (removed by an earlier call or by the engine): nothing left to clean up.
+      if (!/no such container|404/i.test(engineMessage(error))) throw error;
+    } finally {
+      this.live.delete(container);
+    }
+  }
+}
+
+/** Waits for the attach stream to end; an engine that keeps it open after exit gets it cut after `ms`. */
+async function drainWithin(drained: Promise<void>, stream: Duplex, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  await Promise.race([drained, timeout]);
+  clearTimeout(timer);
+  stream.destroy();
+}
+
+/** 137 -> "SIGKILL": a container process killed by a signal exits with 128 + its number. */
+function signalName(exitCode: number): string | undefined {
+  if (exitCode <= 128) return undefined;
+  const entry = Object.entries(os.constants.signals).find(([, number]) => number === exitCode - 128);
+  return entry?.[0];
+}
+
+/**
+ * A start failure: podman answers HTTP 500 on start (or 409 on attach) when the executable is missing or
+ * not executable, and leaves the container Created. Those read like a shell's 127/126; anything else is the engine's own message.
+ */
+function startError(error: unknown, command: string, where: string): PipeError {
+  const message = engineMessage(error);
+  if (/not found|no such file/i.test(message)) {
+    return new CommandError({ command, exitCode: 127, where, stderrTail: [`executable not found in the image: ${message}`] });
+  }
+  if (/permission denied/i.test(message)) {
+    return new CommandError({ command, exitCode: 126, where, stderrTail: [`cannot execute: ${message}`] });
+  }
+  return new PipeError('CONTAINER_START_FAILED', `could not start a container (${where}) for ${command}: ${message}`, { cause: error });
+}
+
+/**
+ * Connects to the engine (DOCKER_HOST or the usual socket), makes sure the build image is there (pulling
+ * it with progress), and checks that its Python matches the configured Lambda runtime.
+ */
+export async function createDockerRunner(options: DockerRunnerOptions): Promise<DockerRunner> {
+  const location = engineLocation(options.env);
+  const docker = connectEngine(location);
+  await pingEngine(docker, location);
+  const signal = options.signal ?? new AbortController().signal;
+  const image = options.image ?? options.config.image;
+  const imageId = await ensureImage(docker, image, options.reporter, signal);
+  const runner = new DockerRunner(docker, location, options.config, image, imageId);
+  if (options.requirePython === false) return runner;
+  const version = await runner.detectPython(signal);
+  checkImagePython(image, parsePythonVersion(`Python ${version}`) ?? version, options.config.runtime);
+  return runner;
+}
