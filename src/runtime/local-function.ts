@@ -108,9 +108,12 @@ export class LocalFunction {
     return this.starting;
   }
 
-  /** Invokes the handler with `event`; calls are queued and run one at a time. */
-  invoke(event: unknown): Promise<InvokeOutcome> {
-    const run = this.queue.then(() => this.invokeNow(event));
+  /**
+   * Invokes the handler with `event`; calls are queued and run one at a time. Rejects only when the
+   * function cannot be invoked at all (stopped, request over 6 MB); handler failures are `error`.
+   */
+  invoke(event: unknown, options: { requestId?: string } = {}): Promise<InvokeOutcome> {
+    const run = this.queue.then(() => this.invokeNow(event, options.requestId ?? randomUUID()));
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -129,9 +132,8 @@ export class LocalFunction {
     clearTimeout(timer);
   }
 
-  private async invokeNow(event: unknown): Promise<InvokeOutcome> {
+  private async invokeNow(event: unknown, requestId: string): Promise<InvokeOutcome> {
     if (this.stopped) throw stoppedError();
-    const requestId = randomUUID();
     const eventJson = JSON.stringify(event ?? null);
     const size = Buffer.byteLength(eventJson);
     if (size > MAX_PAYLOAD_BYTES) {
@@ -170,7 +172,7 @@ export class LocalFunction {
           resolve({ requestId, error: { errorType: 'Runtime.ExitError', errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: ${description}` } });
         },
       };
-      sandbox.child.stdin.write(`{"id":${id},"requestId":"${requestId}","deadlineMs":${deadlineMs},"event":${eventJson}}\n`);
+      sandbox.child.stdin.write(`{"id":${id},"requestId":${JSON.stringify(requestId)},"deadlineMs":${deadlineMs},"event":${eventJson}}\n`);
     });
     // The runtime reports a sys.exit() and then exits: let it go before the next invocation.
     if (outcome.error?.errorType === 'Runtime.ExitError') await sandbox.exited;
