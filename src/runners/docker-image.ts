@@ -25,7 +25,9 @@ export function engineMessage(error: unknown): string {
     if (typeof json === 'object' && json !== null && 'message' in json && typeof json.message === 'string') return json.message;
     if (typeof json === 'string' && json.trim()) return json.trim();
   }
-  return error instanceof Error ? error.message : String(error);
+  // Streamed endpoints (pull, attach) carry the engine's words only in the message, after the status.
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/^\(HTTP code \d+\) .*? - /, '').trim();
 }
 
 /** Image id when the engine has `image`, undefined when it does not. */
