@@ -28,6 +28,8 @@ export interface StepReporter {
 export interface TaskReport {
   name: string;
   outcome: TaskOutcome;
+  /** In a dry run: what the plan would do. */
+  wouldRun?: boolean;
   /** Why it ran or was skipped, in words. */
   reason: string;
   durationMs: number;
@@ -52,6 +54,8 @@ export interface Reporter {
   taskFinished(report: TaskReport): void;
   /** A message outside any task (waiting for the lock, interrupted). */
   notice(text: string): void;
+  /** Output meant for the user's eyes or pipes (a served URL, an invoke response), not progress. */
+  print(text: string): void;
   /** The run is over; renderers flush and print the summary. */
   finished(report: RunReport): Promise<void>;
 }

@@ -1,0 +1,198 @@
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
+import yargs from 'yargs';
+import { builtinTasks } from '../../tasks/index.js';
+import { loadConfig } from '../config/load.js';
+import { RUNNER_CHOICES, type RunnerChoice } from '../config/schema.js';
+import { PipeError, UsageError } from '../errors.js';
+import { errors as taskErrors, errorSummary, executeRun } from '../executor/executor.js';
+import { closestName } from '../graph/graph.js';
+import { JsonReporter } from '../reporter/json-reporter.js';
+import { PlainReporter } from '../reporter/plain-reporter.js';
+import type { Reporter, RunReport, StepReporter } from '../reporter/reporter.js';
+import type { TaskDefinition, TaskIo, TaskOption } from '../task.js';
+import { userTasks } from '../user-tasks.js';
+import { GLOBAL_OPTIONS, generalHelp, taskHelp } from './help.js';
+
+type Parsed = Record<string, unknown> & { _: (string | number)[] };
+
+function parse(argv: string[], options: Record<string, TaskOption>, strict: boolean): Parsed {
+  let parser = yargs(argv)
+    .help(false)
+    .version(false)
+    .parserConfiguration({ 'camel-case-expansion': false })
+    .exitProcess(false)
+    .fail((message: string | undefined, error: Error | undefined) => {
+      throw new UsageError('BAD_OPTION', message ?? error?.message ?? 'Invalid arguments', { hint: 'Run `pipe --help` (or `pipe <task> --help`) for the options.' });
+    });
+  for (const [name, o] of Object.entries(options)) parser = parser.option(name, { type: o.type, alias: o.alias, default: o.default });
+  if (strict) parser = parser.strictOptions();
+  return parser.parseSync() as Parsed;
+}
+
+function suggestOption(argv: string[], known: string[]): void {
+  for (const arg of argv) {
+    const name = /^--(?:no-)?([^=]+)/.exec(arg)?.[1];
+    if (name && !known.includes(name)) {
+      const close = closestName(name, known);
+      throw new UsageError('UNKNOWN_OPTION', `Unknown option --${name}${close ? `. Did you mean --${close}?` : ''}`, {
+        hint: 'Run `pipe --help` (or `pipe <task> --help`) for the options.',
+      });
+    }
+  }
+}
+
+function chooseReporter(args: Parsed): Reporter {
+  const verbose = Boolean(args.verbose);
+  if (args.json) return new JsonReporter(new PlainReporter(process.stderr, { verbose }), process.stdout);
+  const tty = process.stdout.isTTY && !process.env.CI && !args['dry-run'] && !verbose;
+  if (tty) return new ListrReporterLazy();
+  return new PlainReporter(process.stdout, { verbose, dryRun: Boolean(args['dry-run']) });
+}
+
+/** listr2 is loaded only on a TTY: CI logs and --json never pay for it. */
+class ListrReporterLazy implements Reporter {
+  private inner?: Reporter;
+  private pending: Promise<Reporter> = import('../reporter/listr-reporter.js').then((m) => (this.inner = new m.ListrReporter()));
+  async ready(): Promise<void> {
+    await this.pending;
+  }
+  planned(tasks: Parameters<Reporter['planned']>[0]): void {
+    this.inner!.planned(tasks);
+  }
+  taskStarted(name: string, reason: string): StepReporter {
+    return this.inner!.taskStarted(name, reason);
+  }
+  taskSkipped(name: string, reason: string): void {
+    this.inner!.taskSkipped(name, reason);
+  }
+  taskFinished(report: Parameters<Reporter['taskFinished']>[0]): void {
+    this.inner!.taskFinished(report);
+  }
+  notice(text: string): void {
+    if (this.inner) this.inner.notice(text);
+    else process.stderr.write(`${text}\n`);
+  }
+  print(text: string): void {
+    this.inner!.print(text);
+  }
+  finished(report: RunReport): Promise<void> {
+    return this.inner!.finished(report);
+  }
+}
+
+function printError(error: unknown, verbose: boolean, original?: unknown): void {
+  const summary = errorSummary(error);
+  process.stderr.write(`\nerror: ${summary.message}\n`);
+  if (summary.hint) process.stderr.write(`hint: ${summary.hint}\n`);
+  const internal = !(error instanceof PipeError) || !error.userError;
+  const withStack = original ?? error;
+  if ((verbose || internal) && withStack instanceof Error && withStack.stack) process.stderr.write(`\n${withStack.stack}\n`);
+  if (!verbose && internal) process.stderr.write('\nThis looks like a bug in pipe; please report it with the output above.\n');
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function taskIo(reporter: Reporter): TaskIo {
+  return {
+    interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+    async confirm(question: string): Promise<boolean> {
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      try {
+        return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+      } finally {
+        rl.close();
+      }
+    },
+    print: (text) => reporter.print(text),
+  };
+}
+
+/** Runs the CLI and returns the exit code: 0 ok, 1 a task failed, 2 usage or config error, 130 interrupted. */
+export async function main(argv: string[], signal: AbortSignal): Promise<number> {
+  let verbose = argv.includes('--verbose');
+  try {
+    const first = parse(argv, GLOBAL_OPTIONS, false);
+    verbose = Boolean(first.verbose);
+    if (first.version) {
+      process.stdout.write(`${version()}\n`);
+      return 0;
+    }
+    const requested = first._.map(String);
+    let loaded: Awaited<ReturnType<typeof loadConfig>> | undefined;
+    let note: string | undefined;
+    try {
+      loaded = await loadConfig({ cwd: process.cwd(), file: first.config as string | undefined, stage: first.stage as string | undefined, builtinTasks: builtinTasks.map((t) => t.name), readOnly: Boolean(first['dry-run']) });
+    } catch (error) {
+      if (!first.help || (error instanceof PipeError && error.code !== 'CONFIG_NOT_FOUND')) throw error;
+      note = 'No pipeline.config.ts found here: tasks defined in a config are not listed.';
+    }
+    const user = loaded ? userTasks(loaded.config.tasks) : [];
+    const all: TaskDefinition[] = [...builtinTasks, ...user];
+    if (first.help) {
+      const task = requested.length === 1 ? all.find((t) => t.name === requested[0]) : undefined;
+      process.stdout.write(`${task ? taskHelp(task) : generalHelp(builtinTasks, user, note)}\n`);
+      return 0;
+    }
+    if (requested.length === 0) {
+      process.stderr.write(`${generalHelp(builtinTasks, user, note)}\n\nerror: no task given\n`);
+      return 2;
+    }
+    const byName = new Map(all.map((t) => [t.name, t]));
+    const taskOptions: Record<string, TaskOption> = {};
+    for (const name of requested) Object.assign(taskOptions, byName.get(name)?.options);
+    suggestOption(argv, [...Object.keys(GLOBAL_OPTIONS), ...Object.keys(taskOptions), ...Object.values(taskOptions).flatMap((o) => (o.alias ? [o.alias] : []))]);
+    const args = parse(argv, { ...GLOBAL_OPTIONS, ...taskOptions }, true);
+    const runner = args.runner as string | undefined;
+    if (runner !== undefined && !(RUNNER_CHOICES as readonly string[]).includes(runner)) {
+      throw new UsageError('BAD_OPTION', `--runner is "${runner}"; expected docker, local or auto`);
+    }
+    const config = loaded!.config;
+    const reporter = chooseReporter(args);
+    if (reporter instanceof ListrReporterLazy) await reporter.ready();
+    const runnerStep: StepReporter = {
+      line: (text) => reporter.notice(text),
+      progress: (u) => reporter.notice(`${u.label}: ${u.current}${u.total ? `/${u.total}` : ''}`),
+      step: () => runnerStep,
+      done() {},
+      fail() {},
+    };
+    let report: RunReport;
+    try {
+      report = await executeRun({
+        config,
+        tasks: all,
+        requested,
+        options: args,
+        reporter,
+        signal,
+        io: taskIo(reporter),
+        force: Boolean(args.force),
+        dryRun: Boolean(args['dry-run']),
+        createRunner: async () => {
+          const { selectRunner } = await import('../runners/select-runner.js');
+          return selectRunner({ config, choice: runner as RunnerChoice | undefined, image: args.image as string | undefined, reporter: runnerStep, signal });
+        },
+      });
+    } catch (error) {
+      const code = error instanceof PipeError ? error.exitCode : 1;
+      await reporter.finished({ ok: false, exitCode: signal.aborted ? 130 : code, durationMs: 0, tasks: [], error: errorSummary(error) });
+      throw error;
+    }
+    await reporter.finished(report);
+    const failed = report.tasks.find((t) => t.outcome === 'failed');
+    if (failed?.error) printError(Object.assign(new PipeError(failed.error.code, `${failed.name}: ${failed.error.message}`, { hint: failed.error.hint })), verbose, verbose ? taskErrors.get(failed) : undefined);
+    else if (report.exitCode === 130) process.stderr.write('\ninterrupted\n');
+    return report.exitCode;
+  } catch (error) {
+    if (signal.aborted) {
+      process.stderr.write('\ninterrupted\n');
+      return 130;
+    }
+    printError(error, verbose);
+    return error instanceof PipeError ? error.exitCode : 1;
+  }
+}

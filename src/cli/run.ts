@@ -1,0 +1,22 @@
+import { main } from './main.js';
+
+/**
+ * Process entry: wires SIGINT/SIGTERM to an AbortSignal every task receives. The first signal stops the
+ * run (containers removed, lock released, exit 130); a second one exits at once.
+ */
+export async function run(): Promise<void> {
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (name: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) process.exit(130);
+    process.stderr.write(`\n${name}: stopping (again to force)...\n`);
+    controller.abort(new Error(name));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const code = await main(process.argv.slice(2), controller.signal);
+  process.exitCode = code;
+  // Keep-alive sockets (Docker, AWS) must not hold the process open once the run is over.
+  setTimeout(() => process.exit(code), 1000).unref();
+}

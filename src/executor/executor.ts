@@ -1,0 +1,220 @@
+import { existsSync } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { ResolvedConfig } from '../config/resolved.js';
+import { InterruptedError, PipeError, isAbortError } from '../errors.js';
+import { combineFingerprint, hashConfigSlice, hashInputs, type FingerprintParts } from '../fingerprint/fingerprint.js';
+import { StateStore } from '../fingerprint/state-store.js';
+import { analyzeGraph } from '../graph/graph.js';
+import { planRun, type PlanInput, type PlannedTask } from '../plan/plan.js';
+import type { Reporter, RunReport, TaskReport } from '../reporter/reporter.js';
+import type { Runner } from '../runners/runner.js';
+import type { TaskDefinition, TaskIo } from '../task.js';
+import { promote } from '../util/atomic.js';
+import { acquireProjectLock, type ProjectLock } from './lock.js';
+
+export interface RunOptions {
+  config: ResolvedConfig;
+  tasks: readonly TaskDefinition[];
+  requested: readonly string[];
+  options: Readonly<Record<string, unknown>>;
+  reporter: Reporter;
+  signal: AbortSignal;
+  io: TaskIo;
+  /** Creates the build runner; called at most once per run, only if a task needs it. */
+  createRunner: () => Promise<Runner>;
+  force?: boolean;
+  dryRun?: boolean;
+}
+
+const isCacheable = (task: TaskDefinition): boolean => Boolean(task.inputs && task.outputs);
+
+export function errorSummary(error: unknown): { code: string; message: string; hint?: string } {
+  if (error instanceof PipeError) return { code: error.code, message: error.message, hint: error.hint };
+  return { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
+}
+
+/** Gathers what the planner needs: fingerprints of every task in order (dependencies first). */
+async function gatherPlanInputs(
+  order: readonly TaskDefinition[],
+  opts: RunOptions,
+  store: StateStore,
+  runner: () => Promise<Runner>,
+): Promise<PlanInput[]> {
+  const { config } = opts;
+  const fingerprints = new Map<string, string>();
+  const inputs: PlanInput[] = [];
+  for (const task of order) {
+    const requested = opts.requested.includes(task.name);
+    if (!isCacheable(task)) {
+      inputs.push({ name: task.name, dependencies: task.dependencies, cacheable: false, requested, missingOutputs: [] });
+      continue;
+    }
+    const stored = await store.read(task.name);
+    const tools = task.usesRunner ? await (await runner()).toolVersions(opts.signal) : {};
+    const parts: FingerprintParts = {
+      files: await hashInputs(config.root, task.inputs!(config), stored?.parts.files),
+      config: hashConfigSlice(task.configSlice?.(config)),
+      tools,
+      dependencies: Object.fromEntries(task.dependencies.map((d) => [d, fingerprints.get(d) ?? 'always-runs'])),
+    };
+    const fingerprint = combineFingerprint(task.name, parts);
+    fingerprints.set(task.name, fingerprint);
+    const missingOutputs = task.outputs!(config).filter((o) => !existsSync(path.join(config.root, o)));
+    inputs.push({ name: task.name, dependencies: task.dependencies, cacheable: true, requested, fingerprint, parts, stored, missingOutputs });
+  }
+  return inputs;
+}
+
+async function mtimes(root: string, outputs: readonly string[]): Promise<Map<string, number | undefined>> {
+  const result = new Map<string, number | undefined>();
+  for (const output of outputs) {
+    result.set(output, await stat(path.join(root, output)).then((s) => s.mtimeMs, () => undefined));
+  }
+  return result;
+}
+
+/**
+ * Runs the requested tasks and their stale dependencies. Each task runs once (its promise is shared by
+ * its dependents), independent tasks run concurrently, and a task's state is written only after it
+ * succeeded and its staged outputs were promoted. Only this module touches the state and the lock.
+ */
+export async function executeRun(opts: RunOptions): Promise<RunReport> {
+  const started = Date.now();
+  const { config, reporter } = opts;
+  const order = analyzeGraph(opts.tasks, opts.requested);
+  const store = StateStore.forProject(config.root);
+  let runnerPromise: Promise<Runner> | undefined;
+  const runner = (): Promise<Runner> => (runnerPromise ??= opts.createRunner());
+
+  let lock: ProjectLock | undefined;
+  const reports = new Map<string, TaskReport>();
+  try {
+    const planInputs = await gatherPlanInputs(order, opts, store, runner);
+    const plan = planRun(planInputs, { force: Boolean(opts.force) });
+    reporter.planned(plan);
+    if (opts.dryRun) {
+      const tasks = plan.map((p): TaskReport => ({ name: p.name, outcome: 'skipped', wouldRun: p.action === 'run', reason: `dry run: ${p.reason}`, durationMs: 0 }));
+      return { ok: true, exitCode: 0, durationMs: Date.now() - started, tasks };
+    }
+    const byName = new Map(order.map((t) => [t.name, t]));
+    const needsLock = plan.filter((p) => p.action === 'run' && !byName.get(p.name)!.command).map((p) => p.name);
+    if (needsLock.length) {
+      lock = await acquireProjectLock({ root: config.root, tasks: [...opts.requested], signal: opts.signal, onWait: (m) => reporter.notice(m) });
+    }
+    let lockedRemaining = needsLock.length;
+    const releaseWhenDone = async (name: string): Promise<void> => {
+      if (needsLock.includes(name) && --lockedRemaining === 0) await lock?.release();
+    };
+
+    const running = new Map<string, Promise<TaskReport>>();
+    const runOne = (planned: PlannedTask): Promise<TaskReport> => {
+      const existing = running.get(planned.name);
+      if (existing) return existing;
+      const promise = (async (): Promise<TaskReport> => {
+        const task = byName.get(planned.name)!;
+        const deps = await Promise.all(task.dependencies.map((d) => runOne(plan.find((p) => p.name === d)!)));
+        const blocked = deps.find((d) => d.outcome === 'failed' || d.outcome === 'cancelled');
+        let report: TaskReport;
+        if (blocked || opts.signal.aborted) {
+          const reason = opts.signal.aborted ? 'interrupted' : `not run: dependency ${blocked!.name} ${blocked!.outcome}`;
+          report = { name: task.name, outcome: 'cancelled', reason, durationMs: 0 };
+          reporter.taskFinished(report);
+        } else if (planned.action === 'skip') {
+          report = { name: task.name, outcome: 'skipped', reason: planned.reason, durationMs: 0 };
+          reporter.taskSkipped(task.name, planned.reason);
+        } else {
+          report = await runTask(task, planned, planInputs.find((i) => i.name === task.name)!, opts, store, runner);
+          reporter.taskFinished(report);
+        }
+        reports.set(task.name, report);
+        await releaseWhenDone(task.name);
+        return report;
+      })();
+      running.set(planned.name, promise);
+      return promise;
+    };
+    await Promise.all(plan.map(runOne));
+    const tasks = order.map((t) => reports.get(t.name)!);
+    const failed = tasks.find((t) => t.outcome === 'failed');
+    const interrupted = opts.signal.aborted || tasks.some((t) => t.outcome === 'cancelled' && t.reason === 'interrupted');
+    const exitCode = interrupted ? 130 : failed ? failedExitCode(failed) : 0;
+    return { ok: exitCode === 0, exitCode, durationMs: Date.now() - started, tasks, error: failed?.error };
+  } finally {
+    await lock?.release();
+    if (runnerPromise) await runnerPromise.then((r) => r.dispose(), () => undefined);
+  }
+}
+
+const exitCodes = new WeakMap<TaskReport, number>();
+function failedExitCode(report: TaskReport): number {
+  return exitCodes.get(report) ?? 1;
+}
+
+async function runTask(
+  task: TaskDefinition,
+  planned: PlannedTask,
+  input: PlanInput,
+  opts: RunOptions,
+  store: StateStore,
+  runner: () => Promise<Runner>,
+): Promise<TaskReport> {
+  const { config } = opts;
+  const started = Date.now();
+  const step = opts.reporter.taskStarted(task.name, planned.reason);
+  const outputs = task.outputs?.(config) ?? [];
+  const staged = new Map<string, string>();
+  if (input.cacheable) await store.forget(task.name);
+  const before = await mtimes(config.root, outputs);
+  try {
+    const result = await task.run({
+      name: task.name,
+      config,
+      root: config.root,
+      options: opts.options,
+      reporter: step,
+      signal: opts.signal,
+      io: opts.io,
+      runner,
+      staging(output: string) {
+        const final = path.resolve(config.root, output);
+        const tmp = `${final}.pipe-staging`;
+        staged.set(final, tmp);
+        return tmp;
+      },
+    });
+    if (opts.signal.aborted) throw new InterruptedError();
+    for (const [final, tmp] of staged) if (existsSync(tmp)) await promote(tmp, final);
+    if (input.cacheable) {
+      // Outputs the task wrote are not inputs, but files hashed before the run may have been rewritten.
+      await store.write(task.name, { fingerprint: input.fingerprint!, parts: input.parts!, finishedAt: new Date().toISOString() });
+    }
+    return { name: task.name, outcome: 'succeeded', reason: planned.reason, durationMs: Date.now() - started, summary: result?.summary };
+  } catch (error) {
+    for (const tmp of staged.values()) await rm(tmp, { recursive: true, force: true });
+    // A failed task's outputs cannot be trusted: remove those it touched (others are left as they were).
+    const after = await mtimes(config.root, outputs);
+    for (const output of outputs) {
+      if (after.get(output) !== undefined && after.get(output) !== before.get(output)) {
+        await rm(path.join(config.root, output), { recursive: true, force: true });
+      }
+    }
+    const interrupted = opts.signal.aborted || isAbortError(error);
+    const report: TaskReport = {
+      name: task.name,
+      outcome: interrupted ? 'cancelled' : 'failed',
+      reason: interrupted ? 'interrupted' : planned.reason,
+      durationMs: Date.now() - started,
+      error: errorSummary(interrupted ? new InterruptedError() : error),
+    };
+    if (!interrupted) {
+      step.fail(error);
+      exitCodes.set(report, error instanceof PipeError ? error.exitCode : 1);
+      errors.set(report, error);
+    }
+    return report;
+  }
+}
+
+/** The original error of a failed task, for --verbose stacks. */
+export const errors = new WeakMap<TaskReport, unknown>();

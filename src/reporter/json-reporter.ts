@@ -1,0 +1,39 @@
+import type { Writable } from 'node:stream';
+import type { Reporter, RunReport, StepReporter, TaskReport } from './reporter.js';
+
+/**
+ * `--json`: progress goes to the wrapped human reporter (on stderr), and one JSON document, the run's
+ * summary, is printed on stdout at the end.
+ */
+export class JsonReporter implements Reporter {
+  private readonly printed: string[] = [];
+
+  constructor(
+    private readonly inner: Reporter,
+    private readonly out: Writable,
+  ) {}
+
+  planned(tasks: readonly { name: string; action: 'run' | 'skip'; reason: string }[]): void {
+    this.inner.planned(tasks);
+  }
+  taskStarted(name: string, reason: string): StepReporter {
+    return this.inner.taskStarted(name, reason);
+  }
+  taskSkipped(name: string, reason: string): void {
+    this.inner.taskSkipped(name, reason);
+  }
+  taskFinished(report: TaskReport): void {
+    this.inner.taskFinished(report);
+  }
+  notice(text: string): void {
+    this.inner.notice(text);
+  }
+  print(text: string): void {
+    this.printed.push(text);
+  }
+  async finished(report: RunReport): Promise<void> {
+    await this.inner.finished(report);
+    const doc = { ...report, ...(this.printed.length ? { output: this.printed } : {}) };
+    this.out.write(`${JSON.stringify(doc, null, 2)}\n`);
+  }
+}

@@ -1,0 +1,105 @@
+import type { Writable } from 'node:stream';
+import type { ProgressUpdate, Reporter, RunReport, StepReporter, TaskReport } from './reporter.js';
+import { errorMessage, formatDuration, formatProgress } from './format.js';
+
+/**
+ * One line per event, for CI logs and pipes: every line says which task it belongs to. Progress is
+ * throttled to a line per label every few seconds (and the last one), so logs stay readable.
+ */
+export class PlainReporter implements Reporter {
+  private readonly lastProgress = new Map<string, number>();
+
+  constructor(
+    private readonly out: Writable,
+    private readonly opts: { verbose?: boolean; dryRun?: boolean; printTo?: Writable } = {},
+  ) {}
+
+  private write(text: string): void {
+    this.out.write(`${text}\n`);
+  }
+
+  planned(tasks: readonly { name: string; action: 'run' | 'skip'; reason: string }[]): void {
+    if (this.opts.dryRun) {
+      const width = Math.max(...tasks.map((t) => t.name.length)) + 2;
+      this.write('Plan (dry run: nothing is run or written):');
+      tasks.forEach((t, i) => this.write(`  ${i + 1}. ${t.name.padEnd(width)}${t.action === 'run' ? 'run ' : 'skip'}  ${t.reason}`));
+      return;
+    }
+    this.write(`plan: ${tasks.map((t) => `${t.name} (${t.action === 'run' ? 'run' : 'skip'}: ${t.reason})`).join(', ')}`);
+  }
+
+  taskStarted(name: string, reason: string): StepReporter {
+    this.write(`> ${name}: running (${reason})`);
+    return this.stepReporter(name);
+  }
+
+  private stepReporter(prefix: string): StepReporter {
+    const started = Date.now();
+    return {
+      line: (text, stream = 'stdout') => {
+        const mark = stream === 'stderr' ? '!' : stream === 'warn' ? 'warning:' : '|';
+        for (const line of text.split('\n')) this.write(`  ${prefix} ${mark} ${line}`);
+      },
+      progress: (update: ProgressUpdate) => {
+        const key = `${prefix}/${update.label}`;
+        const now = Date.now();
+        const done = update.total !== undefined && update.current >= update.total;
+        if (!done && now - (this.lastProgress.get(key) ?? 0) < 2000) return;
+        this.lastProgress.set(key, now);
+        this.write(`  ${prefix} | ${formatProgress(update)}`);
+      },
+      step: (title: string) => {
+        this.write(`  ${prefix} > ${title}`);
+        return this.stepReporter(`${prefix} > ${title}`);
+      },
+      done: (summary?: string) => {
+        this.write(`  ${prefix}: done in ${formatDuration(Date.now() - started)}${summary ? ` (${summary})` : ''}`);
+      },
+      fail: (error: unknown) => {
+        this.write(`  ${prefix}: failed: ${errorMessage(error).split('\n')[0]}`);
+      },
+    };
+  }
+
+  taskSkipped(name: string, reason: string): void {
+    this.write(`- ${name}: skipped (${reason})`);
+  }
+
+  taskFinished(report: TaskReport): void {
+    switch (report.outcome) {
+      case 'succeeded':
+        this.write(`ok ${report.name} in ${formatDuration(report.durationMs)}${report.summary ? `: ${report.summary}` : ''}`);
+        break;
+      case 'failed':
+        this.write(`FAILED ${report.name} after ${formatDuration(report.durationMs)}`);
+        break;
+      case 'cancelled':
+        this.write(`- ${report.name}: ${report.reason}`);
+        break;
+      case 'skipped':
+        this.write(`- ${report.name}: skipped (${report.reason})`);
+        break;
+      default: {
+        const never: never = report.outcome;
+        throw new Error(`unknown outcome ${String(never)}`);
+      }
+    }
+  }
+
+  notice(text: string): void {
+    this.write(text);
+  }
+
+  print(text: string): void {
+    (this.opts.printTo ?? this.out).write(`${text}\n`);
+  }
+
+  async finished(report: RunReport): Promise<void> {
+    if (this.opts.dryRun && report.ok) return;
+    const count = (o: TaskReport['outcome']) => report.tasks.filter((t) => t.outcome === o).length;
+    const parts = [`${count('succeeded')} ran`, `${count('skipped')} skipped`];
+    if (count('failed')) parts.push(`${count('failed')} failed`);
+    if (count('cancelled')) parts.push(`${count('cancelled')} not run`);
+    this.write(`${report.ok ? 'done' : 'stopped'}: ${parts.join(', ')} in ${formatDuration(report.durationMs)}`);
+  }
+}

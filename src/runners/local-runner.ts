@@ -1,0 +1,58 @@
+import path from 'node:path';
+import type { ResolvedConfig } from '../config/resolved.js';
+import { PipeError } from '../errors.js';
+import type { StepReporter } from '../reporter/reporter.js';
+import type { RunIo, RunResult, Runner, RunStep } from './runner.js';
+import { spawnStreaming } from './spawn-streaming.js';
+
+const quiet: StepReporter = { line() {}, progress() {}, step: () => quiet, done() {}, fail() {} };
+
+/** Runs steps on the host, for machines without Docker: the same steps, with the configured Python. */
+export class LocalRunner implements Runner {
+  readonly kind = 'local' as const;
+  readonly projectDir: string;
+  readonly python: string;
+  private versions?: Promise<Record<string, string>>;
+
+  constructor(config: ResolvedConfig) {
+    this.projectDir = config.root;
+    this.python = config.python;
+  }
+
+  describe(): string {
+    return `local (${this.python})`;
+  }
+
+  toolVersions(signal: AbortSignal): Promise<Record<string, string>> {
+    this.versions ??= this.exec(
+      { command: [this.python, '-c', 'import sys, platform; print(sys.executable, platform.python_version(), platform.machine())'] },
+      { signal, reporter: quiet },
+    ).then(
+      ({ stdout }) => {
+        const [executable = '', version = '', machine = ''] = stdout.trim().split(' ');
+        return { runner: 'local', python: version, pythonPath: executable, machine };
+      },
+      (error: unknown) => {
+        throw error instanceof PipeError && error.code === 'COMMAND_NOT_FOUND'
+          ? new PipeError('PYTHON_NOT_FOUND', `Python interpreter not found: ${this.python}`, {
+              hint: 'Install Python 3 (3.11 matches the python3.11 runtime), set "python" in pipeline.config.ts, or use --runner docker.',
+            })
+          : error;
+      },
+    );
+    return this.versions;
+  }
+
+  exec(step: RunStep, io: RunIo): Promise<RunResult> {
+    return spawnStreaming({
+      argv: step.command,
+      cwd: step.cwd ? path.join(this.projectDir, step.cwd) : this.projectDir,
+      env: { ...step.env, PYTHONUNBUFFERED: '1' },
+      signal: io.signal,
+      reporter: io.reporter,
+      where: 'local',
+    });
+  }
+
+  async dispose(): Promise<void> {}
+}

@@ -1,0 +1,68 @@
+import path from 'node:path';
+import type { ResolvedConfig } from '../src/config/resolved.js';
+import type { TaskDefinition } from '../src/task.js';
+import { pipPlatforms, runtimePythonVersion } from '../src/packaging/platforms.js';
+
+/** Where env puts its two environments (project-relative). */
+export const envPaths = (config: ResolvedConfig) => ({
+  /** Training virtualenv: the model task runs in it. */
+  venv: path.posix.join(config.paths.build, 'venv'),
+  /** Runtime deps vendored for Lambda, in layer layout (`python/...`). */
+  runtimeDeps: path.posix.join(config.paths.build, 'runtime-deps'),
+});
+
+export const venvPython = (config: ResolvedConfig): string => `${envPaths(config).venv}/bin/python`;
+
+const rel = (root: string, abs: string): string => path.relative(root, abs).split(path.sep).join('/');
+
+export const envTask: TaskDefinition = {
+  name: 'env',
+  description: 'Build the Python environments: training venv, and runtime deps vendored for Lambda',
+  dependencies: [],
+  inputs: (c) => [`${c.paths.python}/requirements*.txt`, `${c.paths.handler}/requirements.txt`],
+  outputs: (c) => [envPaths(c).venv, envPaths(c).runtimeDeps],
+  configSlice: (c) => ({ runtime: c.runtime, architecture: c.architecture, python: c.python, image: c.image, docker: c.docker, runner: c.runner }),
+  usesRunner: true,
+  async run(ctx) {
+    const { config } = ctx;
+    const runner = await ctx.runner();
+    const io = { signal: ctx.signal, reporter: ctx.reporter };
+    const versions = await runner.toolVersions(ctx.signal);
+    const venv = rel(ctx.root, ctx.staging(envPaths(config).venv));
+    const deps = rel(ctx.root, ctx.staging(envPaths(config).runtimeDeps));
+    ctx.reporter.line(`runner: ${runner.describe()}, Python ${versions.python ?? '?'}`, 'info');
+
+    const train = ctx.reporter.step('training environment');
+    await runner.exec({ command: [runner.python, '-m', 'venv', venv], title: 'create venv' }, { ...io, reporter: train });
+    await runner.exec(
+      { command: [`${venv}/bin/python`, '-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '-r', `${config.paths.python}/requirements.txt`] },
+      { ...io, reporter: train },
+    );
+    train.done();
+
+    const vendor = ctx.reporter.step(`runtime deps for ${config.runtime} ${config.architecture}`);
+    const target = runtimePythonVersion(config.runtime);
+    await runner.exec(
+      {
+        command: [
+          `${venv}/bin/python`, '-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--no-compile',
+          '--target', `${deps}/python`, '--implementation', 'cp', '--python-version', target, '--only-binary=:all:',
+          ...pipPlatforms(config.runtime, config.architecture).flatMap((p) => ['--platform', p]),
+          '-r', `${config.paths.handler}/requirements.txt`,
+        ],
+      },
+      { ...io, reporter: vendor },
+    );
+    // Lambda's code directory is read-only, so bytecode must ship in the package or be compiled on every
+    // cold start. Unchecked-hash pycs are deterministic (no mtimes) and never re-validated at import.
+    if (versions.python?.startsWith(`${target}.`)) {
+      await runner.exec(
+        { command: [`${venv}/bin/python`, '-m', 'compileall', '-q', '-j', '0', '--invalidation-mode', 'unchecked-hash', `${deps}/python`] },
+        { ...io, reporter: vendor },
+      );
+    } else {
+      vendor.line(`build Python ${versions.python} differs from the runtime's ${target}: shipping sources only`, 'warn');
+    }
+    vendor.done();
+  },
+};

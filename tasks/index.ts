@@ -1,0 +1,27 @@
+import type { TaskDefinition } from '../src/task.js';
+import { cleanTask } from './clean.js';
+import { deployTask } from './deploy.js';
+import { envTask } from './env.js';
+import { invokeTask } from './invoke.js';
+import { logsTask } from './logs.js';
+import { modelTask } from './model.js';
+import { packageTask } from './package.js';
+import { serveTask } from './serve.js';
+import { statusTask } from './status.js';
+import { undeployTask } from './undeploy.js';
+import { updateTask } from './update.js';
+
+/** The built-in tasks, in the order `pipe --help` lists them. */
+export const builtinTasks: readonly TaskDefinition[] = [
+  envTask,
+  modelTask,
+  packageTask,
+  deployTask,
+  updateTask,
+  undeployTask,
+  cleanTask,
+  serveTask,
+  invokeTask,
+  statusTask,
+  logsTask,
+];

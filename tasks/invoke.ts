@@ -1,0 +1,130 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { PipeError, UsageError } from '../src/errors.js';
+import { formatBytes, formatDuration } from '../src/reporter/format.js';
+import { readServeState, serveStateFile } from '../src/runtime/serve-state.js';
+import type { TaskContext, TaskDefinition } from '../src/task.js';
+
+interface InvokeRequest {
+  url: string;
+  method: string;
+  body?: Uint8Array<ArrayBuffer> | string;
+  contentType?: string;
+}
+
+function stringOption(ctx: TaskContext, name: string): string | undefined {
+  const value = ctx.options[name];
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') throw new UsageError('INVOKE_BAD_OPTION', `--${name} expects a string`);
+  return value;
+}
+
+function contentTypeOf(file: string): string {
+  switch (path.extname(file).toLowerCase()) {
+    case '.json':
+      return 'application/json';
+    case '.csv':
+      return 'text/csv';
+    case '.txt':
+      return 'text/plain';
+    default:
+      return 'application/octet-stream';
+  }
+}
+
+async function buildRequest(ctx: TaskContext): Promise<InvokeRequest> {
+  const data = stringOption(ctx, 'data');
+  const file = stringOption(ctx, 'file');
+  if (data !== undefined && file !== undefined) {
+    throw new UsageError('INVOKE_BAD_OPTION', 'Pass either --data or --file, not both');
+  }
+  let base = stringOption(ctx, 'url');
+  if (base === undefined) {
+    const state = await readServeState(serveStateFile(ctx.root, ctx.config.paths.build));
+    if (!state) {
+      throw new PipeError('NOT_SERVING', 'No local function is being served', {
+        hint: 'Run `npx pipe serve` first (in another terminal), or pass --url with the URL of a deployed function.',
+      });
+    }
+    base = state.url;
+  }
+  const requestPath = stringOption(ctx, 'path') ?? '/predict';
+  let url: string;
+  try {
+    url = new URL(requestPath, base).toString();
+  } catch {
+    throw new UsageError('INVOKE_BAD_OPTION', `Not a valid URL: ${base} with path ${requestPath}`);
+  }
+  let body: Uint8Array<ArrayBuffer> | string | undefined;
+  let contentType: string | undefined;
+  if (data !== undefined) {
+    body = data;
+    contentType = 'application/json';
+  } else if (file !== undefined) {
+    const resolved = path.resolve(ctx.root, file);
+    body = await readFile(resolved).then((b) => new Uint8Array(b)).catch((error: unknown) => {
+      throw new UsageError('INVOKE_FILE_UNREADABLE', `Cannot read --file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    });
+    contentType = contentTypeOf(resolved);
+  }
+  const method = (stringOption(ctx, 'method') ?? (body === undefined ? 'GET' : 'POST')).toUpperCase();
+  if ((method === 'GET' || method === 'HEAD') && body !== undefined) {
+    throw new UsageError('INVOKE_BAD_OPTION', `A ${method} request cannot carry --data or --file`, { hint: 'Use --method POST, or drop the body.' });
+  }
+  return { url, method, body, contentType };
+}
+
+/** The body for a person: pretty JSON when it is JSON, text when it is text, a size otherwise. */
+function describeBody(bytes: Buffer, contentType: string): string {
+  if (bytes.length === 0) return '(empty body)';
+  const text = bytes.toString('utf8');
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return /^(text\/|application\/(json|xml|javascript))/.test(contentType) || !text.includes('\uFFFD') ? text : `(${formatBytes(bytes.length)} of ${contentType || 'binary data'})`;
+  }
+}
+
+export const invokeTask: TaskDefinition = {
+  name: 'invoke',
+  description: 'Send one request to the served (or deployed) function and print the response',
+  dependencies: [],
+  command: true,
+  options: {
+    data: { type: 'string', describe: 'JSON request body, e.g. \'{"age": 45, ...}\'' },
+    file: { type: 'string', describe: 'Read the request body from this file' },
+    path: { type: 'string', describe: 'Request path', default: '/predict' },
+    method: { type: 'string', describe: 'HTTP method (default: POST with a body, GET without)' },
+    url: { type: 'string', describe: 'Function URL (default: the one `pipe serve` is running)' },
+  },
+  async run(ctx) {
+    const request = await buildRequest(ctx);
+    const started = performance.now();
+    let response: Response;
+    try {
+      response = await fetch(request.url, {
+        method: request.method,
+        body: request.body,
+        headers: request.contentType ? { 'content-type': request.contentType } : {},
+        signal: ctx.signal,
+      });
+    } catch (error) {
+      if (ctx.signal.aborted) throw error;
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      throw new PipeError('INVOKE_UNREACHABLE', `Cannot reach ${request.url}: ${cause?.code ?? cause?.message ?? String(error)}`, {
+        cause: error,
+        hint: 'Is `npx pipe serve` still running? For a deployed function, check the URL (`npx pipe status`).',
+      });
+    }
+    const bytes = Buffer.from(await response.arrayBuffer());
+    const ms = performance.now() - started;
+    const contentType = response.headers.get('content-type') ?? '';
+    ctx.io.print(`${request.method} ${request.url}\nHTTP ${response.status} ${response.statusText} (${formatDuration(ms)})\n${describeBody(bytes, contentType)}`);
+    if (!response.ok) {
+      throw new PipeError('INVOKE_HTTP_ERROR', `The function answered ${response.status} ${response.statusText}`, {
+        hint: response.status >= 500 ? 'The function failed: its log (the `pipe serve` output, or `npx pipe logs`) shows why.' : 'The response above says what was wrong with the request.',
+      });
+    }
+    return { summary: `${response.status} ${response.statusText} in ${formatDuration(ms)}` };
+  },
+};

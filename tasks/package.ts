@@ -1,0 +1,95 @@
+import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { ResolvedConfig } from '../src/config/resolved.js';
+import { PipeError } from '../src/errors.js';
+import { collectFiles, writeDeterministicZip, type ZipResult } from '../src/packaging/zip.js';
+import { listVendoredWheels } from '../src/packaging/wheels.js';
+import { formatBytes } from '../src/reporter/format.js';
+import type { TaskDefinition } from '../src/task.js';
+import { writeFileAtomic } from '../src/util/atomic.js';
+import { envPaths } from './env.js';
+
+/** Artifacts the function loads; everything else in artifacts/ (joblib, metrics, plot) stays local. */
+export const DEPLOYED_ARTIFACTS = ['model.json', 'model_card.json'] as const;
+
+export const packageDir = (config: ResolvedConfig): string => path.posix.join(config.paths.build, 'package');
+
+/** build/package/manifest.json: what deploy, update, status and serve read. */
+export interface PackageManifest {
+  function: { file: string; sha256: string; size: number; unzippedSize: number };
+  layer: { file: string; sha256: string; size: number; unzippedSize: number; depsHash: string } | null;
+  runtime: string;
+  architecture: string;
+  handler: string;
+  wheels: { name: string; version: string; tags: string[] }[];
+}
+
+const excluded = (rel: string): boolean =>
+  /(^|\/)(__pycache__|\.pytest_cache|tests?)(\/|$)/.test(rel) || rel.endsWith('.pyc') || /(^|\/)\./.test(rel);
+
+/**
+ * Vendored files a function never uses: console scripts, pip's RECORD (it lists paths and hashes of
+ * files we drop) and the libraries' own test suites, which are a large share of numpy's size.
+ */
+const vendoredExcluded = (rel: string): boolean =>
+  rel.endsWith('.dist-info/RECORD') || /^python\/bin(\/|$)/.test(rel) || /\/tests(\/|$)/.test(rel) || rel.endsWith('.pyi');
+
+export const packageTask: TaskDefinition = {
+  name: 'package',
+  description: 'Zip the function (handler + artifacts) and a layer of runtime deps, deterministically',
+  dependencies: ['env', 'model'],
+  inputs: (c) => [`${c.paths.handler}/**`],
+  outputs: (c) => [packageDir(c)],
+  configSlice: (c) => ({ runtime: c.runtime, architecture: c.architecture, handler: c.function.handler, paths: c.paths }),
+  async run(ctx) {
+    const { config, root } = ctx;
+    const out = ctx.staging(packageDir(config));
+    await rm(out, { recursive: true, force: true });
+    await mkdir(out, { recursive: true });
+
+    const artifactsDir = path.join(root, config.paths.artifacts);
+    const missing = DEPLOYED_ARTIFACTS.filter((a) => !existsSync(path.join(artifactsDir, a)));
+    if (missing.length) {
+      throw new PipeError('ARTIFACTS_MISSING', `${config.paths.artifacts}/ lacks ${missing.join(', ')}`, { hint: 'Run `npx pipe model --force` to train again.' });
+    }
+    const handlerEntries = await collectFiles(path.join(root, config.paths.handler), '', excluded);
+    const moduleFile = `${config.function.handler.split('.').slice(0, -1).join('/')}.py`;
+    if (!handlerEntries.some((e) => e.name === moduleFile)) {
+      throw new PipeError('HANDLER_MISSING', `${config.paths.handler}/${moduleFile} not found for handler "${config.function.handler}"`, {
+        hint: 'Set function.handler in pipeline.config.ts to module.function of a file in the handler directory.',
+      });
+    }
+    const fnStep = ctx.reporter.step('function.zip');
+    const fn: ZipResult = await writeDeterministicZip(
+      [...handlerEntries, ...DEPLOYED_ARTIFACTS.map((a) => ({ name: `artifacts/${a}`, file: path.join(artifactsDir, a) }))],
+      path.join(out, 'function.zip'),
+    );
+    fnStep.done(`${formatBytes(fn.size)} zipped, ${formatBytes(fn.unzippedSize)} unzipped`);
+
+    const depsDir = path.join(root, envPaths(config).runtimeDeps);
+    const depEntries = existsSync(depsDir) ? await collectFiles(depsDir, '', vendoredExcluded) : [];
+    let layer: PackageManifest['layer'] = null;
+    if (depEntries.length) {
+      const layerStep = ctx.reporter.step('layer.zip (runtime deps)');
+      const total = depEntries.length;
+      const result = await writeDeterministicZip(depEntries, path.join(out, 'layer.zip'), (bytes) =>
+        layerStep.progress({ label: 'layer.zip', current: bytes, unit: 'bytes' }),
+      );
+      layer = { file: 'layer.zip', sha256: result.sha256, size: result.size, unzippedSize: result.unzippedSize, depsHash: result.sha256 };
+      layerStep.done(`${total} files, ${formatBytes(result.size)} zipped, ${formatBytes(result.unzippedSize)} unzipped`);
+    }
+    const manifest: PackageManifest = {
+      function: { file: 'function.zip', sha256: fn.sha256, size: fn.size, unzippedSize: fn.unzippedSize },
+      layer,
+      runtime: config.runtime,
+      architecture: config.architecture,
+      handler: config.function.handler,
+      wheels: await listVendoredWheels(path.join(depsDir, 'python')),
+    };
+    await writeFileAtomic(path.join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    const unzipped = fn.unzippedSize + (layer?.unzippedSize ?? 0);
+    const zipped = fn.size + (layer?.size ?? 0);
+    return { summary: `function ${formatBytes(fn.size)} + layer ${formatBytes(layer?.size ?? 0)} zipped (${formatBytes(zipped)}), ${formatBytes(unzipped)} unzipped` };
+  },
+};
