@@ -125,7 +125,12 @@ export class DockerRunner implements Runner {
       splitters[stream].push(chunk);
     });
 
-    const container = await this.docker.createContainer(spec);
+    const container = await this.docker.createContainer(spec).catch((error: unknown) => {
+      throw new PipeError('CONTAINER_CREATE_FAILED', `could not create a container from ${this.image}: ${engineMessage(error)}`, {
+        hint: /no such image/i.test(engineMessage(error)) ? 'The image was removed while pipe ran; run again to pull it.' : undefined,
+        cause: error,
+      });
+    });
     this.live.add(container);
     const onAbort = () => {
       container.kill().catch(() => undefined);
