@@ -1,0 +1,93 @@
+import type { ResolvedConfig } from '../config/resolved.js';
+import type { StepReporter } from '../reporter/reporter.js';
+import { ensureBucket, uploadArchive } from './bucket.js';
+import type { AwsClients } from './clients.js';
+import { checkCredentials } from './credentials.js';
+import { ensureFunction, type DesiredFunction } from './function.js';
+import { corsOf } from './function-url.js';
+import { ensureLayer } from './layer.js';
+import { checkPackageForLambda } from './local-checks.js';
+import { objectKey, resourceNames } from './names.js';
+import { readLocalPackage } from './package-manifest.js';
+import { releaseLatest } from './release.js';
+import { functionPolicy, ensureRole } from './role.js';
+import { exampleRequestOf } from './smoke-test.js';
+
+/** Environment variables telling the handler where its slim-mode deps archive is. */
+export const SLIM_ENV = { bucket: 'PIPE_DEPS_BUCKET', key: 'PIPE_DEPS_KEY', sha256: 'PIPE_DEPS_SHA256' } as const;
+
+export interface StageRunOptions {
+  config: ResolvedConfig;
+  clients: AwsClients;
+  reporter: StepReporter;
+  signal?: AbortSignal;
+  /** Allow slim mode when the package is over the unzipped limit. */
+  allowSlim?: boolean;
+  now?: Date;
+}
+
+export interface DeployResult {
+  url: string;
+  version: string;
+  /** False when the stage already matched the package: nothing was written. */
+  changed: boolean;
+}
+
+/**
+ * Converges the stage to the local package: bucket, role, deps layer, function, version, aliases,
+ * Function URL, permissions, smoke test. Every step reads first and writes only what differs, so it
+ * is idempotent and a re-run after an interruption finishes the job.
+ */
+export async function deployStage(options: StageRunOptions): Promise<DeployResult> {
+  const { config, clients, reporter, signal } = options;
+  const pkg = await readLocalPackage(config);
+  const strategy = checkPackageForLambda(config, pkg, { allowSlim: options.allowSlim ?? false, reporter, now: options.now });
+  const example = await exampleRequestOf(pkg.functionZip);
+  const identity = await checkCredentials(clients, signal);
+  reporter.line(`AWS account ${identity.account}, region ${config.region}, stage ${config.stage}`);
+  const names = resourceNames(config, identity.account);
+  const { manifest } = pkg;
+
+  const bucket = await ensureBucket(clients, names, reporter, signal);
+  let depsObject: { bucket: string; key: string } | undefined;
+  const env: Record<string, string> = { ...config.function.env };
+  if (strategy.mode === 'slim') {
+    const key = objectKey(names, 'deps', manifest.layer!.depsHash);
+    await uploadArchive(clients, { bucket: names.bucket, key, file: pkg.layerZip!, size: manifest.layer!.size, label: 'upload deps archive (slim)' }, reporter, signal);
+    depsObject = { bucket: names.bucket, key };
+    Object.assign(env, { [SLIM_ENV.bucket]: names.bucket, [SLIM_ENV.key]: key, [SLIM_ENV.sha256]: manifest.layer!.sha256 });
+  }
+
+  const policy = functionPolicy({ region: config.region, account: identity.account, logGroup: names.logGroup, depsObject, partition: partitionOf(identity.arn) });
+  const role = config.aws.roleArn ? { arn: config.aws.roleArn, changed: false } : await ensureRole(clients, names, policy, reporter, signal);
+
+  const layers: string[] = [];
+  let layerPublished = false;
+  if (strategy.mode === 'layer') {
+    const layer = await ensureLayer(clients, {
+      names, archive: manifest.layer!, file: pkg.layerZip!, runtime: manifest.runtime, architecture: manifest.architecture, route: strategy.layerUpload,
+    }, reporter, signal);
+    layers.push(layer.arn);
+    layerPublished = layer.published;
+  }
+
+  const desired: DesiredFunction = {
+    runtime: manifest.runtime,
+    handler: manifest.handler,
+    roleArn: role.arn,
+    memory: config.function.memory,
+    timeout: config.function.timeout,
+    ephemeralStorage: strategy.ephemeralStorage,
+    env,
+    layers,
+    architecture: manifest.architecture,
+  };
+  const fn = await ensureFunction(clients, { names, archive: manifest.function, file: pkg.functionZip, route: strategy.functionUpload, desired }, reporter, signal);
+  const release = await releaseLatest(clients, { names, auth: config.url.auth, cors: corsOf(config.url.cors), example, reporter, signal });
+  const changed = bucket === 'created' || role.changed || layerPublished || fn.created || fn.codeChanged || fn.configChanged || release.released;
+  reporter.line(changed ? `deployed version ${release.version}` : `no changes: version ${release.version} is live and up to date`);
+  reporter.line(clients.meter.summary());
+  return { url: release.url, version: release.version, changed };
+}
+
+export const partitionOf = (arn: string): string => arn.split(':')[1] ?? 'aws';

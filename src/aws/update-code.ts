@@ -1,0 +1,64 @@
+import { PipeError } from '../errors.js';
+import { ensureBucket } from './bucket.js';
+import { checkCredentials } from './credentials.js';
+import { ensureFunctionCode, getFunction } from './function.js';
+import { corsOf } from './function-url.js';
+import { findLayerVersion, listLayerVersions } from './layer.js';
+import { checkPackageForLambda } from './local-checks.js';
+import { resourceNames } from './names.js';
+import { readLocalPackage } from './package-manifest.js';
+import { releaseLatest } from './release.js';
+import { exampleRequestOf } from './smoke-test.js';
+import { SLIM_ENV, type DeployResult, type StageRunOptions } from './deploy-stage.js';
+import { waitFunctionReady } from './wait-function.js';
+
+/**
+ * The fast path after a handler or model change: pushes function.zip only (kilobytes when the deps
+ * live in the layer), publishes, smoke-tests and moves `live`. Refuses when there is no deployment or
+ * the runtime deps changed (those need a full deploy).
+ */
+export async function updateStageCode(options: StageRunOptions): Promise<DeployResult> {
+  const { config, clients, reporter, signal } = options;
+  const pkg = await readLocalPackage(config);
+  const strategy = checkPackageForLambda(config, pkg, { allowSlim: options.allowSlim ?? false, reporter, now: options.now });
+  const example = await exampleRequestOf(pkg.functionZip);
+  const identity = await checkCredentials(clients, signal);
+  const names = resourceNames(config, identity.account);
+  const existing = await getFunction(clients, names.functionName, signal);
+  if (!existing?.Configuration) {
+    throw new PipeError('NO_DEPLOYMENT', `Stage "${config.stage}" has no deployment (no function ${names.functionName} in ${config.region})`, {
+      hint: `Run \`pipe deploy${config.stage === 'dev' ? '' : ` --stage ${config.stage}`}\` first; update only pushes code to an existing deployment.`,
+    });
+  }
+  const { manifest } = pkg;
+  const deployedLayers = (existing.Configuration.Layers ?? []).map((l) => l.Arn);
+  const depsChanged = (() => {
+    switch (strategy.mode) {
+      case 'function-only':
+        return deployedLayers.length > 0;
+      case 'slim':
+        return existing.Configuration.Environment?.Variables?.[SLIM_ENV.sha256] !== manifest.layer!.sha256;
+      case 'layer':
+        return undefined;
+      default: {
+        const never: never = strategy;
+        return never;
+      }
+    }
+  })();
+  let layerChanged = depsChanged;
+  if (layerChanged === undefined) {
+    const version = findLayerVersion(await listLayerVersions(clients, names.layerName, signal), manifest.layer!.depsHash, manifest.runtime, manifest.architecture);
+    layerChanged = !version?.LayerVersionArn || !deployedLayers.includes(version.LayerVersionArn);
+  }
+  if (layerChanged) {
+    throw new PipeError('DEPS_CHANGED', 'The runtime dependencies changed since the last deploy; update only pushes code', { hint: 'Run `pipe deploy` to publish the new dependencies.' });
+  }
+  if (strategy.functionUpload === 's3') await ensureBucket(clients, names, reporter, signal);
+  const current = await waitFunctionReady(clients, names.functionName, undefined, signal);
+  await ensureFunctionCode(clients, { names, archive: manifest.function, file: pkg.functionZip, route: strategy.functionUpload, current, architecture: manifest.architecture }, reporter, signal);
+  const release = await releaseLatest(clients, { names, auth: config.url.auth, cors: corsOf(config.url.cors), example, reporter, signal });
+  reporter.line(release.released ? `updated: version ${release.version} is live` : `no changes: version ${release.version} is live and up to date`);
+  reporter.line(clients.meter.summary());
+  return { url: release.url, version: release.version, changed: release.released };
+}
