@@ -1,11 +1,20 @@
-import { NotImplementedError } from '../src/errors.js';
+import { deployStage } from '../src/aws/deploy-stage.js';
+import { PROFILE_OPTION, withAwsClients } from '../src/aws/task-clients.js';
 import type { TaskDefinition } from '../src/task.js';
 
 export const deployTask: TaskDefinition = {
   name: 'deploy',
   description: 'Deploy the stage: bucket, IAM role, layer, function, alias, public Function URL, smoke test',
   dependencies: ['package'],
-  async run() {
-    throw new NotImplementedError('deploy', 'deploying to AWS Lambda is not implemented in this build');
+  options: {
+    profile: PROFILE_OPTION,
+    slim: { type: 'boolean', describe: 'Over the 250 MB unzipped limit, ship the deps via S3 and extract them to /tmp on cold start', default: false },
+  },
+  async run(ctx) {
+    const result = await withAwsClients(ctx, (clients) =>
+      deployStage({ config: ctx.config, clients, reporter: ctx.reporter, signal: ctx.signal, allowSlim: ctx.options.slim === true }),
+    );
+    ctx.io.print(result.url);
+    return { summary: `${result.url} (version ${result.version}${result.changed ? '' : ', unchanged'})` };
   },
 };

@@ -1,4 +1,8 @@
-import { NotImplementedError } from '../src/errors.js';
+import { checkCredentials } from '../src/aws/credentials.js';
+import { resourceNames } from '../src/aws/names.js';
+import { parseSince } from '../src/aws/since.js';
+import { printLogs } from '../src/aws/stage-logs.js';
+import { PROFILE_OPTION, withAwsClients } from '../src/aws/task-clients.js';
 import type { TaskDefinition } from '../src/task.js';
 
 export const logsTask: TaskDefinition = {
@@ -6,7 +10,18 @@ export const logsTask: TaskDefinition = {
   description: 'Show the function logs from CloudWatch (--follow, --since)',
   dependencies: [],
   command: true,
-  async run() {
-    throw new NotImplementedError('logs', 'logs are not implemented in this build');
+  options: {
+    profile: PROFILE_OPTION,
+    since: { type: 'string', describe: 'How far back: 10m, 1h, 2d or an ISO date', default: '10m' },
+    follow: { type: 'boolean', describe: 'Keep printing new events until Ctrl-C', default: false, alias: 'f' },
+  },
+  async run(ctx) {
+    const startTime = parseSince(typeof ctx.options.since === 'string' ? ctx.options.since : '10m');
+    const count = await withAwsClients(ctx, async (clients) => {
+      const identity = await checkCredentials(clients, ctx.signal);
+      const names = resourceNames(ctx.config, identity.account);
+      return printLogs(clients, { logGroup: names.logGroup, startTime, follow: ctx.options.follow === true, print: (l) => ctx.io.print(l), signal: ctx.signal });
+    });
+    return { summary: `${count} log event(s)` };
   },
 };

@@ -1,12 +1,17 @@
-import { NotImplementedError } from '../src/errors.js';
+import { describeStatus, stageStatus } from '../src/aws/stage-status.js';
+import { PROFILE_OPTION, withAwsClients } from '../src/aws/task-clients.js';
 import type { TaskDefinition } from '../src/task.js';
 
 export const statusTask: TaskDefinition = {
   name: 'status',
-  description: 'Show what is deployed for the stage: URL, live version, code hash vs local package',
+  description: 'Show what is deployed for the stage: URL, live version, deployed vs local code',
   dependencies: [],
   command: true,
-  async run() {
-    throw new NotImplementedError('status', 'status is not implemented in this build');
+  options: { profile: PROFILE_OPTION },
+  async run(ctx) {
+    const status = await withAwsClients(ctx, (clients) => stageStatus({ config: ctx.config, clients, reporter: ctx.reporter, signal: ctx.signal }));
+    for (const line of describeStatus(status, ctx.config.stage)) ctx.io.print(line);
+    if (!status.exists) return { summary: 'not deployed' };
+    return { summary: `${status.url ?? 'no URL'} (version ${status.liveVersion ?? 'none'}${status.upToDate === false ? ', local code differs' : ''})` };
   },
 };

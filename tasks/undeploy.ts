@@ -1,11 +1,34 @@
-import { NotImplementedError } from '../src/errors.js';
+import { PROFILE_OPTION, withAwsClients } from '../src/aws/task-clients.js';
+import { undeployStage } from '../src/aws/undeploy-stage.js';
+import { UsageError } from '../src/errors.js';
 import type { TaskDefinition } from '../src/task.js';
 
 export const undeployTask: TaskDefinition = {
   name: 'undeploy',
   description: 'Remove everything pipe created for the stage (asks first unless --yes)',
   dependencies: [],
-  async run() {
-    throw new NotImplementedError('undeploy', 'undeploying is not implemented in this build');
+  options: {
+    profile: PROFILE_OPTION,
+    'remove-logs': { type: 'boolean', describe: 'Also delete the CloudWatch log group', default: false },
+  },
+  async run(ctx) {
+    const what = `everything pipe created for stage "${ctx.config.stage}" of ${ctx.config.app} in ${ctx.config.region}`;
+    if (ctx.options.yes !== true) {
+      // Never wait for an answer nobody can give (CI, pipes).
+      if (!ctx.io.interactive) {
+        throw new UsageError('CONFIRMATION_REQUIRED', `undeploy would remove ${what}, and there is no terminal to confirm it`, {
+          hint: 'Pass --yes to confirm.',
+        });
+      }
+      if (!(await ctx.io.confirm(`Remove ${what}?`))) {
+        ctx.reporter.line('cancelled: nothing was removed');
+        return { summary: 'cancelled' };
+      }
+    }
+    const removeLogs = ctx.options['remove-logs'] === true || ctx.options.removeLogs === true;
+    const result = await withAwsClients(ctx, (clients) =>
+      undeployStage({ config: ctx.config, clients, reporter: ctx.reporter, signal: ctx.signal, removeLogs }),
+    );
+    return { summary: `${result.removed.length} resource(s) removed` };
   },
 };

@@ -1,11 +1,20 @@
-import { NotImplementedError } from '../src/errors.js';
+import { PROFILE_OPTION, withAwsClients } from '../src/aws/task-clients.js';
+import { updateStageCode } from '../src/aws/update-code.js';
 import type { TaskDefinition } from '../src/task.js';
 
 export const updateTask: TaskDefinition = {
   name: 'update',
-  description: 'Push new code to an existing deployment, smoke test, move the live alias',
+  description: 'Push new code to the existing deployment (fast path), smoke test, move the live alias only if it passes',
   dependencies: ['package'],
-  async run() {
-    throw new NotImplementedError('update', 'updating a deployment is not implemented in this build');
+  options: {
+    profile: PROFILE_OPTION,
+    slim: { type: 'boolean', describe: 'The deployment uses slim mode (deps via S3)', default: false },
+  },
+  async run(ctx) {
+    const result = await withAwsClients(ctx, (clients) =>
+      updateStageCode({ config: ctx.config, clients, reporter: ctx.reporter, signal: ctx.signal, allowSlim: ctx.options.slim === true }),
+    );
+    ctx.io.print(result.url);
+    return { summary: `${result.url} (version ${result.version}${result.changed ? '' : ', unchanged'})` };
   },
 };

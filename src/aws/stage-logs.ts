@@ -1,0 +1,61 @@
+import { FilterLogEventsCommand, type FilteredLogEvent } from '@aws-sdk/client-cloudwatch-logs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isNotFound } from './aws-errors.js';
+import type { AwsClients } from './clients.js';
+
+export interface LogsOptions {
+  logGroup: string;
+  /** Epoch ms. */
+  startTime: number;
+  follow: boolean;
+  print(line: string): void;
+  signal?: AbortSignal;
+  /** Seconds between polls with --follow. */
+  pollSeconds?: number;
+}
+
+export const formatLogEvent = (e: FilteredLogEvent): string =>
+  `${new Date(e.timestamp ?? 0).toISOString()} ${(e.message ?? '').replace(/\n$/, '')}`;
+
+/**
+ * Prints the function's CloudWatch log events since `startTime`; with `follow`, keeps polling for new
+ * ones until the run is cancelled (Ctrl-C ends it normally). Returns how many events were printed.
+ */
+export async function printLogs(clients: AwsClients, options: LogsOptions): Promise<number> {
+  const seen = new Set<string>();
+  let since = options.startTime;
+  let printed = 0;
+  for (;;) {
+    let token: string | undefined;
+    try {
+      do {
+        const page = await clients.logs.send(new FilterLogEventsCommand({
+          logGroupName: options.logGroup, startTime: since, nextToken: token,
+        }), { abortSignal: options.signal });
+        for (const event of page.events ?? []) {
+          const id = event.eventId ?? `${event.timestamp}:${event.logStreamName}:${event.message}`;
+          if (seen.has(id)) continue;
+          seen.add(id);
+          options.print(formatLogEvent(event));
+          printed += 1;
+          // Restart from the newest timestamp; events at that same millisecond are de-duplicated by id.
+          since = Math.max(since, event.timestamp ?? since);
+        }
+        token = page.nextToken;
+      } while (token);
+    } catch (error) {
+      if (options.signal?.aborted) return printed;
+      if (!isNotFound(error)) throw error;
+      if (!options.follow) {
+        options.print(`(no log group ${options.logGroup} yet: the function has not been invoked)`);
+        return printed;
+      }
+    }
+    if (!options.follow) return printed;
+    try {
+      await sleep((options.pollSeconds ?? 2) * 1000, undefined, { signal: options.signal });
+    } catch {
+      return printed;
+    }
+  }
+}
