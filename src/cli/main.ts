@@ -125,7 +125,7 @@ export async function main(argv: string[], signal: AbortSignal): Promise<number>
     let loaded: Awaited<ReturnType<typeof loadConfig>> | undefined;
     let note: string | undefined;
     try {
-      loaded = await loadConfig({ cwd: process.cwd(), file: first.config as string | undefined, stage: first.stage as string | undefined, builtinTasks: builtinTasks.map((t) => t.name), readOnly: Boolean(first['dry-run']) });
+      loaded = await loadConfig({ cwd: process.cwd(), file: first.config as string | undefined, stage: first.stage as string | undefined, builtinTasks: builtinTasks.map((t) => t.name), readOnly: Boolean(first['dry-run'] || first.help) });
     } catch (error) {
       if (!first.help || (error instanceof PipeError && error.code !== 'CONFIG_NOT_FOUND')) throw error;
       note = 'No pipeline.config.ts found here: tasks defined in a config are not listed.';

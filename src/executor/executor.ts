@@ -90,17 +90,18 @@ export async function executeRun(opts: RunOptions): Promise<RunReport> {
   let lock: ProjectLock | undefined;
   const reports = new Map<string, TaskReport>();
   try {
+    const byName = new Map(order.map((t) => [t.name, t]));
+    // The lock is taken before planning: a run that waited must see what the run before it did.
+    const needsLock = opts.dryRun ? [] : order.filter((t) => !t.command).map((t) => t.name);
+    if (needsLock.length) {
+      lock = await acquireProjectLock({ root: config.root, tasks: [...opts.requested], signal: opts.signal, onWait: (m) => reporter.notice(m) });
+    }
     const planInputs = await gatherPlanInputs(order, opts, store, runner);
     const plan = planRun(planInputs, { force: Boolean(opts.force) });
     reporter.planned(plan);
     if (opts.dryRun) {
       const tasks = plan.map((p): TaskReport => ({ name: p.name, outcome: 'skipped', wouldRun: p.action === 'run', reason: `dry run: ${p.reason}`, durationMs: 0 }));
       return { ok: true, exitCode: 0, durationMs: Date.now() - started, tasks };
-    }
-    const byName = new Map(order.map((t) => [t.name, t]));
-    const needsLock = plan.filter((p) => p.action === 'run' && !byName.get(p.name)!.command).map((p) => p.name);
-    if (needsLock.length) {
-      lock = await acquireProjectLock({ root: config.root, tasks: [...opts.requested], signal: opts.signal, onWait: (m) => reporter.notice(m) });
     }
     let lockedRemaining = needsLock.length;
     const releaseWhenDone = async (name: string): Promise<void> => {

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { chmod, mkdtemp, mkdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import yauzl from 'yauzl';
+import { collectFiles, writeDeterministicZip } from '../../src/packaging/zip.js';
+
+function listZip(file: string): Promise<{ name: string; mode: number; size: number; mtime: Date }[]> {
+  return new Promise((resolve, reject) => {
+    yauzl.open(file, { lazyEntries: true }, (err, zip) => {
+      if (err || !zip) return reject(err);
+      const out: { name: string; mode: number; size: number; mtime: Date }[] = [];
+      zip.on('entry', (e: yauzl.Entry) => {
+        out.push({ name: e.fileName, mode: (e.externalFileAttributes >>> 16) & 0o777, size: e.uncompressedSize, mtime: e.getLastModDate() });
+        zip.readEntry();
+      });
+      zip.on('end', () => resolve(out));
+      zip.on('error', reject);
+      zip.readEntry();
+    });
+  });
+}
+
+describe('deterministic zip', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'pipe-zip-'));
+    await mkdir(path.join(dir, 'src/pkg'), { recursive: true });
+    await writeFile(path.join(dir, 'src/b.py'), 'print("b")\n');
+    await writeFile(path.join(dir, 'src/pkg/a.py'), 'x = 1\n'.repeat(100));
+    await writeFile(path.join(dir, 'src/run.sh'), '#!/bin/sh\n');
+    await chmod(path.join(dir, 'src/run.sh'), 0o700);
+    await chmod(path.join(dir, 'src/b.py'), 0o600);
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('gives the same bytes for the same files, whatever their times and modes', async () => {
+    const entries = await collectFiles(path.join(dir, 'src'), '');
+    const first = await writeDeterministicZip(entries, path.join(dir, 'one.zip'));
+    await utimes(path.join(dir, 'src/b.py'), new Date(2001, 1, 1), new Date(2001, 1, 1));
+    await chmod(path.join(dir, 'src/b.py'), 0o644);
+    const second = await writeDeterministicZip([...entries].reverse(), path.join(dir, 'two.zip'));
+    assert.equal(second.sha256, first.sha256);
+    const bytes = await readFile(path.join(dir, 'one.zip'));
+    assert.equal(createHash('sha256').update(bytes).digest('hex'), first.sha256);
+    assert.equal(first.size, bytes.length);
+    assert.equal(first.unzippedSize, 11 + 600 + 10);
+  });
+
+  it('sorts entries, fixes timestamps and normalises modes', async () => {
+    const entries = await collectFiles(path.join(dir, 'src'), 'python');
+    await writeDeterministicZip(entries, path.join(dir, 'three.zip'));
+    const listed = await listZip(path.join(dir, 'three.zip'));
+    assert.deepEqual(listed.map((e) => e.name), ['python/b.py', 'python/pkg/a.py', 'python/run.sh']);
+    assert.deepEqual(listed.map((e) => e.mode), [0o644, 0o644, 0o755]);
+    for (const e of listed) assert.equal(e.mtime.getFullYear(), 1980);
+  });
+
+  it('changes when a file changes', async () => {
+    const entries = await collectFiles(path.join(dir, 'src'), '');
+    const before = await writeDeterministicZip(entries, path.join(dir, 'four.zip'));
+    await writeFile(path.join(dir, 'src/b.py'), 'print("c")\n');
+    const afterChange = await writeDeterministicZip(entries, path.join(dir, 'five.zip'));
+    assert.notEqual(afterChange.sha256, before.sha256);
+  });
+});
