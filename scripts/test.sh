@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite: type-check, unit and integration tests (node:test), Python tests (pytest).
+# Starts what the tests need first: podman behind the Docker API with the local build images (as root,
+# installing them when missing), and the Python test environment.
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "build and type-check"
+npx tsc -p tsconfig.json || exit 1
+npx tsc -p tsconfig.check.json || exit 1
+
+step "container engine"
+if [ "$(id -u)" = 0 ]; then
+  bash scripts/ensure-podman.sh || exit 1
+  bash scripts/ensure-build-image.sh || exit 1
+fi
+export DOCKER_HOST="${DOCKER_HOST:-unix:///tmp/podman.sock}"
+
+step "python test environment"
+bash scripts/ensure-python-env.sh || exit 1
+export PIPE_TEST_PYTHON="$root/.venv-test/bin/python"
+
+step "node tests"
+node --import tsx --test --test-reporter=spec test/unit/*.test.ts test/integration/*.test.ts
+node_status=$?
+
+step "python tests"
+"$PIPE_TEST_PYTHON" -m pytest -q -p no:cacheprovider test/python
+py_status=$?
+
+if [ "$node_status" -ne 0 ] || [ "$py_status" -ne 0 ]; then
+  echo "tests failed: node exit $node_status, pytest exit $py_status"
+  exit 1
+fi
