@@ -56,15 +56,17 @@ export async function ensureBucket(clients: AwsClients, names: ResourceNames, re
       Tagging: { TagSet: Object.entries(names.tags).map(([Key, Value]) => ({ Key, Value })) },
     }), { abortSignal: signal })],
   ];
+  const applied: string[] = [];
   for (const [what, put] of settings) {
     try {
       await put();
+      applied.push(what);
     } catch (error) {
       if (!isNotImplemented(error)) throw error;
       reporter.line(`the S3 endpoint does not support bucket ${what}: skipped`, 'warn');
     }
   }
-  reporter.line(`created bucket ${names.bucket} (public access blocked, encrypted)`);
+  reporter.line(`created bucket ${names.bucket}${applied.length ? ` (${applied.join(', ')})` : ''}`);
   return 'created';
 }
 

@@ -1,0 +1,194 @@
+/**
+ * What the deploy integration tests and bench/deploy-bytes.ts share: s3rver + the AWS stand-in, a temp
+ * project with a package built in the test (a small Python handler answering /health and /predict, a
+ * deps layer), and Function URLs served by the same local runtime as `pipe serve`.
+ */
+import archiver from 'archiver';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { resolveConfig, type ResolvedConfig } from '../../src/config/resolved.js';
+import type { PipeConfig } from '../../src/config/schema.js';
+import { createAwsClients, type AwsClients } from '../../src/aws/clients.js';
+import type { StepReporter } from '../../src/reporter/reporter.js';
+import { extractZip } from '../../src/runtime/extract-zip.js';
+import { toHttpResponse } from '../../src/runtime/function-url-event.js';
+import { LocalFunction } from '../../src/runtime/local-function.js';
+import { startAwsStandIn, type AwsStandIn, type AwsStandInOptions, type InvokedFunction } from '../support/aws-stand-in/index.js';
+import { startS3rver, type S3Server } from '../support/s3rver.js';
+
+export const HANDLER = `import json
+import fixture_dep
+
+VERSION = "v1"
+
+def handler(event, context):
+    method = event["requestContext"]["http"]["method"]
+    path = event["rawPath"]
+    if path == "/health":
+        return {"statusCode": 200, "body": json.dumps({"status": "ok", "version": VERSION})}
+    if path == "/predict" and method == "POST":
+        record = json.loads(event.get("body") or "null")
+        if not isinstance(record, dict):
+            return {"statusCode": 400, "body": json.dumps({"error": "expected one JSON object"})}
+        return {"statusCode": 200, "body": json.dumps({"probability": fixture_dep.score(record), "version": VERSION})}
+    return {"statusCode": 404, "body": json.dumps({"error": "not found"})}
+`;
+
+export const BROKEN_HANDLER = HANDLER.replace('if path == "/predict" and method == "POST":', 'if path == "/predict" and method == "POST":\n        raise RuntimeError("model failed to load")');
+
+const DEP = 'def score(record):\n    return round(min(1.0, sum(float(v) for v in record.values()) / 100.0), 6)\n';
+export const EXAMPLE = { age: 45, DebtRatio: 0.3 };
+
+/** A StepReporter collecting lines, with progress events. */
+export class LineReporter implements StepReporter {
+  readonly lines: string[] = [];
+  readonly progressLabels = new Set<string>();
+  line(text: string): void {
+    this.lines.push(text);
+  }
+  progress(update: { label: string }): void {
+    this.progressLabels.add(update.label);
+  }
+  step(): StepReporter {
+    return this;
+  }
+  done(): void {}
+  fail(): void {}
+  text(): string {
+    return this.lines.join('\n');
+  }
+}
+
+async function zipOf(entries: Record<string, string | Buffer>, file: string): Promise<{ size: number; unzippedSize: number; sha256: string }> {
+  const archive = archiver('zip', { zlib: { level: 6 } });
+  const chunks: Buffer[] = [];
+  archive.on('data', (c: Buffer) => chunks.push(c));
+  const finished = new Promise<void>((resolve, reject) => {
+    archive.on('end', resolve);
+    archive.on('error', reject);
+  });
+  const date = new Date('2020-01-01T00:00:00Z');
+  for (const name of Object.keys(entries).sort()) archive.append(entries[name]!, { name, date, mode: 0o644 });
+  await archive.finalize();
+  await finished;
+  const zip = Buffer.concat(chunks);
+  await writeFile(file, zip);
+  const unzippedSize = Object.values(entries).reduce((n, v) => n + Buffer.byteLength(v), 0);
+  return { size: zip.length, unzippedSize, sha256: createHash('sha256').update(zip).digest('hex') };
+}
+
+export interface PackageSpec {
+  handler?: string;
+  /** Bytes of incompressible padding in the layer, to make it realistically big. */
+  layerPadding?: number;
+  wheels?: { name: string; version: string; tags: string[] }[];
+  /** Overrides of the manifest's sizes (a "too large" package without writing 300 MB). */
+  layerUnzippedSize?: number;
+  runtime?: string;
+}
+
+export interface Harness {
+  root: string;
+  config: ResolvedConfig;
+  s3: S3Server;
+  standIn: AwsStandIn;
+  /** Fresh SDK clients (fresh meter) for one command. */
+  clients(): AwsClients;
+  writePackage(spec?: PackageSpec): Promise<void>;
+  /** Python processes started for Function URL requests. */
+  invocations: number;
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: Partial<AwsStandInOptions> & { config?: Partial<PipeConfig> } = {}): Promise<Harness> {
+  const root = await mkdtemp(path.join(tmpdir(), 'pipe-deploy-'));
+  const s3 = await startS3rver();
+  const running = new Map<string, LocalFunction>();
+  const workDir = path.join(root, '.functions');
+  let invocations = 0;
+  // Function URLs run the deployed zip (and its layers) in the local Lambda runtime, one warm process per version.
+  async function invokeUrl(fn: InvokedFunction, request: { event: unknown }) {
+    invocations += 1;
+    const key = createHash('sha256').update(fn.zip).update(fn.layers.join('|')).update(fn.handler).digest('hex').slice(0, 16);
+    let local = running.get(key);
+    if (!local) {
+      const dir = path.join(workDir, key);
+      await mkdir(dir, { recursive: true });
+      await writeFile(path.join(dir, 'function.zip'), fn.zip);
+      await extractZip(path.join(dir, 'function.zip'), path.join(dir, 'task'));
+      const layerDirs: string[] = [];
+      for (const [i, layer] of fn.layers.entries()) {
+        await writeFile(path.join(dir, `layer${i}.zip`), layer);
+        await extractZip(path.join(dir, `layer${i}.zip`), path.join(dir, `opt${i}`));
+        layerDirs.push(path.join(dir, `opt${i}`));
+      }
+      local = new LocalFunction({ codeDir: path.join(dir, 'task'), layerDirs, handler: fn.handler, env: fn.env, timeoutSeconds: fn.timeout, runtime: fn.runtime });
+      running.set(key, local);
+    }
+    const outcome = await local.invoke(request.event);
+    const response = toHttpResponse(outcome);
+    return { statusCode: response.statusCode, headers: Object.fromEntries(response.headers), body: response.body };
+  }
+  const standIn = await startAwsStandIn({ pollsUntilActive: 2, ...options, s3Endpoint: s3.endpoint, invokeUrl });
+  const saved = { ...process.env };
+  Object.assign(process.env, standIn.env, {
+    AWS_ENDPOINT_URL_S3: s3.endpoint,
+    PIPE_AWS_POLL_SECONDS: '0.01',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_SHARED_CREDENTIALS_FILE: path.join(root, 'no-credentials'),
+    AWS_CONFIG_FILE: path.join(root, 'no-config'),
+  });
+  delete process.env.AWS_PROFILE;
+  const config = resolveConfig({ app: 'credit', stages: { dev: {}, prod: {} }, runtime: 'python3.11', ...options.config }, path.join(root, 'pipeline.config.ts'), 'dev');
+
+  return {
+    root,
+    config,
+    s3,
+    standIn,
+    get invocations() {
+      return invocations;
+    },
+    clients: () => createAwsClients({ region: config.region, endpoints: config.aws.endpoints }),
+    async writePackage(spec: PackageSpec = {}) {
+      const dir = path.join(root, config.paths.build, 'package');
+      await mkdir(dir, { recursive: true });
+      const card = JSON.stringify({ features: Object.keys(EXAMPLE), example_request: EXAMPLE });
+      const fn = await zipOf({ 'app.py': spec.handler ?? HANDLER, 'artifacts/model_card.json': card }, path.join(dir, 'function.zip'));
+      const layerEntries: Record<string, string | Buffer> = { 'python/fixture_dep.py': DEP };
+      if (spec.layerPadding) layerEntries['python/padding.bin'] = deterministicNoise(spec.layerPadding);
+      const layer = await zipOf(layerEntries, path.join(dir, 'layer.zip'));
+      const depsHash = createHash('sha256').update(JSON.stringify(layerEntries['python/fixture_dep.py'])).update(String(spec.layerPadding ?? 0)).digest('hex');
+      const manifest = {
+        function: { file: 'function.zip', ...fn },
+        layer: { file: 'layer.zip', ...layer, unzippedSize: spec.layerUnzippedSize ?? layer.unzippedSize, depsHash },
+        runtime: spec.runtime ?? config.runtime,
+        architecture: config.architecture,
+        handler: 'app.handler',
+        wheels: spec.wheels ?? [{ name: 'numpy', version: '2.2.6', tags: ['cp311-cp311-manylinux_2_17_x86_64', 'cp311-cp311-manylinux2014_x86_64'] }],
+      };
+      await writeFile(path.join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    },
+    async close() {
+      await Promise.all([...running.values()].map((f) => f.stop()));
+      await standIn.close();
+      await s3.close();
+      for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+      Object.assign(process.env, saved);
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Incompressible but reproducible bytes (a layer that is big when zipped, like real wheels). */
+function deterministicNoise(size: number): Buffer {
+  const out = Buffer.alloc(size);
+  let block = createHash('sha256').update('seed').digest();
+  for (let at = 0; at < size; at += block.length) {
+    block.copy(out, at);
+    block = createHash('sha256').update(block).digest();
+  }
+  return out;
+}
