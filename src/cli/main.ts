@@ -174,7 +174,7 @@ export async function main(argv: string[], signal: AbortSignal): Promise<number>
         dryRun: Boolean(args['dry-run']),
         createRunner: async () => {
           const { selectRunner } = await import('../runners/select-runner.js');
-          return selectRunner({ config, choice: runner as RunnerChoice | undefined, image: args.image as string | undefined, reporter: runnerStep, signal });
+          return selectRunner({ config, choice: runner as RunnerChoice | undefined, image: args.image as string | undefined, reporter: runnerStep, signal, readOnly: Boolean(args['dry-run']) });
         },
       });
     } catch (error) {

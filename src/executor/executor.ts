@@ -34,6 +34,16 @@ export function errorSummary(error: unknown): { code: string; message: string; h
   return { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
 }
 
+async function runnerTools(runner: () => Promise<Runner>, opts: RunOptions): Promise<Record<string, string>> {
+  try {
+    return await (await runner()).toolVersions(opts.signal);
+  } catch (error) {
+    // A dry run does not pull: a missing build image means the environment would be built anew.
+    if (opts.dryRun && error instanceof PipeError && error.code === 'IMAGE_MISSING') return { imageId: 'not present locally (would be pulled)' };
+    throw error;
+  }
+}
+
 /** Gathers what the planner needs: fingerprints of every task in order (dependencies first). */
 async function gatherPlanInputs(
   order: readonly TaskDefinition[],
@@ -51,7 +61,7 @@ async function gatherPlanInputs(
       continue;
     }
     const stored = await store.read(task.name);
-    const tools = task.usesRunner ? await (await runner()).toolVersions(opts.signal) : {};
+    const tools = task.usesRunner ? await runnerTools(runner, opts) : {};
     const parts: FingerprintParts = {
       files: await hashInputs(config.root, task.inputs!(config), stored?.parts.files),
       config: hashConfigSlice(task.configSlice?.(config)),

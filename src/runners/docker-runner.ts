@@ -6,7 +6,7 @@ import { CommandError, InterruptedError, PipeError } from '../errors.js';
 import type { StepReporter } from '../reporter/reporter.js';
 import { containerSpec, formatCommand } from './docker-container.js';
 import { connectEngine, engineLocation, pingEngine, type EngineLocation } from './docker-engine.js';
-import { checkImagePython, engineMessage, ensureImage, parsePythonVersion } from './docker-image.js';
+import { checkImagePython, engineMessage, ensureImage, localImageId, parsePythonVersion } from './docker-image.js';
 import { FrameDemuxer, LineSplitter, LineTail } from './docker-output.js';
 import type { RunIo, RunResult, RunStep, Runner } from './runner.js';
 
@@ -26,6 +26,10 @@ export interface DockerRunnerOptions {
   env?: NodeJS.ProcessEnv;
   /** false: accept an image without Python (steps that run no Python, tests); default true. */
   requirePython?: boolean;
+  /** false: a missing image is an error instead of a pull (a dry run changes nothing). */
+  pull?: boolean;
+  /** Python of an image inspected before, by image id: saves a container start per run. */
+  knownPython?: (imageId: string) => { python: string; version: string } | undefined;
 }
 
 interface Captured {
@@ -67,9 +71,18 @@ export class DockerRunner implements Runner {
     return `docker (${this.image})`;
   }
 
+  /** Interpreter name and version, once known (to remember them for the next run). */
+  get detectedPython(): { python: string; version: string } | undefined {
+    return this.pythonVersion ? { python: this.python, version: this.pythonVersion } : undefined;
+  }
+
   async toolVersions(signal: AbortSignal): Promise<Record<string, string>> {
     if (!this.pythonVersion) await this.detectPython(signal);
     return { imageId: this.imageId, python: this.pythonVersion };
+  }
+
+  assumePythonVersion(version: string): void {
+    this.pythonVersion = version;
   }
 
   /** Finds the image's interpreter (python3, else python) and its version. */
@@ -227,10 +240,24 @@ export async function createDockerRunner(options: DockerRunnerOptions): Promise<
   await pingEngine(docker, location);
   const signal = options.signal ?? new AbortController().signal;
   const image = options.image ?? options.config.image;
-  const imageId = await ensureImage(docker, image, options.reporter, signal);
+  let imageId: string;
+  if (options.pull === false) {
+    const local = await localImageId(docker, image);
+    if (!local) {
+      throw new PipeError('IMAGE_MISSING', `image ${image} is not present locally`, { hint: 'A run without --dry-run pulls it.' });
+    }
+    imageId = local;
+  } else {
+    imageId = await ensureImage(docker, image, options.reporter, signal);
+  }
   const runner = new DockerRunner(docker, location, options.config, image, imageId);
   if (options.requirePython === false) return runner;
-  const version = await runner.detectPython(signal);
+  const known = options.knownPython?.(imageId);
+  if (known) {
+    runner.python = known.python;
+    runner.assumePythonVersion(known.version);
+  }
+  const version = known?.version ?? (await runner.detectPython(signal));
   checkImagePython(image, parsePythonVersion(`Python ${version}`) ?? version, options.config.runtime);
   return runner;
 }
