@@ -32,7 +32,7 @@ describe('AWS clients', () => {
     try {
       assert.equal(clients.s3.config.forcePathStyle, true);
       assert.equal(await clients.s3.config.requestChecksumCalculation(), 'WHEN_REQUIRED');
-      assert.equal(await clients.lambda.config.retryStrategy().then((s) => s.mode), 'adaptive');
+      assert.equal(await clients.lambda.config.retryStrategy().then((s) => (s as { mode?: string }).mode), 'adaptive');
     } finally {
       clients.destroy();
     }
@@ -88,6 +88,6 @@ describe('SigV4 for AWS_IAM Function URLs', () => {
       method: 'POST', protocol: 'https:', hostname: url.hostname, path: '/predict', query: { b: '2', a: '1' },
       headers: { 'content-type': 'application/json', host: url.host, 'x-amz-content-sha256': mine['x-amz-content-sha256']! }, body,
     } as never, { signingDate: now });
-    assert.equal(mine.authorization, (signed as { headers: Record<string, string> }).headers.authorization);
+    assert.equal(mine.authorization, (signed as unknown as { headers: Record<string, string> }).headers.authorization);
   });
 });
