@@ -179,6 +179,10 @@ describe('AWS stand-in: IAM, CloudWatch Logs, STS, auth and faults', () => {
     const refused = await failure(stranger.send(new GetAccountSettingsCommand({})));
     stranger.destroy();
     assert.equal(refused.name, 'UnrecognizedClientException');
+    const wrongSecret = new IAMClient({ ...aws.clientConfig, credentials: { ...aws.clientConfig.credentials, secretAccessKey: 'wrong' } });
+    const mismatch = await failure(wrongSecret.send(new GetRoleCommand({ RoleName: 'x' })));
+    wrongSecret.destroy();
+    assert.equal(mismatch.name, 'SignatureDoesNotMatch');
   });
 
   test('throttling and 5xx are retried by the SDK; past its attempts the error surfaces', async () => {

@@ -11,7 +11,10 @@ import {
   GetFunctionConfigurationCommand,
   GetPolicyCommand,
   LambdaClient,
+  ListTagsCommand,
   ListVersionsByFunctionCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
   PublishLayerVersionCommand,
   PublishVersionCommand,
   UpdateAliasCommand,
@@ -118,8 +121,15 @@ describe('AWS stand-in: Lambda control plane', () => {
     assert.equal(created.EphemeralStorage?.Size, 1024);
     const got = await lambda.send(new GetFunctionCommand({ FunctionName: 'hashes' }));
     assert.deepEqual(got.Tags, { project: 'pipe' });
+    assert.equal(aws.state.calls.filter((c) => c.error === 'InvalidSignatureException').length, 0);
     const downloaded = Buffer.from(await (await fetch(got.Code!.Location!)).arrayBuffer());
     assert.deepEqual(downloaded, zip);
+    const arn = 'arn:aws:lambda:us-east-1:123456789012:function:hashes';
+    await lambda.send(new TagResourceCommand({ Resource: arn, Tags: { stage: 'dev', extra: 'x' } }));
+    await lambda.send(new UntagResourceCommand({ Resource: arn, TagKeys: ['extra'] }));
+    assert.deepEqual((await lambda.send(new ListTagsCommand({ Resource: arn }))).Tags, { project: 'pipe', stage: 'dev' });
+    const byArn = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: `${arn}:$LATEST` }));
+    assert.equal(byArn.FunctionName, 'hashes');
     const duplicate = await failure(create('hashes'));
     assert.equal(duplicate.name, 'ResourceConflictException');
     const missing = await failure(lambda.send(new GetFunctionCommand({ FunctionName: 'nope' })));

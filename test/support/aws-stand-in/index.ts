@@ -11,6 +11,7 @@ import { routeLogs } from './logs.js';
 import { routeSts } from './sts.js';
 import type { ApiRequest, ApiResponse, RoutedCall, StandInContext } from './context.js';
 import type { AwsServiceName, AwsStandInOptions } from './types.js';
+import { parseAuthorization, signatureMatches, type ParsedAuthorization } from './sigv4.js';
 
 export type * from './types.js';
 export type { StandInState, AppendLogOptions } from './state.js';
@@ -62,7 +63,7 @@ export async function startAwsStandIn(options: AwsStandInOptions = {}): Promise<
   };
 
   const server = createServer((req, res) => {
-    serve(ctx, faults, accessKeyId, req, res).catch((error: unknown) => {
+    serve(ctx, faults, { accessKeyId, secretAccessKey }, req, res).catch((error: unknown) => {
       // A bug in the stand-in itself: answer like an AWS internal error, but make it visible.
       const rendered = renderError('lambda', new AwsError('ServiceException', `stand-in failure: ${(error as Error).stack}`, 500));
       if (!res.headersSent) res.writeHead(rendered.status, rendered.headers);
@@ -89,18 +90,6 @@ export async function startAwsStandIn(options: AwsStandInOptions = {}): Promise<
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-interface Credential {
-  accessKeyId: string;
-  service: string;
-}
-
-function parseAuthorization(header: string | undefined): Credential | 'missing' | 'incomplete' {
-  if (header === undefined || header === '') return 'missing';
-  const match = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/\d{8}\/[^/]+\/([^/]+)\/aws4_request, ?SignedHeaders=[^,]+, ?Signature=[0-9a-f]{64}$/.exec(header);
-  if (!match) return 'incomplete';
-  return { accessKeyId: match[1]!, service: match[2]! };
 }
 
 /** Which service a request is for: the SigV4 scope when present, else the request's shape. */
@@ -151,7 +140,18 @@ function write(res: ServerResponse, response: ApiResponse): void {
   res.end(response.body);
 }
 
-async function serve(ctx: StandInContext, faults: ReturnType<typeof createFaults>, accessKeyId: string, incoming: IncomingMessage, res: ServerResponse): Promise<void> {
+interface Keys {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+async function serve(
+  ctx: StandInContext,
+  faults: ReturnType<typeof createFaults>,
+  keys: Keys,
+  incoming: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const url = new URL(incoming.url ?? '/', 'http://127.0.0.1');
   if (incoming.method === 'GET' && (url.pathname.startsWith('/__code/') || url.pathname.startsWith('/__layer/'))) {
     return serveCodeLocation(ctx, url, res);
@@ -175,7 +175,11 @@ async function serve(ctx: StandInContext, faults: ReturnType<typeof createFaults
   let response: ApiResponse;
   let errorCode: string | undefined;
   try {
-    checkAuth(service, auth, accessKeyId);
+    checkAuth(service, auth, keys.accessKeyId);
+    const complete = size <= (isLambdaPath ? LAMBDA_BODY_LIMIT : OTHER_BODY_LIMIT);
+    if (complete && typeof auth === 'object' && !(await signatureMatches(req, auth, keys.secretAccessKey))) {
+      throw signatureMismatch(service);
+    }
     call = route(ctx, service, req);
     if (!call) throw unknownOperation(service, req);
     if (size > LAMBDA_BODY_LIMIT && service === 'lambda') {
@@ -204,7 +208,17 @@ async function serve(ctx: StandInContext, faults: ReturnType<typeof createFaults
   write(res, response);
 }
 
-function checkAuth(service: AwsServiceName, auth: Credential | 'missing' | 'incomplete', accessKeyId: string): void {
+function signatureMismatch(service: AwsServiceName): AwsError {
+  const json = service === 'lambda' || service === 'logs';
+  return new AwsError(
+    json ? 'InvalidSignatureException' : 'SignatureDoesNotMatch',
+    'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key ' +
+      'and signing method. Consult the service documentation for details.',
+    json && service === 'logs' ? 400 : 403,
+  );
+}
+
+function checkAuth(service: AwsServiceName, auth: ParsedAuthorization | 'missing' | 'incomplete', accessKeyId: string): void {
   const json = service === 'lambda' || service === 'logs';
   if (auth === 'missing') {
     throw new AwsError(json ? 'MissingAuthenticationTokenException' : 'MissingAuthenticationToken', 'Missing Authentication Token', 403);
