@@ -245,6 +245,26 @@ describe('AWS stand-in: IAM, CloudWatch Logs, STS, auth and faults', () => {
     assert.match(missing.message, /NoSuchKey/);
   });
 
+  test('with rolePropagationFailures, a just-created role is refused like an unpropagated IAM role', async () => {
+    const fresh = await startAwsStandIn({ rolePropagationFailures: 1 });
+    try {
+      const freshIam = new IAMClient(fresh.clientConfig);
+      const role = await freshIam.send(new CreateRoleCommand({ RoleName: 'new-role', AssumeRolePolicyDocument: TRUST }));
+      freshIam.destroy();
+      const lambda = new LambdaClient(fresh.clientConfig);
+      const input = {
+        FunctionName: 'fn', Runtime: 'python3.12', Handler: 'h.handler', Role: role.Role!.Arn!,
+        Code: { ZipFile: await makeZip({ 'h.py': 'def handler(e, c): pass\n' }) },
+      } as const;
+      const first = await failure(lambda.send(new CreateFunctionCommand(input)));
+      assert.equal(first.message, 'The role defined for the function cannot be assumed by Lambda.');
+      assert.equal((await lambda.send(new CreateFunctionCommand(input))).State, 'Pending');
+      lambda.destroy();
+    } finally {
+      await fresh.close();
+    }
+  });
+
   test('env configures a child process SDK through AWS_ENDPOINT_URL', async () => {
     const script =
       "import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';" +

@@ -261,8 +261,19 @@ describe('AWS stand-in: Lambda control plane', () => {
 
   test('an AWS_IAM Function URL refuses unsigned requests', async () => {
     await create('private');
-    const url = await lambda.send(new CreateFunctionUrlConfigCommand({ FunctionName: 'private', AuthType: 'AWS_IAM' }));
+    const url = await lambda.send(
+      new CreateFunctionUrlConfigCommand({
+        FunctionName: 'private', AuthType: 'AWS_IAM', Cors: { AllowOrigins: ['https://app.example'], AllowMethods: ['POST'] },
+      }),
+    );
     assert.equal((await fetch(url.FunctionUrl!)).status, 403);
+    const preflight = await fetch(url.FunctionUrl!, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' },
+    });
+    assert.equal(preflight.status, 200);
+    assert.equal(preflight.headers.get('access-control-allow-origin'), 'https://app.example');
+    assert.equal(preflight.headers.get('access-control-allow-methods'), 'POST');
     await lambda.send(new DeleteFunctionCommand({ FunctionName: 'private' }));
     await assert.rejects(fetch(url.FunctionUrl!));
   });
