@@ -249,6 +249,10 @@ describe('AWS stand-in: Lambda control plane', () => {
     assert.equal(call.request.event['body'], '{"a":1}');
     assert.equal((call.request.event['requestContext'] as { http: { method: string } }).http.method, 'POST');
 
+    aws.setInvokeUrl(undefined);
+    assert.equal((await fetch(`${url.FunctionUrl}health`)).status, 502);
+    aws.setInvokeUrl(async () => ({ statusCode: 200 }));
+
     const logs = new CloudWatchLogsClient(aws.clientConfig);
     const events = await logs.send(new FilterLogEventsCommand({ logGroupName: '/aws/lambda/web' }));
     logs.destroy();
@@ -257,6 +261,7 @@ describe('AWS stand-in: Lambda control plane', () => {
     assert.equal(messages[1], 'handler says hi');
     assert.match(messages[2]!, /^END RequestId/);
     assert.match(messages[3]!, /^REPORT RequestId: .*Memory Size: 256 MB/);
+    assert.match(messages.at(-1)!, /^REPORT RequestId/);
   });
 
   test('an AWS_IAM Function URL refuses unsigned requests', async () => {

@@ -10,7 +10,7 @@ import { routeIam } from './iam.js';
 import { routeLogs } from './logs.js';
 import { routeSts } from './sts.js';
 import type { ApiRequest, ApiResponse, RoutedCall, StandInContext } from './context.js';
-import type { AwsServiceName, AwsStandInOptions } from './types.js';
+import type { AwsServiceName, AwsStandInOptions, InvokeUrlHook } from './types.js';
 import { parseAuthorization, signatureMatches, type ParsedAuthorization } from './sigv4.js';
 
 export type * from './types.js';
@@ -32,6 +32,8 @@ export interface AwsStandIn {
   };
   state: StandInState;
   faults: Faults;
+  /** Replaces (or removes) the hook Function URL requests run through. */
+  setInvokeUrl(hook: InvokeUrlHook | undefined): void;
   close(): Promise<void>;
 }
 
@@ -84,6 +86,9 @@ export async function startAwsStandIn(options: AwsStandInOptions = {}): Promise<
     clientConfig: { endpoint: ctx.endpoint, region, credentials: { accessKeyId, secretAccessKey } },
     state,
     faults,
+    setInvokeUrl(hook) {
+      ctx.invokeUrl = hook;
+    },
     async close() {
       await ctx.urls.closeAll();
       server.closeAllConnections();
