@@ -211,6 +211,8 @@ class TreeEnsembleExplainer:
         if x.ndim != 2 or x.shape[1] != self.n_features:
             raise ValueError(f"expected shape (n, {self.n_features}), got {x.shape}")
         x = x.astype(np.float32).astype(np.float64)
+        if not np.isfinite(x).all():
+            raise ValueError("records must be finite: impute missing values before explaining")
         n = x.shape[0]
         # Bits from different features never overlap, so OR-ing the rows builds each leaf's pattern.
         patterns = None

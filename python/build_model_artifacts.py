@@ -1,7 +1,7 @@
 """Trains the credit-risk model and writes its artifacts, proving the runtime explainer exact.
 
     python python/build_model_artifacts.py --out DIR [--data CSV --target COLUMN] [--seed N]
-                                           [--params JSON] [--check-rows N]
+                                           [--params JSON] [--check-rows N] [--rows N]
 
 Deployed (plain data, no pickle): model.json, model_card.json.
 Kept locally: metrics.json, shap_importance.png, model.joblib.
@@ -52,6 +52,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--target", default=TARGET, help=f"target column of --data (default {TARGET})")
     parser.add_argument("--seed", type=int, default=0, help="seed for data generation, split and forest")
     parser.add_argument("--params", default="{}", help="JSON object of RandomForestClassifier hyperparameters")
+    parser.add_argument("--rows", type=int, default=SYNTHETIC_ROWS, help="synthetic rows when no --data")
     parser.add_argument("--check-rows", type=int, default=200, help="rows in the SHAP proof (>= 200)")
     args = parser.parse_args(argv)
     try:
@@ -150,10 +151,10 @@ def build(args: argparse.Namespace) -> None:
         source = {"kind": "csv", "file": args.data.name}
         target = args.target
     else:
-        progress(f"generating {SYNTHETIC_ROWS} synthetic rows (seed {args.seed})")
-        frame = synthetic_credit_data(SYNTHETIC_ROWS, args.seed)
+        progress(f"generating {args.rows} synthetic rows (seed {args.seed})")
+        frame = synthetic_credit_data(args.rows, args.seed)
         data_hash = frame_sha256(frame)
-        source = {"kind": "synthetic", "rows": SYNTHETIC_ROWS, "seed": args.seed}
+        source = {"kind": "synthetic", "rows": args.rows, "seed": args.seed}
         target = TARGET
     x_all = frame[FEATURES].to_numpy(dtype=np.float64)
     y_all = frame[target].to_numpy(dtype=np.int64)

@@ -1,0 +1,71 @@
+"""The Lambda function: credit-risk predictions with exact SHAP values, numpy as the only dependency.
+
+Routes: POST /predict, GET / (model card), GET /health. Artifacts are loaded once per process
+(at import, i.e. during the Lambda init phase) from $PIPE_ARTIFACTS_DIR or ./artifacts next to this file.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from lambda_events import RequestError, json_response, parse_event, raw_json_response
+from model_store import ArtifactError, LoadedModel
+from validation import parse_body
+
+# Used only to size-check bodies when the model (which carries the real limit) failed to load.
+_FALLBACK_MAX_BODY = 1_048_576
+ROUTES = {"/": ("GET",), "/health": ("GET",), "/predict": ("POST",)}
+
+
+def _artifacts_dir() -> Path:
+    return Path(os.environ.get("PIPE_ARTIFACTS_DIR") or Path(__file__).resolve().parent / "artifacts")
+
+
+def _load() -> tuple[LoadedModel | None, str | None]:
+    try:
+        return LoadedModel(_artifacts_dir()), None
+    except ArtifactError as err:
+        print(f"model not loaded: {err}", file=sys.stderr, flush=True)
+        return None, str(err)
+
+
+MODEL, LOAD_ERROR = _load()
+
+
+def handler(event, context):
+    try:
+        return _route(event)
+    except RequestError as err:
+        return json_response(err.status, err.body(), err.headers)
+    except Exception:  # noqa: BLE001 - the client gets a JSON 500, the log gets the traceback
+        request_id = getattr(context, "aws_request_id", None)
+        print(f"unhandled error (request {request_id}):", file=sys.stderr)
+        traceback.print_exc(file=sys.stderr)
+        sys.stderr.flush()
+        error = {"code": "internal_error", "message": "the function failed unexpectedly; see its logs"}
+        if request_id:
+            error["request_id"] = request_id
+        return json_response(500, {"error": error})
+
+
+def _route(event) -> dict:
+    request = parse_event(event, MODEL.max_body_bytes if MODEL else _FALLBACK_MAX_BODY)
+    methods = ROUTES.get(request.path)
+    if methods is None:
+        raise RequestError(404, "not_found", f"no route {request.path}; try POST /predict, GET / or GET /health")
+    if request.method not in methods:
+        raise RequestError(405, "method_not_allowed", f"{request.path} accepts {', '.join(methods)}, "
+                                                      f"not {request.method}", headers={"allow": ", ".join(methods)})
+    if MODEL is None:
+        if request.path == "/health":
+            return json_response(503, {"status": "unavailable", "error": LOAD_ERROR})
+        return json_response(503, {"error": {"code": "model_unavailable",
+                                             "message": "the model artifacts could not be loaded; see the logs"}})
+    if request.path == "/health":
+        return json_response(200, {"status": "ok", "model_version": MODEL.version, "features": len(MODEL.names)})
+    if request.path == "/":
+        return raw_json_response(200, MODEL.card_body)
+    return json_response(200, MODEL.predict(parse_body(request.body)))
