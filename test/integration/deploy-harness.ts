@@ -108,10 +108,13 @@ export async function startHarness(options: Partial<AwsStandInOptions> & { confi
   const running = new Map<string, LocalFunction>();
   const workDir = path.join(root, '.functions');
   let invocations = 0;
+  const extracted = new Set<string>();
   // Function URLs run the deployed zip (and its layers) in the local Lambda runtime, one warm process per version.
   async function invokeUrl(fn: InvokedFunction, request: { event: unknown }) {
     invocations += 1;
-    const key = createHash('sha256').update(fn.zip).update(fn.layers.join('|')).update(fn.handler).digest('hex').slice(0, 16);
+    const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex').slice(0, 16);
+    const layerKeys = fn.layers.map(digest);
+    const key = createHash('sha256').update(fn.zip).update(layerKeys.join('|')).update(fn.handler).update(JSON.stringify(fn.env)).digest('hex').slice(0, 16);
     let local = running.get(key);
     if (!local) {
       const dir = path.join(workDir, key);
@@ -120,9 +123,14 @@ export async function startHarness(options: Partial<AwsStandInOptions> & { confi
       await extractZip(path.join(dir, 'function.zip'), path.join(dir, 'task'));
       const layerDirs: string[] = [];
       for (const [i, layer] of fn.layers.entries()) {
-        await writeFile(path.join(dir, `layer${i}.zip`), layer);
-        await extractZip(path.join(dir, `layer${i}.zip`), path.join(dir, `opt${i}`));
-        layerDirs.push(path.join(dir, `opt${i}`));
+        // Layers are shared between versions and stages: extract each one once.
+        const layerDir = path.join(workDir, `layer-${layerKeys[i]}`);
+        if (!extracted.has(layerDir)) {
+          await writeFile(`${layerDir}.zip`, layer);
+          await extractZip(`${layerDir}.zip`, layerDir);
+          extracted.add(layerDir);
+        }
+        layerDirs.push(layerDir);
       }
       local = new LocalFunction({ codeDir: path.join(dir, 'task'), layerDirs, handler: fn.handler, env: fn.env, timeoutSeconds: fn.timeout, runtime: fn.runtime });
       running.set(key, local);
