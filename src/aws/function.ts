@@ -1,8 +1,9 @@
 import {
-  CreateFunctionCommand, GetFunctionCommand, TagResourceCommand, UpdateFunctionCodeCommand, UpdateFunctionConfigurationCommand,
+  CreateFunctionCommand, GetFunctionCommand, UpdateFunctionCodeCommand, UpdateFunctionConfigurationCommand,
   type FunctionCode, type FunctionConfiguration, type GetFunctionCommandOutput, type Runtime,
 } from '@aws-sdk/client-lambda';
 import { readFile } from 'node:fs/promises';
+import { PipeError } from '../errors.js';
 import type { StepReporter } from '../reporter/reporter.js';
 import { isNotFound } from './aws-errors.js';
 import { uploadArchive } from './bucket.js';
@@ -127,6 +128,12 @@ export async function ensureFunction(
     await waitFunctionReady(clients, name, undefined, signal);
     return { created: true, codeChanged: true, configChanged: true };
   }
+  // A function of that name that pipe did not create (tags are set atomically by CreateFunction) is not ours to change.
+  if (existing.Tags?.['pipe:managed'] !== 'true') {
+    throw new PipeError('FUNCTION_NOT_MANAGED', `A Lambda function named ${name} already exists and was not created by pipe`, {
+      hint: 'Delete or rename it, or deploy under another app or stage name.',
+    });
+  }
   // A previous run may have been interrupted mid-update: let it settle before changing anything.
   let current = existing.Configuration;
   if (current.State === 'Pending' || current.LastUpdateStatus === 'InProgress') current = await waitFunctionReady(clients, name, undefined, signal);
@@ -136,10 +143,6 @@ export async function ensureFunction(
     await retryConflicts(clients, () => clients.lambda.send(new UpdateFunctionConfigurationCommand(configurationInput(name, args.desired)), { abortSignal: signal }), signal);
     await waitFunctionReady(clients, name, undefined, signal);
     reporter.line(`function ${name}: configuration updated (${drift.join(', ')})`);
-  }
-  const missingTags = Object.entries(args.names.tags).filter(([k, v]) => existing.Tags?.[k] !== v);
-  if (missingTags.length && current.FunctionArn) {
-    await clients.lambda.send(new TagResourceCommand({ Resource: current.FunctionArn, Tags: Object.fromEntries(missingTags) }), { abortSignal: signal });
   }
   return { created: false, codeChanged, configChanged: drift.length > 0 };
 }

@@ -41,7 +41,10 @@ export async function undeployStage(options: StageRunOptions & { removeLogs: boo
   const send = (command: DeleteFunctionUrlConfigCommand | RemovePermissionCommand | DeleteAliasCommand | DeleteFunctionCommand) =>
     retryConflicts(clients, () => clients.lambda.send(command as DeleteFunctionCommand, { abortSignal: signal }), signal);
 
-  if (await getFunction(clients, fn, signal)) {
+  const existing = await getFunction(clients, fn, signal);
+  if (existing && existing.Tags?.['pipe:managed'] !== 'true') {
+    reporter.line(`kept function ${fn}: it was not created by pipe`, 'warn');
+  } else if (existing) {
     for (const alias of [names.liveAlias, names.candidateAlias]) {
       if (await gone(() => send(new DeleteFunctionUrlConfigCommand({ FunctionName: fn, Qualifier: alias })))) note(`Function URL of ${fn}:${alias}`);
       for (const sid of [PUBLIC_URL_SID, PUBLIC_INVOKE_SID]) {

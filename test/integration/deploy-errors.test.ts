@@ -81,6 +81,24 @@ describe('deploy error paths and recovery', () => {
     assert.equal((await fetch(new URL('health', result.url))).status, 200);
   });
 
+  it('an AWS_IAM URL gets no public permissions and is smoke-tested with signed requests', async () => {
+    h = await startHarness({ config: { url: { auth: 'AWS_IAM' } } });
+    await h.writePackage();
+    const result = await deployStage({ config: h.config, clients: h.clients(), reporter: new LineReporter() });
+    const fn = h.standIn.state.functions.get('credit-dev')!;
+    assert.equal(fn.urlConfigs.get('live')?.authType, 'AWS_IAM');
+    assert.deepEqual(fn.policies.get('live') ?? [], []);
+    assert.equal((await fetch(new URL('health', result.url))).status, 403, 'unsigned requests are refused');
+  });
+
+  it('refuses to take over a function of the same name that pipe did not create', async () => {
+    h = await startHarness();
+    await h.writePackage();
+    await deployStage({ config: h.config, clients: h.clients(), reporter: new LineReporter() });
+    h.standIn.state.functions.get('credit-dev')!.tags = {};
+    await assert.rejects(deployStage({ config: h.config, clients: h.clients(), reporter: new LineReporter() }), code('FUNCTION_NOT_MANAGED'));
+  });
+
   it('update without a deployment says to run deploy', async () => {
     h = await startHarness();
     await h.writePackage();

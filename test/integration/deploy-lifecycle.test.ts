@@ -42,7 +42,14 @@ describe('deploy lifecycle against s3rver and the AWS stand-in', () => {
     const sids = (fn.policies.get('live') ?? []).map((s) => s.Action).sort();
     assert.deepEqual(sids, ['lambda:InvokeFunction', 'lambda:InvokeFunctionUrl']);
     assert.equal(fn.latest.settings.layers.length, 1);
-    assert.ok(h.standIn.state.roles.get('credit-dev-lambda'), 'role created');
+    const role = h.standIn.state.roles.get('credit-dev-lambda');
+    assert.ok(role, 'role created');
+    assert.equal(role.attachedPolicies.size, 0);
+    const policy = JSON.parse(role.inlinePolicies.get('pipe-function')!) as { Statement: { Action: string | string[]; Resource: string }[] };
+    assert.deepEqual(policy.Statement.map((s) => s.Resource), [
+      'arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/credit-dev',
+      'arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/credit-dev:*',
+    ], 'least privilege: its own log group only');
     assert.match(reporter.text(), /size strategy: deps in a layer/);
     const answer = await predict(url);
     assert.equal(answer.status, 200);
