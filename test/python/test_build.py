@@ -1,0 +1,64 @@
+"""The training CLI: deterministic deployed artifacts, the proof, options and their errors."""
+
+import hashlib
+import json
+
+from conftest import run_build
+from test_credit_data import kaggle_csv
+
+DEPLOYED = ("model.json", "model_card.json")
+
+
+def test_same_seed_gives_byte_identical_deployed_artifacts(tmp_path, artifacts):
+    again = run_build(tmp_path / "again", "--rows", "4000", "--seed", "3")
+    assert again.returncode == 0, again.stderr
+    for name in DEPLOYED:
+        assert (tmp_path / "again" / name).read_bytes() == (artifacts / name).read_bytes(), name
+    other = run_build(tmp_path / "other", "--rows", "4000", "--seed", "4")
+    assert other.returncode == 0, other.stderr
+    assert (tmp_path / "other" / "model.json").read_bytes() != (artifacts / "model.json").read_bytes()
+
+
+def test_artifacts_are_complete_and_consistent(artifacts):
+    for name in (*DEPLOYED, "metrics.json", "shap_importance.png", "model.joblib"):
+        assert (artifacts / name).stat().st_size > 0, name
+    model_bytes = (artifacts / "model.json").read_bytes()
+    card = json.loads((artifacts / "model_card.json").read_text())
+    document = json.loads(model_bytes)
+    assert card["artifacts"]["model.json"]["sha256"] == hashlib.sha256(model_bytes).hexdigest()
+    assert document["base_value"] == card["base_value"]
+    assert [f["name"] for f in card["features"]] == document["features"]
+    assert len(document["ensemble"]["trees"]) == card["model"]["params"]["n_estimators"] == 50
+    assert {f["name"] for f in card["features"] if f["missing"] == "impute_median"} == {
+        "MonthlyIncome", "NumberOfDependents"}
+    assert card["explainer"]["verified_rows"] >= 200 and card["explainer"]["max_abs_shap_diff"] <= 1e-6
+    assert (artifacts / "shap_importance.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    metrics = json.loads((artifacts / "metrics.json").read_text())
+    assert 0.5 < metrics["roc_auc"] <= 1 and 0 < metrics["log_loss"]
+    assert 0 < metrics["class_balance"]["train_positive_rate"] < 0.2
+    assert b"pickle" not in model_bytes and set(card["example_request"]) == set(document["features"])
+
+
+def test_params_override_defaults_and_progress_is_printed(tmp_path):
+    result = run_build(tmp_path, "--rows", "2000", "--params", '{"n_estimators": 7, "max_depth": 3}')
+    assert result.returncode == 0, result.stderr
+    card = json.loads((tmp_path / "model_card.json").read_text())
+    assert card["model"]["params"] == {"n_estimators": 7, "max_depth": 3, "max_leaf_nodes": 30, "random_state": 0}
+    assert "proof passed" in result.stdout and "training RandomForestClassifier" in result.stdout
+
+
+def test_kaggle_csv_trains(tmp_path):
+    data = kaggle_csv(tmp_path / "cs-training.csv", rows=1500)
+    result = run_build(tmp_path / "out", "--data", str(data), "--target", "SeriousDlqin2yrs")
+    assert result.returncode == 0, result.stderr
+    card = json.loads((tmp_path / "out" / "model_card.json").read_text())
+    assert card["training_data"]["kind"] == "csv"
+    assert card["training_data"]["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
+
+
+def test_bad_arguments_exit_2(tmp_path):
+    for args, message in ((["--params", "[1]"], "JSON object"), (["--params", "{bad"], "not valid JSON"),
+                          (["--params", '{"n_trees": 3}'], "invalid --params"), (["--check-rows", "10"], "at least 200")):
+        result = run_build(tmp_path, "--rows", "600", *args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert message in result.stderr and "Traceback" not in result.stderr

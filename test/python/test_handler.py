@@ -1,0 +1,212 @@
+"""Every route and every bad input of handler/app.py, through both Lambda event shapes."""
+
+import base64
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import ROOT
+
+
+def v2(method, path, body=None, b64=False):
+    event = {"version": "2.0", "rawPath": path, "requestContext": {"http": {"method": method, "path": path}}}
+    if body is not None:
+        event["body"] = base64.b64encode(body.encode()).decode() if b64 else body
+        event["isBase64Encoded"] = b64
+    return event
+
+
+def v1(method, path, body=None):
+    return {"httpMethod": method, "path": path, "body": body, "isBase64Encoded": False}
+
+
+def call(app, event):
+    response = app.handler(event, None)
+    assert set(response) >= {"statusCode", "headers", "body"}
+    assert response["headers"]["content-type"] == "application/json"
+    return response["statusCode"], json.loads(response["body"])
+
+
+@pytest.fixture()
+def card(app):
+    return call(app, v2("GET", "/"))[1]
+
+
+def predict(app, document, shape=v2):
+    return call(app, shape("POST", "/predict", json.dumps(document)))
+
+
+def test_get_card_and_health(app, artifacts):
+    status, card = call(app, v2("GET", "/"))
+    assert status == 200
+    assert card == json.loads((artifacts / "model_card.json").read_text())
+    assert {"features", "missing_value_policy", "metrics", "artifacts", "version", "example_request"} <= set(card)
+    status, health = call(app, v1("GET", "/health"))
+    assert (status, health["status"], health["model_version"]) == (200, "ok", card["version"])
+
+
+@pytest.mark.parametrize("shape", [v2, v1])
+def test_predict_one_record_is_additive(app, card, shape):
+    status, body = predict(app, card["example_request"], shape)
+    assert status == 200
+    [record] = body["predictions"]
+    assert list(record["shap"]) == [f["name"] for f in card["features"]]
+    assert abs(record["base_value"] + sum(record["shap"].values()) - record["probability"]) < 1e-9
+    assert record["base_value"] == card["base_value"]
+    assert record["decision"] == ("decline" if record["probability"] >= card["decision"]["threshold"] else "approve")
+    assert record["imputed"] == []
+
+
+def test_predict_matches_the_saved_estimator_and_shap(app, card, artifacts):
+    import joblib
+    import shap
+    from credit_data import FEATURES, synthetic_credit_data
+
+    frame = synthetic_credit_data(300, 11)
+    medians = {f["name"]: f["median"] for f in card["features"]}
+    records = [{k: (None if np.isnan(v) else v) for k, v in row.items()} for row in
+               frame[FEATURES].to_dict(orient="records")]
+    status, body = predict(app, records)
+    assert status == 200 and len(body["predictions"]) == 300
+    x = frame[FEATURES].fillna(medians).to_numpy()
+    model = joblib.load(artifacts / "model.joblib")
+    expected = np.asarray(shap.TreeExplainer(model).shap_values(x))[:, :, 1]
+    got = np.array([list(p["shap"].values()) for p in body["predictions"]])
+    np.testing.assert_allclose(got, expected, atol=1e-9, rtol=0)
+    np.testing.assert_allclose([p["probability"] for p in body["predictions"]], model.predict_proba(x)[:, 1],
+                               atol=1e-9, rtol=0)
+    flagged = [p["imputed"] for p in body["predictions"]]
+    assert flagged == [[f for f in FEATURES if f in ("MonthlyIncome", "NumberOfDependents") and r[f] is None]
+                       for r in records]
+    assert any(flagged)
+
+
+def test_null_in_imputable_feature_uses_the_median_and_is_flagged(app, card):
+    record = dict(card["example_request"], MonthlyIncome=None)
+    median = next(f["median"] for f in card["features"] if f["name"] == "MonthlyIncome")
+    _, with_null = predict(app, record)
+    _, with_median = predict(app, dict(record, MonthlyIncome=median))
+    assert with_null["predictions"][0]["imputed"] == ["MonthlyIncome"]
+    assert with_null["predictions"][0]["shap"] == with_median["predictions"][0]["shap"]
+
+
+def test_base64_body(app, card):
+    status, body = call(app, v2("POST", "/predict", json.dumps([card["example_request"]] * 2), b64=True))
+    assert status == 200 and len(body["predictions"]) == 2
+    event = v2("POST", "/predict", "not base64!!")
+    event["isBase64Encoded"] = True
+    assert call(app, event)[1]["error"]["code"] == "invalid_base64"
+
+
+def bad_records(card):
+    ok = card["example_request"]
+    return [
+        ("{", 400, "invalid_json", None),
+        ("", 400, "empty_body", None),
+        ('"text"', 400, "wrong_type", None),
+        ("[]", 400, "no_records", None),
+        ("[1]", 400, "wrong_type", None),
+        (json.dumps({**ok, "age": "forty"}), 400, "wrong_type", "age"),
+        (json.dumps({**ok, "age": True}), 400, "wrong_type", "age"),
+        (json.dumps({**ok, "age": [40]}), 400, "wrong_type", "age"),
+        (json.dumps({**ok, "age": 40.5}), 400, "wrong_type", "age"),
+        (json.dumps({**ok, "age": None}), 400, "missing_value", "age"),
+        (json.dumps([ok, {**ok, "colour": 1}]), 400, "unknown_feature", "colour"),
+        (json.dumps({k: v for k, v in ok.items() if k != "DebtRatio"}), 400, "missing_feature", "DebtRatio"),
+        (json.dumps(ok).replace('"DebtRatio": ' + json.dumps(ok["DebtRatio"]), '"DebtRatio": NaN'), 400,
+         "non_finite_number", None),
+        (json.dumps(ok).replace('"DebtRatio": ' + json.dumps(ok["DebtRatio"]), '"DebtRatio": -Infinity'), 400,
+         "non_finite_number", None),
+        (json.dumps(ok).replace('"DebtRatio": ' + json.dumps(ok["DebtRatio"]), '"DebtRatio": 1e999'), 400,
+         "non_finite_number", "DebtRatio"),
+        (json.dumps([ok] * (card["limits"]["max_records"] + 1)), 400, "too_many_records", None),
+        (" " * (card["limits"]["max_body_bytes"] + 1), 413, "body_too_large", None),
+    ]
+
+
+def test_every_bad_input_gets_a_4xx_naming_the_problem(app, card):
+    for body, status, code, field in bad_records(card):
+        got_status, got = call(app, v2("POST", "/predict", body))
+        assert (got_status, got["error"]["code"]) == (status, code), body[:80]
+        assert got["error"]["message"]
+        if field:
+            assert got["error"]["field"] == field and field in got["error"]["message"]
+
+
+def test_invalid_utf8_body(app):
+    event = v2("POST", "/predict", base64.b64encode(b'{"age": "\xff"}').decode())
+    event["isBase64Encoded"] = True
+    status, body = call(app, event)
+    assert (status, body["error"]["code"]) == (400, "invalid_encoding")
+
+
+def test_unknown_path_wrong_method_and_odd_events(app):
+    assert call(app, v2("GET", "/nope"))[0] == 404
+    response = app.handler(v2("GET", "/predict"), None)
+    assert response["statusCode"] == 405 and response["headers"]["allow"] == "POST"
+    assert call(app, v1("DELETE", "/"))[0] == 405
+    assert call(app, v2("GET", "/health/"))[0] == 200
+    assert call(app, {"hello": "world"})[1]["error"]["code"] == "invalid_event"
+    assert call(app, "not an event")[0] == 400
+
+
+def test_unexpected_error_is_a_json_500_without_traceback(app, card, monkeypatch, capsys):
+    class Context:
+        aws_request_id = "req-1"
+
+    def boom(document):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(app.MODEL, "predict", boom)
+    response = app.handler(v2("POST", "/predict", json.dumps(card["example_request"])), Context())
+    assert response["statusCode"] == 500
+    body = json.loads(response["body"])
+    assert body["error"] == {"code": "internal_error", "request_id": "req-1",
+                             "message": "the function failed unexpectedly; see its logs"}
+    assert "secret" not in response["body"] and "Traceback" not in response["body"]
+    assert "RuntimeError: secret internals" in capsys.readouterr().err
+
+
+def test_missing_or_tampered_artifacts_give_503(tmp_path, artifacts, monkeypatch):
+    import importlib
+
+    tampered = tmp_path / "artifacts"
+    tampered.mkdir()
+    (tampered / "model_card.json").write_bytes((artifacts / "model_card.json").read_bytes())
+    (tampered / "model.json").write_bytes((artifacts / "model.json").read_bytes().replace(b"0.", b"1.", 1))
+    for directory, reason in ((tmp_path / "absent", "cannot read"), (tampered, "sha256")):
+        monkeypatch.setenv("PIPE_ARTIFACTS_DIR", str(directory))
+        sys.modules.pop("app", None)
+        app = importlib.import_module("app")
+        status, body = call(app, v2("GET", "/health"))
+        assert status == 503 and reason in body["error"]
+        assert call(app, v2("POST", "/predict", "{}"))[0] == 503
+    sys.modules.pop("app", None)
+
+
+def test_the_function_imports_numpy_only(artifacts):
+    script = ("import sys, app; heavy = {'shap', 'sklearn', 'pandas', 'numba', 'llvmlite', 'scipy', 'joblib', "
+              "'matplotlib'} & {m.split('.')[0] for m in sys.modules}; assert app.MODEL, app.LOAD_ERROR; "
+              "print(sorted(heavy))")
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT / "handler", capture_output=True, text=True,
+                            env={"PIPE_ARTIFACTS_DIR": str(artifacts), "PATH": "/usr/bin:/bin"}, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+                           max_leaves=10)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(json_values, st.lists(st.dictionaries(st.sampled_from(["age", "DebtRatio", "MonthlyIncome", "x"]),
+                                                        json_values, max_size=4), max_size=3)))
+def test_arbitrary_json_never_crashes(app, document):
+    status, body = call(app, v2("POST", "/predict", json.dumps(document)))
+    assert status == 400 and body["error"]["code"] != "internal_error"
