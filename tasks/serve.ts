@@ -57,7 +57,7 @@ export const serveTask: TaskDefinition = {
     }
     const stateFile = serveStateFile(root, config.paths.build);
     const running = await readServeState(stateFile);
-    if (running && running.pid !== process.pid) {
+    if (running) {
       throw new PipeError('SERVE_RUNNING', `pipe serve is already running at ${running.url} (pid ${running.pid})`, {
         hint: 'Use that one (`npx pipe invoke`), or stop it with Ctrl+C first.',
       });

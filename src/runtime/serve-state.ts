@@ -1,0 +1,47 @@
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { writeFileAtomic } from '../util/atomic.js';
+
+/** `<build>/serve.json`: where a running `pipe serve` listens, so that `pipe invoke` finds it. */
+export interface ServeState {
+  url: string;
+  /** Process id of the `pipe serve` process. */
+  pid: number;
+}
+
+export const serveStateFile = (root: string, buildDir: string): string => path.join(root, buildDir, 'serve.json');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The state of a `pipe serve` that is still running, or undefined (none, or it died without cleaning up). */
+export async function readServeState(file: string): Promise<ServeState | undefined> {
+  let state: Partial<ServeState>;
+  try {
+    state = JSON.parse(await readFile(file, 'utf8')) as Partial<ServeState>;
+  } catch {
+    return undefined;
+  }
+  if (typeof state.url !== 'string' || typeof state.pid !== 'number' || !alive(state.pid)) return undefined;
+  return { url: state.url, pid: state.pid };
+}
+
+export async function writeServeState(file: string, state: ServeState): Promise<void> {
+  await writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`);
+}
+
+/** Removes the file if it still describes this process's server (a newer serve may have replaced it). */
+export async function clearServeState(file: string, pid: number): Promise<void> {
+  try {
+    const state = JSON.parse(await readFile(file, 'utf8')) as Partial<ServeState>;
+    if (state.pid === pid) await rm(file, { force: true });
+  } catch {
+    // Already gone or unreadable: nothing of ours to remove.
+  }
+}
