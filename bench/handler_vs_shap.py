@@ -1,0 +1,201 @@
+"""Our numpy handler against the same handler built on joblib + shap.TreeExplainer, for one model.
+
+    .venv-test/bin/python bench/handler_vs_shap.py [--artifacts DIR] [--runs N]
+
+Both handlers share request parsing, validation and response building (handler/validation.py); only
+the model and explainer differ, so the ratios measure what the function's dependencies cost.
+Cold init = import + artifact load in fresh processes (median). Warm latency = median per call.
+Dependency size = installed files of each runtime's distribution closure in this environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HANDLER = ROOT / "handler"
+GOALS = {"cold init": 10.0, "warm 1 record": 4.0, "warm 100 records": 10.0, "dependencies": 5.0}
+
+SHAP_HANDLER = textwrap.dedent('''
+    """The conventional function: pickled estimator via joblib, shap.TreeExplainer for the values."""
+    import json, os
+    from pathlib import Path
+
+    import joblib
+    import numpy as np
+    import shap
+
+    from lambda_events import RequestError, json_response, parse_event
+    from validation import FeatureSpec, RecordValidator, parse_body
+
+    _dir = Path(os.environ["PIPE_ARTIFACTS_DIR"])
+    CARD = json.loads((_dir / "model_card.json").read_text())
+    MODEL = joblib.load(_dir / "model.joblib")
+    EXPLAINER = shap.TreeExplainer(MODEL, feature_perturbation="tree_path_dependent")
+    BASE = float(np.ravel(EXPLAINER.expected_value)[-1])
+    NAMES = [f["name"] for f in CARD["features"]]
+    VALIDATOR = RecordValidator([FeatureSpec(f["name"], f["type"] == "integer", f["missing"] == "impute_median",
+                                             f["median"]) for f in CARD["features"]], CARD["limits"]["max_records"])
+
+
+    def handler(event, context):
+        try:
+            request = parse_event(event, CARD["limits"]["max_body_bytes"])
+            batch = VALIDATOR.to_batch(parse_body(request.body))
+            probability = MODEL.predict_proba(batch.x)[:, 1]
+            values = np.asarray(EXPLAINER.shap_values(batch.x))[:, :, 1]
+            labels = CARD["decision"]["labels"]
+            predictions = [{"probability": p, "decision": labels["true"] if p >= CARD["decision"]["threshold"]
+                            else labels["false"], "base_value": BASE, "shap": dict(zip(NAMES, row)), "imputed": gaps}
+                           for p, row, gaps in zip(probability.tolist(), values.tolist(), batch.imputed)]
+            return json_response(200, {"model_version": CARD["version"], "predictions": predictions})
+        except RequestError as err:
+            return json_response(err.status, err.body())
+''')
+
+COLD = "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+
+WARM = textwrap.dedent('''
+    import json, statistics, sys, time
+    import {module} as target
+    records = json.loads(sys.argv[1])
+    results = {{}}
+    for n, calls in ((1, 400), (100, 60)):
+        event = {{"rawPath": "/predict", "requestContext": {{"http": {{"method": "POST"}}}},
+                  "body": json.dumps(records[:n])}}
+        response = target.handler(event, None)
+        assert response["statusCode"] == 200, response["body"][:300]
+        for _ in range(10):
+            target.handler(event, None)
+        times = []
+        for _ in range(calls):
+            t = time.perf_counter()
+            target.handler(event, None)
+            times.append(time.perf_counter() - t)
+        results[n] = statistics.median(times)
+        results["out%d" % n] = json.loads(response["body"])["predictions"]
+    print(json.dumps(results))
+''')
+
+
+def python_env(paths: list[Path], artifacts: Path) -> dict:
+    import os
+
+    # One BLAS thread for both: a Lambda with 1-2 vCPUs does not gain from more, and it cuts noise.
+    return {**os.environ, "PIPE_ARTIFACTS_DIR": str(artifacts), "PYTHONPATH": os.pathsep.join(map(str, paths)),
+            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            "NUMBA_NUM_THREADS": "1"}
+
+
+def run_python(code: str, env: dict, *args: str) -> str:
+    result = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        sys.exit(f"benchmark subprocess failed:\n{result.stderr}")
+    return result.stdout.strip()
+
+
+def distribution_closure(root: str) -> set[str]:
+    seen: set[str] = set()
+    pending = [root]
+    while pending:
+        name = pending.pop().lower().replace("_", "-")
+        if name in seen:
+            continue
+        try:
+            requires = metadata.distribution(name).requires or []
+        except metadata.PackageNotFoundError:
+            continue
+        seen.add(name)
+        for requirement in requires:
+            if "extra ==" in requirement:
+                continue
+            pending.append(requirement.split(";")[0].split("[")[0].split("(")[0].strip()
+                           .split(" ")[0].rstrip("<>=!~").split("<")[0].split(">")[0].split("=")[0].split("!")[0])
+    return seen
+
+
+def installed_bytes(distributions: set[str]) -> int:
+    total = 0
+    for name in distributions:
+        dist = metadata.distribution(name)
+        for file in dist.files or []:
+            path = Path(dist.locate_file(file))
+            if path.is_file() and "__pycache__" not in path.parts:
+                total += path.stat().st_size
+    return total
+
+
+def ensure_artifacts(path: Path | None, workdir: Path) -> Path:
+    if path:
+        return path
+    out = workdir / "artifacts"
+    result = subprocess.run([sys.executable, str(ROOT / "python" / "build_model_artifacts.py"), "--out", str(out)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        sys.exit(f"training failed:\n{result.stderr}")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--artifacts", type=Path, help="artifacts directory (default: train a fresh model)")
+    parser.add_argument("--runs", type=int, default=5, help="fresh processes per cold-init measurement")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        artifacts = ensure_artifacts(args.artifacts, workdir)
+        (workdir / "shap_app.py").write_text(SHAP_HANDLER)
+        ours_env = python_env([HANDLER], artifacts)
+        shap_env = python_env([workdir, HANDLER], artifacts)
+
+        sys.path.insert(0, str(ROOT / "python"))
+        from credit_data import FEATURES, synthetic_credit_data
+
+        frame = synthetic_credit_data(100, 12345)[FEATURES]
+        records = [{k: (None if v != v else v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+        cold_ours, cold_shap = [], []
+        for _ in range(args.runs):  # interleaved, so drifting machine load hits both alike
+            cold_ours.append(float(run_python(COLD.format(module="app"), ours_env)))
+            cold_shap.append(float(run_python(COLD.format(module="shap_app"), shap_env)))
+        warm_ours = json.loads(run_python(WARM.format(module="app"), ours_env, json.dumps(records)))
+        warm_shap = json.loads(run_python(WARM.format(module="shap_app"), shap_env, json.dumps(records)))
+
+    # Same answers, or the speed comparison means nothing.
+    worst = max(abs(a - b) for ours, ref in zip(warm_ours["out100"], warm_shap["out100"])
+                for a, b in zip([ours["probability"], *ours["shap"].values()], [ref["probability"], *ref["shap"].values()]))
+    deps_ours = installed_bytes(distribution_closure("numpy"))
+    shap_closure = distribution_closure("shap") | distribution_closure("joblib")
+    deps_shap = installed_bytes(shap_closure)
+
+    rows = [
+        ("cold init", statistics.median(cold_shap), statistics.median(cold_ours), "s"),
+        ("warm 1 record", warm_shap["1"], warm_ours["1"], "s"),
+        ("warm 100 records", warm_shap["100"], warm_ours["100"], "s"),
+        ("dependencies", deps_shap, deps_ours, "B"),
+    ]
+    print(f"outputs agree: max |difference| {worst:.1e} over 100 records (probability and SHAP)")
+    print(f"shap runtime closure: {', '.join(sorted(shap_closure))}")
+    print(f"{'measure':<18}{'shap handler':>15}{'ours':>13}{'ratio':>9}{'goal':>8}  result")
+    failed = worst > 1e-6
+    for label, theirs, ours, unit in rows:
+        ratio = theirs / ours
+        ok = ratio >= GOALS[label]
+        failed |= not ok
+        fmt = (lambda v: f"{v * 1e3:.2f} ms") if unit == "s" else (lambda v: f"{v / 1e6:.1f} MB")
+        print(f"{label:<18}{fmt(theirs):>15}{fmt(ours):>13}{ratio:>8.1f}x{GOALS[label]:>7.0f}x  "
+              f"{'PASS' if ok else 'MISS'}")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
