@@ -40,6 +40,8 @@ export interface LocalFunctionOptions {
   memoryMb?: number;
   /** Seconds an invocation may run before the process is killed and replaced; default 3 like Lambda. */
   timeoutSeconds?: number;
+  /** Seconds the handler's import may take; default 10, Lambda's init limit. */
+  initTimeoutSeconds?: number;
   region?: string;
   /** Lambda runtime id for AWS_EXECUTION_ENV, e.g. `python3.11`. */
   runtime?: string;
@@ -71,6 +73,8 @@ interface Waiter {
 interface Sandbox {
   child: ChildProcessWithoutNullStreams;
   alive: boolean;
+  /** The handler was imported: invocations may be written. */
+  ready: boolean;
   exited: Promise<void>;
   waiter?: Waiter;
   stderrTail: string[];
@@ -103,7 +107,7 @@ export class LocalFunction {
   /** Starts the process and imports the handler; rejects with FunctionInitError when that fails. */
   start(): Promise<{ initMs: number }> {
     if (this.stopped) return Promise.reject(stoppedError());
-    if (this.sandbox?.alive) return Promise.resolve({ initMs: 0 });
+    if (this.sandbox?.alive && this.sandbox.ready) return Promise.resolve({ initMs: 0 });
     this.starting ??= this.spawnSandbox().finally(() => (this.starting = undefined));
     return this.starting;
   }
@@ -140,7 +144,7 @@ export class LocalFunction {
       throw new PipeError('REQUEST_TOO_LARGE', `Request payload of ${size} bytes exceeds Lambda's limit of ${MAX_PAYLOAD_BYTES} bytes`);
     }
     let initMs: number | undefined;
-    if (!this.sandbox?.alive) {
+    if (!(this.sandbox?.alive && this.sandbox.ready)) {
       try {
         initMs = (await this.start()).initMs;
       } catch (error) {
@@ -197,7 +201,7 @@ export class LocalFunction {
     const args = ['-I', '-S', runtimeScript('lambda_runtime.py'), '--code', codeDir, '--handler', handler, '--timeout', String(this.options.timeoutSeconds ?? 3)];
     for (const layer of layerDirs) args.push('--layer', layer);
     const child = spawn(python, args, { cwd: codeDir, env: this.environment(), stdio: ['pipe', 'pipe', 'pipe'] });
-    const sandbox: Sandbox = { child, alive: true, exited: Promise.resolve(), stderrTail: [] };
+    const sandbox: Sandbox = { child, alive: true, ready: false, exited: Promise.resolve(), stderrTail: [] };
     sandbox.exited = new Promise<void>((resolve) => {
       let spawnError: Error | undefined;
       child.once('error', (error) => (spawnError = error));
@@ -218,10 +222,23 @@ export class LocalFunction {
     });
     this.sandbox = sandbox;
 
+    const initTimeoutSeconds = this.options.initTimeoutSeconds ?? 10;
+    let initTimedOut = false;
+    const initTimer = setTimeout(() => {
+      initTimedOut = true;
+      child.kill('SIGKILL');
+    }, initTimeoutSeconds * 1000);
     const first = await new Promise<{ line: string } | { exit: string }>((resolve) => {
       sandbox.waiter = { line: (line) => resolve({ line }), exit: (exit) => resolve({ exit }) };
     });
+    clearTimeout(initTimer);
     sandbox.waiter = undefined;
+    if (initTimedOut) {
+      await sandbox.exited;
+      const message = `INIT_REPORT Init Duration: ${initTimeoutSeconds * 1000} ms Phase: init Status: timeout`;
+      this.options.onLog?.(message);
+      throw new FunctionInitError({ errorType: 'Sandbox.Timedout', errorMessage: message }, sandbox.stderrTail);
+    }
     if ('exit' in first) {
       throw new PipeError('FUNCTION_START_FAILED', `The local function runtime did not start (${first.exit})`, {
         hint: first.exit.startsWith('cannot run')
@@ -237,6 +254,7 @@ export class LocalFunction {
         sandbox.stderrTail,
       );
     }
+    sandbox.ready = true;
     return { initMs: message.initMs ?? 0 };
   }
 

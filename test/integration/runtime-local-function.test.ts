@@ -115,6 +115,24 @@ describe('LocalFunction with a real python3', () => {
     });
   });
 
+  it('queues an invocation made while start() is still importing the handler', async () => {
+    const { fn } = make('handlers.echo');
+    const starting = fn.start();
+    const outcome = await fn.invoke({ early: true });
+    await starting;
+    assert.deepEqual(outcome.result, { early: true });
+  });
+
+  it('gives up on an import that exceeds the init timeout', async () => {
+    const { fn } = make('slow_init.handler', { initTimeoutSeconds: 1 });
+    await assert.rejects(fn.start(), (error: unknown) => {
+      assert.ok(error instanceof FunctionInitError);
+      assert.equal(error.error.errorType, 'Sandbox.Timedout');
+      return true;
+    });
+    assert.equal(fn.pid, undefined);
+  });
+
   it('kills a timed-out invocation and starts a fresh process for the next one', async () => {
     const { fn } = make('handlers.sleep', { timeoutSeconds: 1 });
     await fn.start();
