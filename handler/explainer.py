@@ -133,7 +133,7 @@ class TreeEnsembleExplainer:
         n_leaves = len(leaves)
         depth = np.array([len(leaf.feats) for leaf in leaves], dtype=np.int64)
         max_d = int(depth.max(initial=0))
-        entries = int(sum(len(leaf.feats) << len(leaf.feats) for leaf in leaves))
+        entries = int(np.sum(depth << depth))
         if entries > MAX_TABLE_ENTRIES:
             raise ModelFormatError(
                 f"trees too deep for the tabulated explainer ({entries} table entries, limit "
@@ -142,68 +142,87 @@ class TreeEnsembleExplainer:
         self._pattern_dtype = np.uint8 if max_d <= 8 else np.uint16 if max_d <= 16 else np.uint32
         values = np.array([leaf.value for leaf in leaves])
 
-        # Threshold cells per feature: a record's cell c = #thresholds strictly below x, so that
-        # x <= thr[m] <=> c <= m and x > thr[m] <=> c > m.
-        thresholds = [sorted({t for leaf in leaves for f, lo, hi in zip(leaf.feats, leaf.lo, leaf.hi)
-                              if f == feat for t in (lo, hi) if np.isfinite(t)}) for feat in range(n_feat)]
-        self._thresholds = [np.array(t, dtype=np.float64) for t in thresholds]
-        cell_offsets = np.cumsum([0] + [len(t) + 1 for t in thresholds])
-        # bits[row, leaf]: the pattern bits feature f contributes to each leaf when x_f is in cell c.
-        bits = np.zeros((int(cell_offsets[-1]), n_leaves), dtype=self._pattern_dtype)
+        # Slots = (leaf, path position), ordered by feature then leaf for a segmented sum per feature.
+        slot_leaf = np.repeat(np.arange(n_leaves), depth)
+        slot_pos = np.concatenate([np.arange(d) for d in depth]) if n_leaves else np.zeros(0, np.int64)
+        slot_feat = np.array([f for leaf in leaves for f in leaf.feats], dtype=np.int64)
+        slot_lo = np.array([t for leaf in leaves for t in leaf.lo], dtype=np.float64)
+        slot_hi = np.array([t for leaf in leaves for t in leaf.hi], dtype=np.float64)
+        slot_z = np.array([t for leaf in leaves for t in leaf.z], dtype=np.float64)
+        order = np.lexsort((slot_pos, slot_leaf, slot_feat))
+        slot_leaf, slot_pos, slot_feat = slot_leaf[order], slot_pos[order], slot_feat[order]
+        slot_lo, slot_hi, slot_z = slot_lo[order], slot_hi[order], slot_z[order]
+        bounds = np.searchsorted(slot_feat, np.arange(n_feat + 1))
 
-        # Slots (leaf, path position) ordered by feature, then leaf, for a segmented sum per feature.
-        slot_rows: list[tuple[int, int, int]] = []  # (feature, leaf, position)
-        for li, leaf in enumerate(leaves):
-            for k, f in enumerate(leaf.feats):
-                thr = self._thresholds[f]
-                a = -1 if not np.isfinite(leaf.lo[k]) else int(np.searchsorted(thr, leaf.lo[k]))
-                b = len(thr) if not np.isfinite(leaf.hi[k]) else int(np.searchsorted(thr, leaf.hi[k]))
-                base = cell_offsets[f]
-                bits[base + a + 1: base + b + 1, li] |= self._pattern_dtype(1 << k)
-                slot_rows.append((f, li, k))
-        slot_rows.sort()
+        # Threshold cells per feature: a record's cell c = #thresholds strictly below x, so that
+        # x <= thr[m] <=> c <= m and x > thr[m] <=> c > m. Slot k is hot for cells a < c <= b.
+        self._thresholds = []
+        cell_offsets = np.zeros(n_feat + 1, dtype=np.int64)
+        first_row = np.empty(slot_feat.size, dtype=np.int64)
+        end_row = np.empty(slot_feat.size, dtype=np.int64)
+        for f in range(n_feat):
+            seg = slice(bounds[f], bounds[f + 1])
+            lo, hi = slot_lo[seg], slot_hi[seg]
+            thr = np.unique(np.concatenate([lo[np.isfinite(lo)], hi[np.isfinite(hi)]]))
+            self._thresholds.append(thr)
+            cell_offsets[f + 1] = cell_offsets[f] + thr.size + 1
+            a = np.where(np.isfinite(lo), np.searchsorted(thr, lo), -1)
+            b = np.where(np.isfinite(hi), np.searchsorted(thr, hi), thr.size)
+            first_row[seg] = cell_offsets[f] + a + 1
+            end_row[seg] = cell_offsets[f] + b + 1
+        # bits[row, leaf]: the pattern bits a feature's cell sets in each leaf. Built as a running
+        # sum of +bit at the first hot cell and -bit past the last one.
+        steps = np.zeros((int(cell_offsets[-1]) + 1, n_leaves), dtype=np.int64)
+        slot_bit = np.left_shift(1, slot_pos)
+        np.add.at(steps, (first_row, slot_leaf), slot_bit)
+        np.add.at(steps, (end_row, slot_leaf), -slot_bit)
+        self._bits = np.cumsum(steps, axis=0)[:-1].astype(self._pattern_dtype)
         self._cell_offsets = cell_offsets[:-1]
-        self._bits = bits
         self._full = ((np.int64(1) << depth) - 1).astype(self._pattern_dtype)
         self._leaf_values = values
-        self.base_value = 0.0
 
-        # Per-leaf pattern tables, grouped by path length so each group is one vectorised pass.
-        q_tables: list[np.ndarray | None] = [None] * n_leaves
-        base_terms = np.zeros(n_leaves)
-        for d in range(max_d + 1):
-            idx = np.nonzero(depth == d)[0]
-            if idx.size == 0:
-                continue
-            if d == 0:
-                base_terms[idx] = values[idx]
-                continue
-            z = np.array([leaves[i].z for i in idx])
-            base_terms[idx] = values[idx] * np.prod(z, axis=1)
-            q = _pattern_weights(z)
-            for row, li in enumerate(idx):
-                q_tables[li] = q[row]
-        self.base_value = float(np.sum(base_terms))
+        # Per-leaf pattern weights W(R_s), grouped by path length so each group is one vectorised pass.
+        z_by_leaf = np.ones((n_leaves, max(max_d, 1)))
+        z_by_leaf[slot_leaf, slot_pos] = slot_z
+        self.base_value = float(values @ np.prod(z_by_leaf, axis=1))
+        q_start = np.zeros(n_leaves, dtype=np.int64)
+        q_parts, offset = [], 0
+        for d in range(1, max_d + 1):
+            group = np.nonzero(depth == d)[0]
+            if group.size:
+                q_parts.append(_pattern_weights(z_by_leaf[group, :d]).ravel())
+                q_start[group] = offset + (np.arange(group.size) << d)
+                offset += group.size << d
+        q_flat = np.concatenate(q_parts) if q_parts else np.zeros(0)
 
-        # One flat table: slot j owns 2^d_leaf consecutive entries, T[s] = v (bit_k(s) - z_k)/z_k q[s & ~bit_k].
-        sizes = [1 << int(depth[li]) for _, li, _ in slot_rows]
-        starts = np.cumsum([0] + sizes)[:-1]
-        table = np.empty(int(sum(sizes)))
-        for j, (_, li, k) in enumerate(slot_rows):
-            leaf = leaves[li]
-            patterns = np.arange(sizes[j])
+        # One flat table: slot j owns 2^d consecutive entries, T[s] = v (bit_k(s) - z_k) / z_k W(R_{s & ~bit_k}).
+        sizes = np.left_shift(1, depth[slot_leaf])
+        starts = np.cumsum(sizes) - sizes
+        table = np.empty(int(sizes.sum()))
+        for d in range(1, max_d + 1):
+            group = np.nonzero(sizes == (1 << d))[0]
+            if not group.size:
+                continue
+            patterns = np.arange(1 << d)[None, :]
+            k = slot_pos[group][:, None]
             hot = (patterns >> k) & 1
-            zk = leaf.z[k]
-            table[starts[j]: starts[j] + sizes[j]] = (
-                leaf.value * (hot - zk) / zk * q_tables[li][patterns & ~(1 << k)]
-            )
+            zk = slot_z[group][:, None]
+            q = q_flat[q_start[slot_leaf[group]][:, None] + (patterns & ~np.left_shift(1, k))]
+            table[starts[group][:, None] + patterns] = values[slot_leaf[group]][:, None] * (hot - zk) / zk * q
         self._table = table
-        self._slot_start = starts.astype(np.int64)
-        self._slot_leaf = np.array([li for _, li, _ in slot_rows], dtype=np.int64)
-        slot_feat = np.array([f for f, _, _ in slot_rows], dtype=np.int64)
-        bounds = np.searchsorted(slot_feat, np.arange(n_feat + 1))
+        self._slot_start = starts.astype(np.intp)
+        self._slot_leaf = slot_leaf
         self._feat_segments = [(f, (int(bounds[f]), int(bounds[f + 1])))
                                for f in range(n_feat) if bounds[f + 1] > bounds[f]]
+        self._scratch: tuple[int, np.ndarray, np.ndarray] | None = None
+
+    def _buffers(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        # Reused between calls of the same batch size: fresh multi-megabyte temporaries would be
+        # mmap-ed and page-faulted on every request.
+        if self._scratch is None or self._scratch[0] != n:
+            shape = (self._slot_leaf.size, n)
+            self._scratch = (n, np.empty(shape, dtype=np.intp), np.empty(shape))
+        return self._scratch[1], self._scratch[2]
 
     def explain(self, x: np.ndarray) -> Explanation:
         """x: (n, n_features) finite floats (already imputed). Compared as float32, as scikit-learn does."""
@@ -215,20 +234,19 @@ class TreeEnsembleExplainer:
             raise ValueError("records must be finite: impute missing values before explaining")
         n = x.shape[0]
         # Bits from different features never overlap, so OR-ing the rows builds each leaf's pattern.
-        patterns = None
+        patterns = np.zeros((n, self._full.size), dtype=self._pattern_dtype)
         for f in range(self.n_features):
             rows = np.searchsorted(self._thresholds[f], x[:, f], side="left") + self._cell_offsets[f]
-            if patterns is None:
-                patterns = self._bits[rows]
-            else:
-                patterns |= self._bits[rows]
-        by_leaf = np.ascontiguousarray(patterns.T)  # (leaves, n): slot gathers below copy whole rows
+            patterns |= self._bits[rows]
+        by_leaf = patterns.T.astype(np.intp)  # (leaves, n): the slot gather below copies whole rows
 
         probability = self._leaf_values @ (by_leaf == self._full[:, None])
         shap = np.zeros((self.n_features, n))
         if self._slot_leaf.size:
-            idx = np.add(by_leaf[self._slot_leaf], self._slot_start[:, None], dtype=np.int64)
-            contrib = np.take(self._table, idx, mode="clip")  # indices are in range by construction
+            idx, contrib = self._buffers(n)
+            np.take(by_leaf, self._slot_leaf, axis=0, out=idx)
+            idx += self._slot_start[:, None]
+            np.take(self._table, idx, out=contrib, mode="clip")  # in range by construction
             for f, (a, b) in self._feat_segments:
-                shap[f] = contrib[a:b].sum(axis=0)
+                np.sum(contrib[a:b], axis=0, out=shap[f])
         return Explanation(probability=probability, shap=shap.T, base_value=self.base_value)
