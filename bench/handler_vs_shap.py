@@ -2,7 +2,7 @@
 
     .venv-test/bin/python bench/handler_vs_shap.py [--artifacts DIR] [--runs N]
 
-Both handlers share request parsing, validation and response building (handler/validation.py); only
+Both handlers share request parsing, validation and response rendering (handler/*.py); only
 the model and explainer differ, so the ratios measure what the function's dependencies cost.
 Cold init = import + artifact load in fresh processes (median). Warm latency = median per call.
 Dependency size = installed files of each runtime's distribution closure in this environment.
@@ -33,7 +33,8 @@ SHAP_HANDLER = textwrap.dedent('''
     import numpy as np
     import shap
 
-    from lambda_events import RequestError, json_response, parse_event
+    from lambda_events import RequestError, json_response, parse_event, raw_json_response
+    from responses import PredictionFormatter
     from validation import FeatureSpec, RecordValidator, parse_body
 
     _dir = Path(os.environ["PIPE_ARTIFACTS_DIR"])
@@ -44,6 +45,9 @@ SHAP_HANDLER = textwrap.dedent('''
     NAMES = [f["name"] for f in CARD["features"]]
     VALIDATOR = RecordValidator([FeatureSpec(f["name"], f["type"] == "integer", f["missing"] == "impute_median",
                                              f["median"]) for f in CARD["features"]], CARD["limits"]["max_records"])
+    LABELS = CARD["decision"]["labels"]
+    FORMATTER = PredictionFormatter(NAMES, CARD["version"], CARD["decision"]["threshold"],
+                                    (LABELS["false"], LABELS["true"]))
 
 
     def handler(event, context):
@@ -52,11 +56,7 @@ SHAP_HANDLER = textwrap.dedent('''
             batch = VALIDATOR.to_batch(parse_body(request.body))
             probability = MODEL.predict_proba(batch.x)[:, 1]
             values = np.asarray(EXPLAINER.shap_values(batch.x))[:, :, 1]
-            labels = CARD["decision"]["labels"]
-            predictions = [{"probability": p, "decision": labels["true"] if p >= CARD["decision"]["threshold"]
-                            else labels["false"], "base_value": BASE, "shap": dict(zip(NAMES, row)), "imputed": gaps}
-                           for p, row, gaps in zip(probability.tolist(), values.tolist(), batch.imputed)]
-            return json_response(200, {"model_version": CARD["version"], "predictions": predictions})
+            return raw_json_response(200, FORMATTER.body(probability, values, BASE, batch.imputed))
         except RequestError as err:
             return json_response(err.status, err.body())
 ''')

@@ -68,4 +68,4 @@ def _route(event) -> dict:
         return json_response(200, {"status": "ok", "model_version": MODEL.version, "features": len(MODEL.names)})
     if request.path == "/":
         return raw_json_response(200, MODEL.card_body)
-    return json_response(200, MODEL.predict(parse_body(request.body)))
+    return raw_json_response(200, MODEL.predict(parse_body(request.body)))

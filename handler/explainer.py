@@ -125,7 +125,8 @@ class TreeEnsembleExplainer:
             raise ModelFormatError("ensemble.aggregation must be 'mean'")
         self.n_features = n_features
         scale = 1.0 / len(trees)
-        leaves = [leaf for tree in trees for leaf in _tree_leaves(tree, n_features, scale)]
+        # A leaf worth 0 adds nothing to any probability, SHAP value or the base value: skip its work.
+        leaves = [leaf for tree in trees for leaf in _tree_leaves(tree, n_features, scale) if leaf.value != 0.0]
         self._build(leaves)
 
     def _build(self, leaves: list[_Leaf]) -> None:
@@ -210,19 +211,20 @@ class TreeEnsembleExplainer:
             q = q_flat[q_start[slot_leaf[group]][:, None] + (patterns & ~np.left_shift(1, k))]
             table[starts[group][:, None] + patterns] = values[slot_leaf[group]][:, None] * (hot - zk) / zk * q
         self._table = table
-        self._slot_start = starts.astype(np.intp)
+        self._slot_start = starts.astype(np.int32)[:, None]  # < MAX_TABLE_ENTRIES: int32 is enough
         self._slot_leaf = slot_leaf
         self._feat_segments = [(f, (int(bounds[f]), int(bounds[f + 1])))
                                for f in range(n_feat) if bounds[f + 1] > bounds[f]]
-        self._scratch: tuple[int, np.ndarray, np.ndarray] | None = None
+        self._scratch: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
 
-    def _buffers(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def _buffers(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         # Reused between calls of the same batch size: fresh multi-megabyte temporaries would be
-        # mmap-ed and page-faulted on every request.
+        # mmap-ed and page-faulted on every request. (A Lambda container serves one request at a time.)
         if self._scratch is None or self._scratch[0] != n:
             shape = (self._slot_leaf.size, n)
-            self._scratch = (n, np.empty(shape, dtype=np.intp), np.empty(shape))
-        return self._scratch[1], self._scratch[2]
+            self._scratch = (n, np.empty(shape, dtype=self._pattern_dtype), np.empty(shape, dtype=np.int32),
+                             np.empty(shape))
+        return self._scratch[1:]
 
     def explain(self, x: np.ndarray) -> Explanation:
         """x: (n, n_features) finite floats (already imputed). Compared as float32, as scikit-learn does."""
@@ -238,14 +240,14 @@ class TreeEnsembleExplainer:
         for f in range(self.n_features):
             rows = np.searchsorted(self._thresholds[f], x[:, f], side="left") + self._cell_offsets[f]
             patterns |= self._bits[rows]
-        by_leaf = patterns.T.astype(np.intp)  # (leaves, n): the slot gather below copies whole rows
+        by_leaf = np.ascontiguousarray(patterns.T)  # (leaves, n): the slot gather below copies whole rows
 
         probability = self._leaf_values @ (by_leaf == self._full[:, None])
         shap = np.zeros((self.n_features, n))
         if self._slot_leaf.size:
-            idx, contrib = self._buffers(n)
-            np.take(by_leaf, self._slot_leaf, axis=0, out=idx)
-            idx += self._slot_start[:, None]
+            slot_patterns, idx, contrib = self._buffers(n)
+            np.take(by_leaf, self._slot_leaf, axis=0, out=slot_patterns)
+            np.add(slot_patterns, self._slot_start, out=idx)
             np.take(self._table, idx, out=contrib, mode="clip")  # in range by construction
             for f, (a, b) in self._feat_segments:
                 np.sum(contrib[a:b], axis=0, out=shap[f])

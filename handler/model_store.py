@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from explainer import ModelFormatError, TreeEnsembleExplainer
+from responses import PredictionFormatter
 from validation import FeatureSpec, RecordValidator
 
 MODEL_FORMAT = "pipe.tree-ensemble.v1"
@@ -57,23 +58,10 @@ class LoadedModel:
             raise ArtifactError(f"the model artifacts are malformed: {type(err).__name__}: {err}") from err
         self.names = names
         self.card_body = card_bytes.decode("utf-8")
+        self.formatter = PredictionFormatter(names, self.version, self.threshold, self.labels)
 
-    def predict(self, document: object) -> dict:
+    def predict(self, document: object) -> str:
+        """The JSON body of a POST /predict answer (RequestError for bad records)."""
         batch = self.validator.to_batch(document)
         result = self.explainer.explain(batch.x)
-        base = result.base_value
-        names = self.names
-        threshold = self.threshold
-        approve, decline = self.labels
-        predictions = [
-            {
-                "probability": probability,
-                "decision": decline if probability >= threshold else approve,
-                "base_value": base,
-                "shap": dict(zip(names, shap_row)),
-                "imputed": imputed,
-            }
-            for probability, shap_row, imputed in zip(result.probability.tolist(), result.shap.tolist(),
-                                                      batch.imputed)
-        ]
-        return {"model_version": self.version, "predictions": predictions}
+        return self.formatter.body(result.probability, result.shap, result.base_value, batch.imputed)
