@@ -1,5 +1,4 @@
-import { deployStage } from '../src/aws/deploy-stage.js';
-import { PROFILE_OPTION, withAwsClients } from '../src/aws/task-clients.js';
+import { PROFILE_OPTION } from '../src/aws/profile-option.js';
 import type { TaskDefinition } from '../src/task.js';
 
 export const deployTask: TaskDefinition = {
@@ -11,6 +10,7 @@ export const deployTask: TaskDefinition = {
     slim: { type: 'boolean', describe: 'Over the 250 MB unzipped limit, ship the deps via S3 and extract them to /tmp on cold start', default: false },
   },
   async run(ctx) {
+    const [{ withAwsClients }, { deployStage }] = await Promise.all([import('../src/aws/task-clients.js'), import('../src/aws/deploy-stage.js')]);
     const result = await withAwsClients(ctx, (clients) =>
       deployStage({ config: ctx.config, clients, reporter: ctx.reporter, signal: ctx.signal, allowSlim: ctx.options.slim === true }),
     );

@@ -1,8 +1,4 @@
-import { checkCredentials } from '../src/aws/credentials.js';
-import { resourceNames } from '../src/aws/names.js';
-import { parseSince } from '../src/aws/since.js';
-import { printLogs } from '../src/aws/stage-logs.js';
-import { PROFILE_OPTION, withAwsClients } from '../src/aws/task-clients.js';
+import { PROFILE_OPTION } from '../src/aws/profile-option.js';
 import type { TaskDefinition } from '../src/task.js';
 
 export const logsTask: TaskDefinition = {
@@ -16,6 +12,13 @@ export const logsTask: TaskDefinition = {
     follow: { type: 'boolean', describe: 'Keep printing new events until Ctrl-C', default: false, alias: 'f' },
   },
   async run(ctx) {
+    const [{ checkCredentials }, { resourceNames }, { parseSince }, { printLogs }, { withAwsClients }] = await Promise.all([
+      import('../src/aws/credentials.js'),
+      import('../src/aws/names.js'),
+      import('../src/aws/since.js'),
+      import('../src/aws/stage-logs.js'),
+      import('../src/aws/task-clients.js'),
+    ]);
     const startTime = parseSince(typeof ctx.options.since === 'string' ? ctx.options.since : '10m');
     const count = await withAwsClients(ctx, async (clients) => {
       const identity = await checkCredentials(clients, ctx.signal);

@@ -3,7 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResolvedConfig } from '../src/config/resolved.js';
 import { PipeError } from '../src/errors.js';
-import { collectFiles, writeDeterministicZip, type ZipResult } from '../src/packaging/zip.js';
+import type { ZipResult } from '../src/packaging/zip.js';
 import { listVendoredWheels } from '../src/packaging/wheels.js';
 import { formatBytes } from '../src/reporter/format.js';
 import type { TaskDefinition } from '../src/task.js';
@@ -43,6 +43,8 @@ export const packageTask: TaskDefinition = {
   outputs: (c) => [packageDir(c)],
   configSlice: (c) => ({ runtime: c.runtime, architecture: c.architecture, handler: c.function.handler, paths: c.paths }),
   async run(ctx) {
+    // archiver is loaded only when something is packaged: a no-op run stays cheap.
+    const { collectFiles, writeDeterministicZip } = await import('../src/packaging/zip.js');
     const { config, root } = ctx;
     const out = ctx.staging(packageDir(config));
     await rm(out, { recursive: true, force: true });

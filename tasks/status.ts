@@ -1,5 +1,4 @@
-import { describeStatus, stageStatus } from '../src/aws/stage-status.js';
-import { PROFILE_OPTION, withAwsClients } from '../src/aws/task-clients.js';
+import { PROFILE_OPTION } from '../src/aws/profile-option.js';
 import type { TaskDefinition } from '../src/task.js';
 
 export const statusTask: TaskDefinition = {
@@ -9,6 +8,7 @@ export const statusTask: TaskDefinition = {
   command: true,
   options: { profile: PROFILE_OPTION },
   async run(ctx) {
+    const [{ withAwsClients }, { describeStatus, stageStatus }] = await Promise.all([import('../src/aws/task-clients.js'), import('../src/aws/stage-status.js')]);
     const status = await withAwsClients(ctx, (clients) => stageStatus({ config: ctx.config, clients, reporter: ctx.reporter, signal: ctx.signal }));
     for (const line of describeStatus(status, ctx.config.stage)) ctx.io.print(line);
     if (!status.exists) return { summary: 'not deployed' };

@@ -1,5 +1,4 @@
-import { PROFILE_OPTION, withAwsClients } from '../src/aws/task-clients.js';
-import { undeployStage } from '../src/aws/undeploy-stage.js';
+import { PROFILE_OPTION } from '../src/aws/profile-option.js';
 import { UsageError } from '../src/errors.js';
 import type { TaskDefinition } from '../src/task.js';
 
@@ -26,6 +25,7 @@ export const undeployTask: TaskDefinition = {
       }
     }
     const removeLogs = ctx.options['remove-logs'] === true || ctx.options.removeLogs === true;
+    const [{ withAwsClients }, { undeployStage }] = await Promise.all([import('../src/aws/task-clients.js'), import('../src/aws/undeploy-stage.js')]);
     const result = await withAwsClients(ctx, (clients) =>
       undeployStage({ config: ctx.config, clients, reporter: ctx.reporter, signal: ctx.signal, removeLogs }),
     );

@@ -1,5 +1,4 @@
-import { PROFILE_OPTION, withAwsClients } from '../src/aws/task-clients.js';
-import { updateStageCode } from '../src/aws/update-code.js';
+import { PROFILE_OPTION } from '../src/aws/profile-option.js';
 import type { TaskDefinition } from '../src/task.js';
 
 export const updateTask: TaskDefinition = {
@@ -11,6 +10,7 @@ export const updateTask: TaskDefinition = {
     slim: { type: 'boolean', describe: 'The deployment uses slim mode (deps via S3)', default: false },
   },
   async run(ctx) {
+    const [{ withAwsClients }, { updateStageCode }] = await Promise.all([import('../src/aws/task-clients.js'), import('../src/aws/update-code.js')]);
     const result = await withAwsClients(ctx, (clients) =>
       updateStageCode({ config: ctx.config, clients, reporter: ctx.reporter, signal: ctx.signal, allowSlim: ctx.options.slim === true }),
     );

@@ -1,8 +1,6 @@
-import type { TaskContext, TaskOption } from '../task.js';
+import type { TaskContext } from '../task.js';
 import { clientOptionsOf, createAwsClients, type AwsClients } from './clients.js';
 
-/** `--profile`, shared by every task that talks to AWS. */
-export const PROFILE_OPTION: TaskOption = { type: 'string', describe: 'AWS profile (default: AWS_PROFILE or the default chain)' };
 
 /** Runs `fn` with SDK clients for the task's stage and region, and releases their sockets after. */
 export async function withAwsClients<T>(ctx: Pick<TaskContext, 'config' | 'options'>, fn: (clients: AwsClients) => Promise<T>): Promise<T> {
