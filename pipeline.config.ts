@@ -8,6 +8,8 @@ export default defineConfig({
   architecture: 'x86_64',
   // docker when an engine answers, else the local runner.
   runner: 'auto',
+  // Fail fast on an unreachable package index (pip retries 5 times per package by default).
+  buildEnv: { PIP_RETRIES: '1' },
   model: {
     seed: 42,
     hyperparameters: { n_estimators: 50, max_depth: 6, max_leaf_nodes: 30 },

@@ -21,21 +21,22 @@ export const envTask: TaskDefinition = {
   dependencies: [],
   inputs: (c) => [`${c.paths.python}/requirements*.txt`, `${c.paths.handler}/requirements.txt`],
   outputs: (c) => [envPaths(c).venv, envPaths(c).runtimeDeps],
-  configSlice: (c) => ({ runtime: c.runtime, architecture: c.architecture, python: c.python, image: c.image, docker: c.docker, runner: c.runner }),
+  configSlice: (c) => ({ runtime: c.runtime, architecture: c.architecture, python: c.python, image: c.image, docker: c.docker, runner: c.runner, buildEnv: c.buildEnv }),
   usesRunner: true,
   async run(ctx) {
     const { config } = ctx;
     const runner = await ctx.runner();
     const io = { signal: ctx.signal, reporter: ctx.reporter };
+    const env = config.buildEnv;
     const versions = await runner.toolVersions(ctx.signal);
     const venv = rel(ctx.root, ctx.staging(envPaths(config).venv));
     const deps = rel(ctx.root, ctx.staging(envPaths(config).runtimeDeps));
     ctx.reporter.line(`runner: ${runner.describe()}, Python ${versions.python ?? '?'}`, 'info');
 
     const train = ctx.reporter.step('training environment');
-    await runner.exec({ command: [runner.python, '-m', 'venv', venv], title: 'create venv' }, { ...io, reporter: train });
+    await runner.exec({ command: [runner.python, '-m', 'venv', venv], env, title: 'create venv' }, { ...io, reporter: train });
     await runner.exec(
-      { command: [`${venv}/bin/python`, '-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '-r', `${config.paths.python}/requirements.txt`] },
+      { command: [`${venv}/bin/python`, '-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '-r', `${config.paths.python}/requirements.txt`], env },
       { ...io, reporter: train },
     );
     train.done();
@@ -50,6 +51,7 @@ export const envTask: TaskDefinition = {
           ...pipPlatforms(config.runtime, config.architecture).flatMap((p) => ['--platform', p]),
           '-r', `${config.paths.handler}/requirements.txt`,
         ],
+        env,
       },
       { ...io, reporter: vendor },
     );

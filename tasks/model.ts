@@ -8,7 +8,7 @@ export const modelTask: TaskDefinition = {
   dependencies: ['env'],
   inputs: (c) => [`${c.paths.python}/**`, ...(c.model.data ? [c.model.data] : [])],
   outputs: (c) => [c.paths.artifacts],
-  configSlice: (c) => ({ model: c.model, paths: c.paths }),
+  configSlice: (c) => ({ model: c.model, paths: c.paths, buildEnv: c.buildEnv }),
   usesRunner: true,
   async run(ctx) {
     const { config } = ctx;
@@ -22,6 +22,6 @@ export const modelTask: TaskDefinition = {
       '--params', JSON.stringify(config.model.hyperparameters),
     ];
     if (config.model.data) command.push('--data', config.model.data, '--target', config.model.target ?? 'SeriousDlqin2yrs');
-    await runner.exec({ command, env: { MPLBACKEND: 'Agg' } }, { signal: ctx.signal, reporter: ctx.reporter });
+    await runner.exec({ command, env: { ...config.buildEnv, MPLBACKEND: 'Agg' } }, { signal: ctx.signal, reporter: ctx.reporter });
   },
 };

@@ -18,6 +18,7 @@ export interface ResolvedConfig {
   /** Build image for the docker runner. */
   image: string;
   python: string;
+  buildEnv: Record<string, string>;
   docker: Required<Pick<DockerConfig, 'mountPath' | 'binds' | 'env'>> & Pick<DockerConfig, 'network'>;
   /** Project-relative paths. */
   paths: { python: string; handler: string; artifacts: string; build: string };
@@ -51,6 +52,7 @@ export function resolveConfig(config: PipeConfig, file: string, stage: string | 
     runner: config.runner ?? 'auto',
     image: config.image ?? defaultImage(runtime, architecture),
     python: config.python ?? 'python3',
+    buildEnv: config.buildEnv ?? {},
     docker: {
       mountPath: config.docker?.mountPath ?? '/var/task',
       binds: config.docker?.binds ?? [],

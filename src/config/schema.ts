@@ -91,6 +91,8 @@ export interface PipeConfig {
   image?: string;
   /** Interpreter of the local runner. */
   python?: string;
+  /** Environment of build steps on either runner (pip options such as PIP_INDEX_URL, proxies). */
+  buildEnv?: Record<string, string>;
   docker?: DockerConfig;
   paths?: { python?: string; handler?: string; artifacts?: string; build?: string };
   model?: ModelConfig;
@@ -161,6 +163,7 @@ export const configCheck = object({
   runner: optional(oneOf(RUNNER_CHOICES)),
   image: optional(string(/^\S+$/, 'an image reference')),
   python: optional(string()),
+  buildEnv: optional(recordOf(string(), /^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')),
   docker: optional(
     object({
       mountPath: optional(string(/^\/\S*$/, 'an absolute container path')),
