@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Docker from 'dockerode';
+import { PROJECT_LABEL } from '../../src/runners/docker-container.js';
+import { engineLocation } from '../../src/runners/docker-engine.js';
+import { runPipe } from '../support/cli.js';
+import { makeExampleProject, OFFLINE_PIP_DOCKER } from '../support/example-project.js';
+
+const IMAGE = 'localhost/pipe-build-python3.11:latest';
+const DOCKER_HOST = process.env.DOCKER_HOST ?? 'unix:///tmp/podman.sock';
+
+async function engineReady(): Promise<string | undefined> {
+  const docker = new Docker(engineLocation({ DOCKER_HOST }).options);
+  const ok = await docker.ping().then(() => true, () => false);
+  if (!ok) return `no Docker engine at ${DOCKER_HOST}`;
+  return docker.getImage(IMAGE).inspect().then(() => undefined, () => `image ${IMAGE} missing`);
+}
+
+// In CI the engine is part of the setup (scripts/test.sh): never skipped there.
+const reason = process.env.CI === 'true' ? undefined : await engineReady();
+
+describe(reason ? `pipe env model --runner docker (skipped: ${reason})` : 'pipe env model --runner docker', { skip: reason }, () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  before(async () => {
+    ({ dir, cleanup } = await makeExampleProject({
+      app: 'docker-e2e',
+      runtime: 'python3.11',
+      runner: 'docker',
+      image: IMAGE,
+      docker: { ...OFFLINE_PIP_DOCKER, network: 'none' },
+      model: { seed: 7, hyperparameters: { n_estimators: 10, max_depth: 4, max_leaf_nodes: 12 } },
+    }));
+  });
+  after(() => cleanup());
+
+  it('builds the environments and trains in the container; the model passes its SHAP proof', async () => {
+    const r = await runPipe(['env', 'model'], { cwd: dir, env: { DOCKER_HOST } });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /runner: docker \(localhost\/pipe-build-python3\.11:latest\), Python 3\.11/);
+    assert.match(r.stdout, /proof passed/);
+    const card = JSON.parse(await readFile(path.join(dir, 'artifacts/model_card.json'), 'utf8')) as Record<string, unknown>;
+    assert.ok(card.example_request, 'model card has an example request');
+    // Outputs belong to the invoking user, not to the container's root.
+    for (const rel of ['artifacts/model.json', 'build/venv/pyvenv.cfg', 'build/runtime-deps/python/numpy/__init__.py']) {
+      const info = await stat(path.join(dir, rel));
+      assert.equal(`${info.uid}:${info.gid}`, `${process.getuid!()}:${process.getgid!()}`, rel);
+    }
+    // The venv was made in the container: its interpreter is the image's, at the mount path.
+    assert.match(await readFile(path.join(dir, 'build/venv/pyvenv.cfg'), 'utf8'), /home = \/usr\/bin/);
+    // No container of this project is left behind.
+    const docker = new Docker(engineLocation({ DOCKER_HOST }).options);
+    const left = await docker.listContainers({ all: true, filters: { label: [`${PROJECT_LABEL}=${dir}`] } });
+    assert.equal(left.length, 0);
+  });
+
+  it('skips both on a second run: the image id is part of the fingerprint and did not change', async () => {
+    const r = await runPipe(['env', 'model'], { cwd: dir, env: { DOCKER_HOST } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /- env: skipped \(up to date\)/);
+    assert.match(r.stdout, /- model: skipped \(up to date\)/);
+    assert.ok(existsSync(path.join(dir, '.pipe/cache/image-python.json')), 'image Python remembered');
+  });
+
+  it('a different image re-runs env and says the tool versions changed', async () => {
+    const r = await runPipe(['env', '--dry-run', '--image', 'localhost/pipe-busybox:latest'], { cwd: dir, env: { DOCKER_HOST } });
+    // busybox has no Python: the runner refuses it before planning, naming the image.
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /pipe-busybox:latest has no python3 or python/);
+  });
+});
