@@ -49,6 +49,7 @@ export const serveTask: TaskDefinition = {
   async run(ctx) {
     const { config, root } = ctx;
     const port = portOption(ctx);
+    const verbose = ctx.options.verbose === true;
     const buildDir = path.join(root, config.paths.build);
     const functionZip = path.join(buildDir, 'package', 'function.zip');
     const layerZip = path.join(buildDir, 'package', 'layer.zip');
@@ -84,7 +85,10 @@ export const serveTask: TaskDefinition = {
       region: config.region,
       runtime: config.runtime,
       env: config.function.env,
-      onLog: (line) => ctx.reporter.line(line, 'stderr'),
+      onLog: (line) => {
+        // Lambda's per-request START/END/REPORT lines repeat the access log: shown with --verbose only.
+        if (verbose || !/^(START|END|REPORT) RequestId: /.test(line)) ctx.reporter.line(line, 'stderr');
+      },
     });
     try {
       const { initMs } = await fn.start();
