@@ -125,15 +125,16 @@ export class LocalFunction {
   /** Stops the process (stdin closed, then killed if it lingers) and waits for it to exit. */
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.starting?.catch(() => undefined);
     const sandbox = this.sandbox;
-    if (!sandbox?.alive) return;
-    // Idle: closing stdin ends it cleanly. Busy: an in-flight invocation is abandoned, as in Lambda.
-    if (sandbox.waiter) sandbox.child.kill('SIGTERM');
-    else sandbox.child.stdin.end();
-    const timer = setTimeout(() => sandbox.child.kill('SIGKILL'), 2000);
-    await sandbox.exited;
-    clearTimeout(timer);
+    if (sandbox?.alive) {
+      // Idle: closing stdin ends it cleanly. Importing or busy: abandoned at once, as Lambda does.
+      if (sandbox.waiter || !sandbox.ready) sandbox.child.kill('SIGTERM');
+      else sandbox.child.stdin.end();
+      const timer = setTimeout(() => sandbox.child.kill('SIGKILL'), 2000);
+      await sandbox.exited;
+      clearTimeout(timer);
+    }
+    await this.starting?.catch(() => undefined);
   }
 
   private async invokeNow(event: unknown, requestId: string): Promise<InvokeOutcome> {
@@ -239,6 +240,7 @@ export class LocalFunction {
       this.options.onLog?.(message);
       throw new FunctionInitError({ errorType: 'Sandbox.Timedout', errorMessage: message }, sandbox.stderrTail);
     }
+    if ('exit' in first && this.stopped) throw stoppedError();
     if ('exit' in first) {
       throw new PipeError('FUNCTION_START_FAILED', `The local function runtime did not start (${first.exit})`, {
         hint: first.exit.startsWith('cannot run')

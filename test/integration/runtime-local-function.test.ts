@@ -184,6 +184,16 @@ describe('LocalFunction with a real python3', () => {
     await assert.rejects(fn.invoke({}), /stopped/);
   });
 
+  it('stop() during a slow import ends it at once', async () => {
+    const { fn } = make('slow_init.handler', { initTimeoutSeconds: 60 });
+    const starting = fn.start();
+    const rejected = assert.rejects(starting, /stopped/);
+    const t0 = Date.now();
+    await fn.stop();
+    await rejected;
+    assert.ok(Date.now() - t0 < 5000, `stopped after ${Date.now() - t0} ms`);
+  });
+
   it('stop() during a running invocation rejects it', async () => {
     const { fn } = make('handlers.sleep', { timeoutSeconds: 60 });
     await fn.start();
