@@ -77,6 +77,8 @@ interface Sandbox {
   ready: boolean;
   exited: Promise<void>;
   waiter?: Waiter;
+  /** Resolved when the runtime's REPORT line for this request id has gone through onLog. */
+  report?: { requestId: string; seen(): void };
   stderrTail: string[];
 }
 
@@ -157,8 +159,13 @@ export class LocalFunction {
     const id = this.nextId++;
     const timeoutSeconds = this.options.timeoutSeconds ?? 3;
     const deadlineMs = Date.now() + timeoutSeconds * 1000;
+    // The runtime logs REPORT before it writes the result, but the two pipes are read independently:
+    // wait for that line so that an invocation's log lines are all delivered before it resolves.
+    const reported = new Promise<void>((seen) => (sandbox.report = { requestId, seen }));
+    let timedOut = false;
     const outcome = await new Promise<InvokeOutcome>((resolve, reject) => {
       const timer = setTimeout(() => {
+        timedOut = true;
         sandbox.waiter = undefined;
         sandbox.child.kill('SIGKILL');
         const message = `${new Date().toISOString()} ${requestId} Task timed out after ${timeoutSeconds.toFixed(2)} seconds`;
@@ -181,6 +188,8 @@ export class LocalFunction {
     });
     // The runtime reports a sys.exit() and then exits: let it go before the next invocation.
     if (outcome.error?.errorType === 'Runtime.ExitError') await sandbox.exited;
+    else if (!timedOut) await Promise.race([reported, sandbox.exited]);
+    sandbox.report = undefined;
     return initMs === undefined ? outcome : { ...outcome, initMs };
   }
 
@@ -220,6 +229,7 @@ export class LocalFunction {
       sandbox.stderrTail.push(line);
       if (sandbox.stderrTail.length > TAIL_LINES) sandbox.stderrTail.shift();
       this.options.onLog?.(line);
+      if (sandbox.report && line.startsWith(`REPORT RequestId: ${sandbox.report.requestId}`)) sandbox.report.seen();
     });
     this.sandbox = sandbox;
 
