@@ -30,15 +30,13 @@ from math import factorial
 
 import numpy as np
 
+from tree_paths import ForestPaths, ModelFormatError, forest_units
+
 # Tables grow as 2^d per path slot; a forest deeper than this is refused at load time instead of
 # silently exhausting memory in the function.
 MAX_TABLE_ENTRIES = 20_000_000
 # Conditions per unit: tables grow as 2^bits; 8 keeps patterns in a byte and the tables in cache.
 MAX_UNIT_BITS = 8
-
-
-class ModelFormatError(ValueError):
-    """The model document does not describe a tree ensemble this explainer can evaluate."""
 
 
 @dataclass(frozen=True)
@@ -48,74 +46,6 @@ class Explanation:
     probability: np.ndarray  # (n,)
     shap: np.ndarray  # (n, n_features)
     base_value: float
-
-
-@dataclass
-class _Leaf:
-    value: float  # leaf output already scaled by the ensemble weight
-    feats: list[int]  # distinct path features, in first-seen order from the root
-    lo: list[float]
-    hi: list[float]
-    z: list[float]
-
-
-def _tree_units(tree: dict, n_features: int, scale: float) -> list[list[_Leaf]]:
-    """The tree's non-zero leaves, grouped into units (see the module docstring)."""
-    left = tree["children_left"]
-    right = tree["children_right"]
-    feature = tree["feature"]
-    threshold = tree["threshold"]
-    value = tree["value"]
-    cover = tree["cover"]
-    n_nodes = len(left)
-    for name in ("children_right", "feature", "threshold", "value", "cover"):
-        if len(tree[name]) != n_nodes:
-            raise ModelFormatError(f"tree field {name!r} has {len(tree[name])} entries, expected {n_nodes}")
-
-    leaves: list[_Leaf] = []
-    spans: dict[int, tuple[int, int]] = {}  # node -> its leaves' range in `leaves` (depth-first order)
-
-    def walk(node: int, bounds: dict[int, tuple[float, float, float]], order: list[int]) -> None:
-        first = len(leaves)
-        if left[node] < 0:
-            leaves.append(_Leaf(value=float(value[node]) * scale, feats=list(order),
-                                lo=[bounds[f][0] for f in order], hi=[bounds[f][1] for f in order],
-                                z=[bounds[f][2] for f in order]))
-        else:
-            f = int(feature[node])
-            if not 0 <= f < n_features:
-                raise ModelFormatError(f"node {node} splits on feature index {f}, model has {n_features} features")
-            thr = float(threshold[node])
-            parent_cover = float(cover[node])
-            for child, is_left in ((left[node], True), (right[node], False)):
-                # Children after their parent: no cycles, whatever the document says.
-                if not node < child < n_nodes:
-                    raise ModelFormatError(f"node {node} has child index {child} outside the tree")
-                ratio = float(cover[child]) / parent_cover if parent_cover > 0 else 0.0
-                if not ratio > 0:
-                    raise ModelFormatError(f"node {child} has zero cover; path-dependent SHAP is undefined")
-                lo, hi, z = bounds.get(f, (-np.inf, np.inf, 1.0))
-                nb = dict(bounds)
-                nb[f] = (lo, min(hi, thr), z * ratio) if is_left else (max(lo, thr), hi, z * ratio)
-                walk(child, nb, order if f in bounds else order + [f])
-        spans[node] = (first, len(leaves))
-
-    walk(0, {}, [])
-    units: list[list[_Leaf]] = []
-    stack = [0]
-    while stack:
-        node = stack.pop()
-        first, end = spans[node]
-        # A leaf worth 0 adds nothing to any probability, SHAP value or the base value.
-        members = [leaf for leaf in leaves[first:end] if leaf.value != 0.0]
-        if not members:
-            continue
-        conditions = {c for leaf in members for c in zip(leaf.feats, leaf.lo, leaf.hi)}
-        if left[node] < 0 or len(conditions) <= MAX_UNIT_BITS:
-            units.append(members)
-        else:
-            stack += [right[node], left[node]]
-    return units
 
 
 def _pattern_weights(z: np.ndarray) -> np.ndarray:
@@ -169,61 +99,34 @@ class TreeEnsembleExplainer:
         if ensemble.get("aggregation") != "mean":
             raise ModelFormatError("ensemble.aggregation must be 'mean'")
         self.n_features = n_features
-        scale = 1.0 / len(trees)
-        try:
-            units = [unit for tree in trees for unit in _tree_units(tree, n_features, scale)]
-        except (KeyError, TypeError, IndexError, ValueError) as err:
-            if isinstance(err, ModelFormatError):
-                raise
-            raise ModelFormatError(f"malformed tree: {type(err).__name__}: {err}") from err
-        self._build(units)
+        self._build(forest_units(trees, n_features, MAX_UNIT_BITS))
 
-    def _build(self, units: list[list[_Leaf]]) -> None:
+    def _build(self, paths: ForestPaths) -> None:
         n_feat = self.n_features
-        leaves = [leaf for unit in units for leaf in unit]
-        n_leaves, n_units = len(leaves), len(units)
-        leaf_unit = np.repeat(np.arange(n_units), [len(unit) for unit in units]).astype(np.int64)
-        depth = np.array([len(leaf.feats) for leaf in leaves], dtype=np.int64)
+        values, depth, leaf_unit, unit_bits = paths.value, paths.depth, paths.unit, paths.unit_bits
+        n_leaves, n_units = values.size, unit_bits.size
         max_d = int(depth.max(initial=0))
         if int(np.sum(depth << depth)) > MAX_TABLE_ENTRIES:
             raise ModelFormatError(f"trees too deep for the tabulated explainer (more than {MAX_TABLE_ENTRIES} "
                                    "table entries); lower max_depth")
-        values = np.array([leaf.value for leaf in leaves], dtype=np.float64)
-        z = np.ones((n_leaves, max(max_d, 1)))
-        for i, leaf in enumerate(leaves):
-            z[i, : len(leaf.z)] = leaf.z
+        width = max(max_d, 1)
+        z = np.ones((n_leaves, width))
+        z[paths.slot_leaf, paths.slot_k] = paths.slot_z
+        leaf_feat = np.zeros((n_leaves, width), dtype=np.int64)
+        leaf_feat[paths.slot_leaf, paths.slot_k] = paths.slot_feat
+        bit_of_leaf = np.zeros((n_leaves, width), dtype=np.int64)
+        bit_of_leaf[paths.slot_leaf, paths.slot_k] = paths.slot_bit
         self.base_value = float(values @ np.prod(z, axis=1))
 
-        # Unit conditions (bits) and, per leaf position, the unit bit it reads.
-        bit_of_leaf = np.zeros((n_leaves, max(max_d, 1)), dtype=np.int64)
-        cond_unit, cond_pos, cond_feat, cond_lo, cond_hi = [], [], [], [], []
-        unit_bits = np.zeros(n_units, dtype=np.int64)
-        leaf_index = 0
-        for u, unit in enumerate(units):
-            conditions = sorted({c for leaf in unit for c in zip(leaf.feats, leaf.lo, leaf.hi)})
-            position = {c: b for b, c in enumerate(conditions)}
-            unit_bits[u] = len(conditions)
-            for b, (f, lo, hi) in enumerate(conditions):
-                cond_unit.append(u)
-                cond_pos.append(b)
-                cond_feat.append(f)
-                cond_lo.append(lo)
-                cond_hi.append(hi)
-            for leaf in unit:
-                for k, c in enumerate(zip(leaf.feats, leaf.lo, leaf.hi)):
-                    bit_of_leaf[leaf_index, k] = position[c]
-                leaf_index += 1
         max_bits = int(unit_bits.max(initial=0))
         self._pattern_dtype = np.uint8 if max_bits <= 8 else np.uint16 if max_bits <= 16 else np.uint32
         self._bits, self._thresholds, self._cell_offsets = self._condition_cells(
-            n_units, np.array(cond_unit, dtype=np.int64), np.array(cond_pos, dtype=np.int64),
-            np.array(cond_feat, dtype=np.int64), np.array(cond_lo, dtype=np.float64),
-            np.array(cond_hi, dtype=np.float64))
+            n_units, paths.cond_unit, paths.cond_pos, paths.cond_feat, paths.cond_lo, paths.cond_hi)
 
         # Unit slots: one per (unit, feature it uses), plus (unit, n_feat) for the probability;
         # ordered by feature then unit so each feature is one contiguous segment.
         slot_id = np.full((n_units, n_feat + 1), -1, dtype=np.int64)
-        slot_id[np.array(cond_unit, dtype=np.int64), np.array(cond_feat, dtype=np.int64)] = 0
+        slot_id[paths.cond_unit, paths.cond_feat] = 0
         slot_id[:, n_feat] = 0
         slot_feat, slot_unit = np.nonzero(slot_id.T >= 0)
         slot_id[slot_unit, slot_feat] = np.arange(slot_unit.size)
@@ -244,19 +147,24 @@ class TreeEnsembleExplainer:
                 reads = depth[group] > k
                 bit = (patterns[None, :] >> bit_of_leaf[group, k][:, None]) & 1
                 own += np.where(reads[:, None], bit << k, 0)
-            rows_leaf, rows_k = np.nonzero(np.arange(max(max_d, 1))[None, :] < depth[group][:, None])
+            rows_leaf, rows_k = np.nonzero(np.arange(width)[None, :] < depth[group][:, None])
             leaf_ids = group[rows_leaf]
-            shap_rows = leaf_table[leaf_slot_start[leaf_ids, rows_k][:, None] + own[rows_leaf]]
-            shap_targets = slot_id[leaf_unit[leaf_ids], [leaves[i].feats[k] for i, k in zip(leaf_ids, rows_k)]]
-            proba_rows = values[group][:, None] * (own == full[group][:, None])
-            proba_targets = slot_id[leaf_unit[group], n_feat]
-            rows = np.concatenate([shap_rows, proba_rows])
-            targets = np.concatenate([shap_targets, proba_targets])
+            # Targets first, so the (rows x patterns) blocks are built already sorted for reduceat.
+            targets = np.concatenate([slot_id[leaf_unit[leaf_ids], leaf_feat[leaf_ids, rows_k]],
+                                      slot_id[leaf_unit[group], n_feat]])
             order = np.argsort(targets, kind="stable")
             targets = targets[order]
             firsts = np.flatnonzero(np.r_[True, targets[1:] != targets[:-1]])
-            sums = np.add.reduceat(rows[order], firsts, axis=0)
-            table[starts[targets[firsts]][:, None] + patterns] = sums
+            n_shap = rows_leaf.size
+            is_shap = order < n_shap
+            rows = np.empty((order.size, patterns.size))
+            shap_order = order[is_shap]
+            rows[is_shap] = leaf_table[leaf_slot_start[leaf_ids[shap_order], rows_k[shap_order]][:, None]
+                                       + own[rows_leaf[shap_order]]]
+            proba_order = order[~is_shap] - n_shap
+            rows[~is_shap] = values[group[proba_order]][:, None] * (
+                own[proba_order] == full[group[proba_order]][:, None])
+            table[starts[targets[firsts]][:, None] + patterns] = np.add.reduceat(rows, firsts, axis=0)
 
         self._table = table
         self._slot_start = starts.astype(np.int32)[:, None]  # < MAX_TABLE_ENTRIES: int32 is enough
@@ -287,11 +195,12 @@ class TreeEnsembleExplainer:
             first_row[mine] = offsets[-1] + a + 1
             end_row[mine] = offsets[-1] + b + 1
             offsets.append(offsets[-1] + thr.size + 1)
-        steps = np.zeros((offsets[-1] + 1, n_units), dtype=np.int64)
-        bit = np.left_shift(1, cond_pos)
+        # Unsigned wrap-around keeps the running sum exact: every true value fits the pattern type.
+        steps = np.zeros((offsets[-1] + 1, n_units), dtype=self._pattern_dtype)
+        bit = np.left_shift(1, cond_pos).astype(self._pattern_dtype)
         np.add.at(steps, (first_row, cond_unit), bit)
-        np.add.at(steps, (end_row, cond_unit), -bit)
-        bits = np.cumsum(steps, axis=0)[:-1].astype(self._pattern_dtype)
+        np.add.at(steps, (end_row, cond_unit), np.negative(bit))
+        bits = np.cumsum(steps, axis=0, dtype=self._pattern_dtype)[:-1]
         return bits, thresholds, np.array(offsets[:-1], dtype=np.int64)
 
     def _buffers(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
