@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
-from pathlib import Path
 
 from lambda_events import RequestError, json_response, parse_event, raw_json_response
 from model_store import ArtifactError, LoadedModel
@@ -20,8 +18,10 @@ _FALLBACK_MAX_BODY = 1_048_576
 ROUTES = {"/": ("GET",), "/health": ("GET",), "/predict": ("POST",)}
 
 
-def _artifacts_dir() -> Path:
-    return Path(os.environ.get("PIPE_ARTIFACTS_DIR") or Path(__file__).resolve().parent / "artifacts")
+def _artifacts_dir() -> str:
+    # os.path, not pathlib: every import here is paid again on each cold start.
+    return os.environ.get("PIPE_ARTIFACTS_DIR") or os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                                 "artifacts")
 
 
 def _load() -> tuple[LoadedModel | None, str | None]:
@@ -43,6 +43,8 @@ def handler(event, context):
     except Exception:  # noqa: BLE001 - the client gets a JSON 500, the log gets the traceback
         request_id = getattr(context, "aws_request_id", None)
         print(f"unhandled error (request {request_id}):", file=sys.stderr)
+        import traceback  # only on this path: it is slow to import at start-up
+
         traceback.print_exc(file=sys.stderr)
         sys.stderr.flush()
         error = {"code": "internal_error", "message": "the function failed unexpectedly; see its logs"}

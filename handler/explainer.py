@@ -25,8 +25,8 @@ does not depend on the record is done once at load time, in the spirit of Fast T
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from math import factorial
+from typing import NamedTuple
 
 import numpy as np
 
@@ -39,8 +39,7 @@ MAX_TABLE_ENTRIES = 20_000_000
 MAX_UNIT_BITS = 8
 
 
-@dataclass(frozen=True)
-class Explanation:
+class Explanation(NamedTuple):
     """Per-record outputs; ``base_value + shap.sum(axis=1) == probability`` up to rounding."""
 
     probability: np.ndarray  # (n,)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
+from typing import NamedTuple
 
 JSON_HEADERS = {"content-type": "application/json", "cache-control": "no-store"}
 
@@ -37,8 +37,7 @@ class RequestError(Exception):
         return {"error": error}
 
 
-@dataclass(frozen=True)
-class HttpRequest:
+class HttpRequest(NamedTuple):
     method: str
     path: str
     body: bytes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
+import os
 
 from explainer import ModelFormatError, TreeEnsembleExplainer
 from responses import PredictionFormatter
@@ -18,10 +18,12 @@ class ArtifactError(Exception):
 
 
 class LoadedModel:
-    def __init__(self, directory: Path):
+    def __init__(self, directory: str):
         try:
-            model_bytes = (directory / "model.json").read_bytes()
-            card_bytes = (directory / "model_card.json").read_bytes()
+            with open(os.path.join(directory, "model.json"), "rb") as file:
+                model_bytes = file.read()
+            with open(os.path.join(directory, "model_card.json"), "rb") as file:
+                card_bytes = file.read()
         except OSError as err:
             raise ArtifactError(f"cannot read the model artifacts in {directory}: {err}") from err
         try:

@@ -8,7 +8,7 @@ step per tree level.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -17,8 +17,7 @@ class ModelFormatError(ValueError):
     """The model document does not describe a tree ensemble this explainer can evaluate."""
 
 
-@dataclass(frozen=True)
-class ForestPaths:
+class ForestPaths(NamedTuple):
     """Non-zero leaves and their path slots (one per distinct feature on the path), as flat arrays.
 
     Leaf arrays are indexed by leaf, slot arrays by (leaf, k) in leaf-major order, condition arrays

@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from lambda_events import RequestError
 
 
-@dataclass(frozen=True)
-class FeatureSpec:
+class FeatureSpec(NamedTuple):
     name: str
     integer: bool
     imputable: bool
     median: float
 
 
-@dataclass(frozen=True)
-class Batch:
+class Batch(NamedTuple):
     x: np.ndarray  # (n, features), missing values already imputed
     imputed: list[list[str]]  # per record, the features that were null and imputed
 
