@@ -81,7 +81,11 @@ def prove(model, document: dict, x_check: np.ndarray) -> dict:
     """Checks the deployed document (as the function will parse it) against sklearn and shap."""
     import shap
 
-    runtime = load_runtime_explainer().TreeEnsembleExplainer(document["ensemble"], len(FEATURES))
+    explainer = load_runtime_explainer()
+    try:
+        runtime = explainer.TreeEnsembleExplainer(document["ensemble"], len(FEATURES))
+    except explainer.ModelFormatError as err:
+        raise UsageError(f"the function cannot serve this model: {err}") from err
     ours = runtime.explain(x_check)
     reference = shap.TreeExplainer(model, feature_perturbation="tree_path_dependent")
     expected = np.asarray(reference.shap_values(x_check))

@@ -112,3 +112,62 @@ def test_malformed_ensembles_are_refused():
         TreeEnsembleExplainer(broken, x.shape[1])
     with pytest.raises(ModelFormatError, match="non-empty"):
         TreeEnsembleExplainer({"aggregation": "mean", "trees": []}, x.shape[1])
+
+
+def test_paths_with_more_conditions_than_a_byte_holds():
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(3000, 12))
+    y = (rng.random(3000) < 1 / (1 + np.exp(-x.sum(axis=1)))).astype(int)
+    model = DecisionTreeClassifier(max_depth=14, min_samples_leaf=2, random_state=0).fit(x, y)
+    explainer = TreeEnsembleExplainer(json.loads(canonical_json(export_ensemble(model))), x.shape[1])
+    assert explainer._pattern_dtype != np.uint8  # some leaf reads 9+ distinct features
+    assert_matches_shap(model, x[:300])
+
+
+def test_units_share_work_between_leaves():
+    x, y = data()
+    model = RandomForestClassifier(n_estimators=20, max_depth=6, max_leaf_nodes=30, random_state=0).fit(x, y)
+    explainer = TreeEnsembleExplainer(export_ensemble(model), x.shape[1])
+    leaf_slots = sum(len(set(path)) for path in _leaf_feature_paths(model))
+    assert explainer._slot_unit.size < 0.8 * leaf_slots
+
+
+def _leaf_feature_paths(model):
+    for estimator in model.estimators_:
+        tree = estimator.tree_
+        stack = [(0, ())]
+        while stack:
+            node, path = stack.pop()
+            if tree.children_left[node] < 0:
+                if tree.value[node, 0, 1] != 0:
+                    yield path
+                continue
+            for child in (tree.children_left[node], tree.children_right[node]):
+                stack.append((child, path + (tree.feature[node],)))
+
+
+def test_all_zero_leaves_and_hand_written_trees():
+    zero = {"children_left": [1, -1, -1], "children_right": [2, -1, -1], "feature": [0, -2, -2],
+            "threshold": [0.5, -2.0, -2.0], "value": [0.0, 0.0, 0.0], "cover": [10.0, 4.0, 6.0]}
+    result = TreeEnsembleExplainer({"aggregation": "mean", "trees": [zero]}, 2).explain(np.array([[0.1, 1.0]]))
+    assert result.probability.tolist() == [0.0] and result.shap.tolist() == [[0.0, 0.0]] and result.base_value == 0
+    # One split: SHAP of the split feature is (leaf value - expected value), by hand.
+    split = dict(zero, value=[0.42, 0.3, 0.5])
+    explainer = TreeEnsembleExplainer({"aggregation": "mean", "trees": [split]}, 2)
+    assert explainer.base_value == pytest.approx(0.3 * 0.4 + 0.5 * 0.6)
+    result = explainer.explain(np.array([[0.5, 7.0], [0.6, 7.0]]))
+    np.testing.assert_allclose(result.shap, [[0.3 - 0.42, 0.0], [0.5 - 0.42, 0.0]], atol=1e-15)
+    np.testing.assert_allclose(result.probability, [0.3, 0.5], atol=1e-15)
+    cyclic = dict(split, children_left=[1, 0, -1])
+    with pytest.raises(ModelFormatError, match="child index"):
+        TreeEnsembleExplainer({"aggregation": "mean", "trees": [cyclic]}, 2)
+
+
+def test_tables_beyond_the_memory_budget_are_refused(monkeypatch):
+    import explainer
+
+    x, y = data()
+    model = DecisionTreeClassifier(max_depth=8, random_state=0).fit(x, y)
+    monkeypatch.setattr(explainer, "MAX_TABLE_ENTRIES", 100)
+    with pytest.raises(ModelFormatError, match="lower max_depth"):
+        TreeEnsembleExplainer(export_ensemble(model), x.shape[1])

@@ -204,7 +204,8 @@ json_values = st.recursive(st.none() | st.booleans() | st.floats(allow_nan=False
                            max_leaves=10)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.one_of(json_values, st.lists(st.dictionaries(st.sampled_from(["age", "DebtRatio", "MonthlyIncome", "x"]),
                                                         json_values, max_size=4), max_size=3)))
 def test_arbitrary_json_never_crashes(app, document):
