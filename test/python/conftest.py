@@ -8,8 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
 
 ROOT = Path(__file__).resolve().parents[2]
+# Hypothesis caches under the (ignored) pytest cache instead of a new .hypothesis/ in the project.
+set_hypothesis_home_dir(ROOT / ".pytest_cache" / "hypothesis")
 for sub in ("python", "handler"):
     if str(ROOT / sub) not in sys.path:
         sys.path.insert(0, str(ROOT / sub))
