@@ -37,6 +37,9 @@ from tree_paths import ForestPaths, ModelFormatError, forest_units
 MAX_TABLE_ENTRIES = 20_000_000
 # Conditions per unit: tables grow as 2^bits; 8 keeps patterns in a byte and the tables in cache.
 MAX_UNIT_BITS = 8
+# Records per vectorised pass: large enough to amortise numpy's call overhead, small enough that
+# the per-slot work arrays stay a few megabytes for any batch.
+CHUNK = 128
 
 
 class Explanation(NamedTuple):
@@ -203,13 +206,14 @@ class TreeEnsembleExplainer:
         return bits, thresholds, np.array(offsets[:-1], dtype=np.int64)
 
     def _buffers(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        # Reused between calls of the same batch size: fresh multi-megabyte temporaries would be
-        # mmap-ed and page-faulted on every request. (A Lambda container serves one request at a time.)
-        if self._scratch is None or self._scratch[0] != n:
-            shape = (self._slot_unit.size, n)
-            self._scratch = (n, np.empty(shape, dtype=self._pattern_dtype), np.empty(shape, dtype=np.int32),
-                             np.empty(shape))
-        return self._scratch[1:]
+        # Allocated once, CHUNK records wide: fresh multi-megabyte temporaries would be mmap-ed and
+        # page-faulted on every request. (A Lambda container serves one request at a time.)
+        if self._scratch is None:
+            size = self._slot_unit.size * CHUNK
+            self._scratch = (np.empty(size, dtype=self._pattern_dtype), np.empty(size, dtype=np.int32),
+                             np.empty(size))
+        shape = (self._slot_unit.size, n)
+        return tuple(buffer[: shape[0] * n].reshape(shape) for buffer in self._scratch)
 
     def explain(self, x: np.ndarray) -> Explanation:
         """x: (n, n_features) finite floats (already imputed). Compared as float32, as scikit-learn does."""
@@ -219,6 +223,13 @@ class TreeEnsembleExplainer:
         x = x.astype(np.float32).astype(np.float64)
         if not np.isfinite(x).all():
             raise ValueError("records must be finite: impute missing values before explaining")
+        out = np.zeros((self.n_features + 1, x.shape[0]))  # SHAP per feature, then the probability
+        # Chunks bound the working memory (slots x records) whatever the batch size.
+        for start in range(0, x.shape[0], CHUNK):
+            self._explain_chunk(x[start: start + CHUNK], out[:, start: start + CHUNK])
+        return Explanation(probability=out[-1], shap=out[:-1].T, base_value=self.base_value)
+
+    def _explain_chunk(self, x: np.ndarray, out: np.ndarray) -> None:
         n = x.shape[0]
         # Bits from different conditions never overlap, so OR-ing the rows builds each unit's pattern.
         patterns = np.zeros((n, self._n_units), dtype=self._pattern_dtype)
@@ -226,8 +237,6 @@ class TreeEnsembleExplainer:
             rows = np.searchsorted(self._thresholds[f], x[:, f], side="left") + self._cell_offsets[f]
             patterns |= self._bits[rows]
         by_unit = np.ascontiguousarray(patterns.T)  # (units, n): the slot gather below copies whole rows
-
-        out = np.zeros((self.n_features + 1, n))  # SHAP per feature, then the probability
         if self._slot_unit.size:
             slot_patterns, idx, contrib = self._buffers(n)
             np.take(by_unit, self._slot_unit, axis=0, out=slot_patterns)
@@ -235,4 +244,3 @@ class TreeEnsembleExplainer:
             np.take(self._table, idx, out=contrib, mode="clip")  # in range by construction
             for f, a, b in self._segments:
                 np.sum(contrib[a:b], axis=0, out=out[f])
-        return Explanation(probability=out[-1], shap=out[:-1].T, base_value=self.base_value)
