@@ -6,7 +6,7 @@
  */
 import { deployStage } from '../src/aws/deploy-stage.js';
 import { updateStageCode } from '../src/aws/update-code.js';
-import { HANDLER, LineReporter, startHarness } from '../test/integration/deploy-harness.js';
+import { HANDLER, LineReporter, startHarness } from '../test/support/deploy-harness.js';
 
 interface Measure {
   label: string;

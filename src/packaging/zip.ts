@@ -45,7 +45,9 @@ const FIXED_DATE = new Date(1980, 0, 1, 0, 0, 0);
  */
 export async function writeDeterministicZip(entries: readonly ZipEntry[], outFile: string, onBytes?: (written: number) => void): Promise<ZipResult> {
   const sorted = [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const archive = archiver('zip', { zlib: { level: 9 }, forceLocalTime: true });
+  // statConcurrency 1: archiver stats files in parallel and queues each when its stat returns, which
+  // would let entry order (and so the bytes) vary between runs.
+  const archive = archiver('zip', { zlib: { level: 9 }, forceLocalTime: true, statConcurrency: 1 });
   const hash = createHash('sha256');
   let size = 0;
   const counter = new Transform({

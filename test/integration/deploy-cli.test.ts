@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { deployStage } from '../../src/aws/deploy-stage.js';
 import { runPipe } from '../support/cli.js';
-import { LineReporter, startHarness, type Harness } from './deploy-harness.js';
+import { LineReporter, startHarness, type Harness } from '../support/deploy-harness.js';
 
 /** The real CLI (bin/pipe.js, built dist) against a stage deployed on the stand-in: option parsing end to end. */
 describe('pipe status / logs / undeploy through the CLI', () => {

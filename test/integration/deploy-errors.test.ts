@@ -5,7 +5,7 @@ import { updateStageCode } from '../../src/aws/update-code.js';
 import { PipeError, UsageError } from '../../src/errors.js';
 import type { TaskContext } from '../../src/task.js';
 import { undeployTask } from '../../tasks/undeploy.js';
-import { LineReporter, startHarness, type Harness } from './deploy-harness.js';
+import { LineReporter, startHarness, type Harness } from '../support/deploy-harness.js';
 
 const code = (c: string) => (e: unknown) => e instanceof PipeError && e.code === c;
 

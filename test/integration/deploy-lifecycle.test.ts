@@ -7,7 +7,7 @@ import { printLogs } from '../../src/aws/stage-logs.js';
 import { undeployStage } from '../../src/aws/undeploy-stage.js';
 import { updateStageCode } from '../../src/aws/update-code.js';
 import { PipeError } from '../../src/errors.js';
-import { BROKEN_HANDLER, EXAMPLE, HANDLER, LineReporter, startHarness, type Harness } from './deploy-harness.js';
+import { BROKEN_HANDLER, EXAMPLE, HANDLER, LineReporter, startHarness, type Harness } from '../support/deploy-harness.js';
 
 const predict = async (url: string) => {
   const res = await fetch(new URL('predict', url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(EXAMPLE) });

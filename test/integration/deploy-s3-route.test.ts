@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { deployStage } from '../../src/aws/deploy-stage.js';
 import { resolveConfig } from '../../src/config/resolved.js';
 import { undeployStage } from '../../src/aws/undeploy-stage.js';
-import { LineReporter, startHarness, type Harness } from './deploy-harness.js';
+import { LineReporter, startHarness, type Harness } from '../support/deploy-harness.js';
 
 /** A layer over Lambda's 50 MB direct-upload limit goes through S3 (s3rver), with upload progress. */
 describe('deploy through S3 when an archive is over the direct-upload limit', () => {

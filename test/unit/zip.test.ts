@@ -58,6 +58,18 @@ describe('deterministic zip', () => {
     for (const e of listed) assert.equal(e.mtime.getFullYear(), 1980);
   });
 
+  it('keeps the sorted order with many files of different sizes (no order from parallel stats)', async () => {
+    const many = path.join(dir, 'many');
+    await mkdir(many);
+    for (let i = 0; i < 400; i++) await writeFile(path.join(many, `f${String(i).padStart(3, '0')}.txt`), 'x'.repeat((i * 7919) % 5000));
+    const entries = await collectFiles(many, '');
+    const hashes = new Set<string>();
+    for (let i = 0; i < 3; i++) hashes.add((await writeDeterministicZip(entries, path.join(dir, `many-${i}.zip`))).sha256);
+    assert.equal(hashes.size, 1);
+    const listed = await listZip(path.join(dir, 'many-0.zip'));
+    assert.deepEqual(listed.map((e) => e.name), entries.map((e) => e.name).sort());
+  });
+
   it('changes when a file changes', async () => {
     const entries = await collectFiles(path.join(dir, 'src'), '');
     const before = await writeDeterministicZip(entries, path.join(dir, 'four.zip'));

@@ -15,8 +15,8 @@ import type { StepReporter } from '../../src/reporter/reporter.js';
 import { extractZip } from '../../src/runtime/extract-zip.js';
 import { toHttpResponse } from '../../src/runtime/function-url-event.js';
 import { LocalFunction } from '../../src/runtime/local-function.js';
-import { startAwsStandIn, type AwsStandIn, type AwsStandInOptions, type InvokedFunction } from '../support/aws-stand-in/index.js';
-import { startS3rver, type S3Server } from '../support/s3rver.js';
+import { startAwsStandIn, type AwsStandIn, type AwsStandInOptions, type InvokedFunction } from './aws-stand-in/index.js';
+import { startS3rver, type S3Server } from './s3rver.js';
 
 export const HANDLER = `import json
 import fixture_dep
