@@ -62,10 +62,11 @@ def _route(event) -> dict:
         raise RequestError(405, "method_not_allowed", f"{request.path} accepts {', '.join(methods)}, "
                                                       f"not {request.method}", headers={"allow": ", ".join(methods)})
     if MODEL is None:
+        # The reason (with file paths) went to the log at start-up; the public answer stays generic.
+        error = {"code": "model_unavailable", "message": "the model artifacts could not be loaded; see the logs"}
         if request.path == "/health":
-            return json_response(503, {"status": "unavailable", "error": LOAD_ERROR})
-        return json_response(503, {"error": {"code": "model_unavailable",
-                                             "message": "the model artifacts could not be loaded; see the logs"}})
+            return json_response(503, {"status": "unavailable", "error": error})
+        return json_response(503, {"error": error})
     if request.path == "/health":
         return json_response(200, {"status": "ok", "model_version": MODEL.version, "features": len(MODEL.names)})
     if request.path == "/":

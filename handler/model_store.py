@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 
-from explainer import ModelFormatError, TreeEnsembleExplainer
+from explainer import TreeEnsembleExplainer
 from responses import PredictionFormatter
 from validation import FeatureSpec, RecordValidator
 
@@ -54,9 +54,7 @@ class LoadedModel:
             labels = card["decision"]["labels"]
             self.labels = (labels["false"], labels["true"])
             self.version = str(card["version"])
-        except (KeyError, TypeError, ValueError, ModelFormatError) as err:
-            if isinstance(err, ArtifactError):
-                raise
+        except (KeyError, TypeError, ValueError) as err:  # ModelFormatError is a ValueError
             raise ArtifactError(f"the model artifacts are malformed: {type(err).__name__}: {err}") from err
         self.names = names
         self.card_body = card_bytes.decode("utf-8")

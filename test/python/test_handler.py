@@ -172,7 +172,7 @@ def test_unexpected_error_is_a_json_500_without_traceback(app, card, monkeypatch
     assert "RuntimeError: secret internals" in capsys.readouterr().err
 
 
-def test_missing_or_tampered_artifacts_give_503(tmp_path, artifacts, monkeypatch):
+def test_missing_or_tampered_artifacts_give_503(tmp_path, artifacts, monkeypatch, capsys):
     import importlib
 
     tampered = tmp_path / "artifacts"
@@ -183,9 +183,11 @@ def test_missing_or_tampered_artifacts_give_503(tmp_path, artifacts, monkeypatch
         monkeypatch.setenv("PIPE_ARTIFACTS_DIR", str(directory))
         sys.modules.pop("app", None)
         app = importlib.import_module("app")
+        assert reason in capsys.readouterr().err
         status, body = call(app, v2("GET", "/health"))
-        assert status == 503 and reason in body["error"]
-        assert call(app, v2("POST", "/predict", "{}"))[0] == 503
+        assert (status, body["status"], body["error"]["code"]) == (503, "unavailable", "model_unavailable")
+        assert str(tmp_path) not in json.dumps(body)
+        assert call(app, v2("POST", "/predict", "{}")) == (503, {"error": body["error"]})
     sys.modules.pop("app", None)
 
 
