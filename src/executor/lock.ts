@@ -1,20 +1,12 @@
 import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { PipeError } from '../errors.js';
+import { processAlive } from '../util/process-alive.js';
 
 interface LockOwner {
   pid: number;
   tasks: string[];
   since: string;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export interface ProjectLock {
@@ -57,7 +49,7 @@ export async function acquireProjectLock(opts: {
     } catch {
       // Being written right now, or removed: look again.
     }
-    if (owner && !alive(owner.pid)) {
+    if (owner && !processAlive(owner.pid)) {
       await rm(file, { force: true });
       continue;
     }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import type { ResolvedConfig } from '../config/resolved.js';
 import { InternalError } from '../errors.js';
+import { formatCommand } from '../util/format-command.js';
 import type { RunStep } from './runner.js';
 
 /** HOME inside build containers: a tmpfs writable by any uid, so pip and friends never touch the image. */
@@ -18,11 +19,6 @@ const AWS_ENV = /^AWS_/i;
 export function invokingUser(): string | undefined {
   if (typeof process.getuid !== 'function' || typeof process.getgid !== 'function') return undefined;
   return `${process.getuid()}:${process.getgid()}`;
-}
-
-/** argv as one readable line: arguments with spaces or quotes are single-quoted. */
-export function formatCommand(argv: readonly string[]): string {
-  return argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
 
 function isUnder(child: string, parent: string): boolean {

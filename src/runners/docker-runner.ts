@@ -4,10 +4,12 @@ import type Docker from 'dockerode';
 import type { ResolvedConfig } from '../config/resolved.js';
 import { CommandError, InterruptedError, PipeError } from '../errors.js';
 import type { StepReporter } from '../reporter/reporter.js';
-import { containerSpec, formatCommand } from './docker-container.js';
+import { formatCommand } from '../util/format-command.js';
+import { containerSpec } from './docker-container.js';
 import { connectEngine, engineLocation, pingEngine, type EngineLocation } from './docker-engine.js';
 import { checkImagePython, engineMessage, ensureImage, localImageId, parsePythonVersion } from './docker-image.js';
-import { FrameDemuxer, LineSplitter, LineTail } from './docker-output.js';
+import { FrameDemuxer } from './docker-output.js';
+import { LineSplitter, LineTail } from './stream-lines.js';
 import type { RunIo, RunResult, RunStep, Runner } from './runner.js';
 
 export { dockerEngineAnswers } from './docker-engine.js';

@@ -1,11 +1,9 @@
 import { spawn } from 'node:child_process';
 import { CommandError, InterruptedError, PipeError } from '../errors.js';
 import type { StepReporter } from '../reporter/reporter.js';
-import { LineSplitter } from './stream-lines.js';
+import { formatCommand } from '../util/format-command.js';
+import { LineSplitter, LineTail } from './stream-lines.js';
 
-const quote = (arg: string): string => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`);
-/** A command line a user can copy into a shell. */
-export const formatCommand = (argv: readonly string[]): string => argv.map(quote).join(' ');
 
 export interface SpawnOptions {
   argv: readonly string[];
@@ -38,7 +36,11 @@ export function spawnStreaming(opts: SpawnOptions): Promise<{ stdout: string }> 
     });
     const chunks: Buffer[] = [];
     const out = new LineSplitter((line) => opts.reporter.line(line, 'stdout'));
-    const err = new LineSplitter((line) => opts.reporter.line(line, 'stderr'));
+    const tail = new LineTail(20);
+    const err = new LineSplitter((line) => {
+      tail.push(line);
+      opts.reporter.line(line, 'stderr');
+    });
     child.stdout.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
       out.push(chunk);
@@ -66,11 +68,11 @@ export function spawnStreaming(opts: SpawnOptions): Promise<{ stdout: string }> 
     child.on('close', (code, signal) => {
       opts.signal.removeEventListener('abort', onAbort);
       if (killTimer) clearTimeout(killTimer);
-      out.flush();
-      err.flush();
+      out.end();
+      err.end();
       if (opts.signal.aborted) return reject(new InterruptedError(`Interrupted: ${display}`));
       if (code === 0) return resolve({ stdout: Buffer.concat(chunks).toString() });
-      reject(new CommandError({ command: display, exitCode: code, signal: signal ?? undefined, where: opts.where, stderrTail: err.tail }));
+      reject(new CommandError({ command: display, exitCode: code, signal: signal ?? undefined, where: opts.where, stderrTail: tail.get() }));
     });
   });
 }

@@ -1,31 +1,45 @@
-/**
- * Splits a byte stream into complete lines as it arrives, keeping the last `tailSize` lines, so a
- * failing command can be reported with the end of its stderr.
- */
+import { StringDecoder } from 'node:string_decoder';
+
+/** Cuts one stream's chunks into complete lines (UTF-8 safe across chunk borders); `end` flushes the rest. */
 export class LineSplitter {
-  private partial = '';
-  readonly tail: string[] = [];
+  private readonly decoder = new StringDecoder('utf8');
+  private pending = '';
 
-  constructor(
-    private readonly onLine: (line: string) => void,
-    private readonly tailSize = 20,
-  ) {}
+  constructor(private readonly onLine: (line: string) => void) {}
 
-  push(chunk: Buffer | string): void {
-    const text = this.partial + chunk.toString();
-    const lines = text.split(/\r?\n/);
-    this.partial = lines.pop() ?? '';
-    for (const line of lines) this.emit(line);
+  push(chunk: Buffer): void {
+    this.pending += this.decoder.write(chunk);
+    let newline = this.pending.indexOf('\n');
+    while (newline >= 0) {
+      this.onLine(stripCarriageReturn(this.pending.slice(0, newline)));
+      this.pending = this.pending.slice(newline + 1);
+      newline = this.pending.indexOf('\n');
+    }
   }
 
-  flush(): void {
-    if (this.partial) this.emit(this.partial);
-    this.partial = '';
+  end(): void {
+    this.pending += this.decoder.end();
+    if (this.pending) this.onLine(stripCarriageReturn(this.pending));
+    this.pending = '';
+  }
+}
+
+function stripCarriageReturn(line: string): string {
+  return line.endsWith('\r') ? line.slice(0, -1) : line;
+}
+
+/** Keeps the last `size` lines of a stream: the stderr tail of a failed command. */
+export class LineTail {
+  private readonly lines: string[] = [];
+
+  constructor(private readonly size = 20) {}
+
+  push(line: string): void {
+    this.lines.push(line);
+    if (this.lines.length > this.size) this.lines.shift();
   }
 
-  private emit(line: string): void {
-    this.tail.push(line);
-    if (this.tail.length > this.tailSize) this.tail.shift();
-    this.onLine(line);
+  get(): string[] {
+    return [...this.lines];
   }
 }

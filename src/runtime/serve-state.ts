@@ -1,6 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
+import { processAlive } from '../util/process-alive.js';
 
 /** `<build>/serve.json`: where a running `pipe serve` listens, so that `pipe invoke` finds it. */
 export interface ServeState {
@@ -11,15 +12,6 @@ export interface ServeState {
 
 export const serveStateFile = (root: string, buildDir: string): string => path.join(root, buildDir, 'serve.json');
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The state of a `pipe serve` that is still running, or undefined (none, or it died without cleaning up). */
 export async function readServeState(file: string): Promise<ServeState | undefined> {
   let state: Partial<ServeState>;
@@ -28,7 +20,7 @@ export async function readServeState(file: string): Promise<ServeState | undefin
   } catch {
     return undefined;
   }
-  if (typeof state.url !== 'string' || typeof state.pid !== 'number' || !alive(state.pid)) return undefined;
+  if (typeof state.url !== 'string' || typeof state.pid !== 'number' || !processAlive(state.pid)) return undefined;
   return { url: state.url, pid: state.pid };
 }
 

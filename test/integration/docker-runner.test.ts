@@ -12,22 +12,14 @@ import type { ProgressUpdate, StepReporter } from '../../src/reporter/reporter.j
 import { PROJECT_LABEL } from '../../src/runners/docker-container.js';
 import { engineLocation } from '../../src/runners/docker-engine.js';
 import { createDockerRunner, dockerEngineAnswers, type DockerRunner } from '../../src/runners/docker-runner.js';
+import { OFFLINE_PIP_DOCKER } from '../support/example-project.js';
 
 const BUSYBOX = 'localhost/pipe-busybox:latest';
 const PYTHON = 'localhost/pipe-build-python3.11:latest';
 const engineEnv = { DOCKER_HOST: process.env.DOCKER_HOST ?? 'unix:///tmp/podman.sock' };
 const engineWhere = engineLocation(engineEnv).where;
 
-/** Binds and env that let pip install offline inside the python image from this machine's wheels. */
-const OFFLINE_PIP: PipeConfig['docker'] = {
-  binds: ['/opt/wheels:/opt/wheels:ro', '/opt/pypi:/opt/pypi:ro', '/opt/pypi-more:/opt/pypi-more:ro'],
-  env: {
-    PIP_INDEX_URL: 'file:///opt/pypi/simple',
-    PIP_EXTRA_INDEX_URL: 'file:///opt/pypi-more/simple',
-    PIP_FIND_LINKS: '/opt/wheels',
-    PIP_DISABLE_PIP_VERSION_CHECK: '1',
-  },
-};
+const OFFLINE_PIP: PipeConfig['docker'] = OFFLINE_PIP_DOCKER;
 
 interface RecordedLine {
   text: string;
