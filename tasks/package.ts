@@ -66,6 +66,7 @@ export const packageTask: TaskDefinition = {
     const fn: ZipResult = await writeDeterministicZip(
       [...handlerEntries, ...DEPLOYED_ARTIFACTS.map((a) => ({ name: `artifacts/${a}`, file: path.join(artifactsDir, a) }))],
       path.join(out, 'function.zip'),
+      { signal: ctx.signal },
     );
     fnStep.done(`${formatBytes(fn.size)} zipped, ${formatBytes(fn.unzippedSize)} unzipped`);
 
@@ -75,9 +76,10 @@ export const packageTask: TaskDefinition = {
     if (depEntries.length) {
       const layerStep = ctx.reporter.step('layer.zip (runtime deps)');
       const total = depEntries.length;
-      const result = await writeDeterministicZip(depEntries, path.join(out, 'layer.zip'), (bytes) =>
-        layerStep.progress({ label: 'layer.zip', current: bytes, unit: 'bytes' }),
-      );
+      const result = await writeDeterministicZip(depEntries, path.join(out, 'layer.zip'), {
+        signal: ctx.signal,
+        onBytes: (bytes) => layerStep.progress({ label: 'layer.zip', current: bytes, unit: 'bytes' }),
+      });
       layer = { file: 'layer.zip', sha256: result.sha256, size: result.size, unzippedSize: result.unzippedSize, depsHash: result.sha256 };
       layerStep.done(`${total} files, ${formatBytes(result.size)} zipped, ${formatBytes(result.unzippedSize)} unzipped`);
     }

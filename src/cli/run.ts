@@ -15,6 +15,8 @@ export async function run(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // The terminal went away: stop like Ctrl-C rather than die with containers and the lock left behind.
+  process.on('SIGHUP', onSignal);
   const code = await main(process.argv.slice(2), controller.signal);
   process.exitCode = code;
   // Keep-alive sockets (Docker, AWS) must not hold the process open once the run is over.

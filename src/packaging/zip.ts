@@ -5,6 +5,7 @@ import { lstat, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { InterruptedError } from '../errors.js';
 
 /** One file going into a zip: where it is on disk and its name in the archive. */
 export interface ZipEntry {
@@ -43,7 +44,12 @@ const FIXED_DATE = new Date(1980, 0, 1, 0, 0, 0);
  * Writes a reproducible zip: entries sorted by name, fixed timestamps, modes normalised to 0644 (0755
  * when executable). The same files give the same bytes, hence the same sha256 and Lambda CodeSha256.
  */
-export async function writeDeterministicZip(entries: readonly ZipEntry[], outFile: string, onBytes?: (written: number) => void): Promise<ZipResult> {
+export async function writeDeterministicZip(
+  entries: readonly ZipEntry[],
+  outFile: string,
+  opts: { onBytes?: (written: number) => void; signal?: AbortSignal } = {},
+): Promise<ZipResult> {
+  const { onBytes, signal } = opts;
   const sorted = [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   // statConcurrency 1: archiver stats files in parallel and queues each when its stat returns, which
   // would let entry order (and so the bytes) vary between runs.
@@ -58,15 +64,29 @@ export async function writeDeterministicZip(entries: readonly ZipEntry[], outFil
       done(null, chunk);
     },
   });
-  const written = pipeline(archive, counter, createWriteStream(outFile));
+  const written = pipeline(archive, counter, createWriteStream(outFile), { signal });
+  // A rejected pipeline is awaited below; until then it must not count as unhandled.
+  written.catch(() => undefined);
   let unzippedSize = 0;
   for (const entry of sorted) {
+    if (signal?.aborted) {
+      archive.abort();
+      break;
+    }
     const info = await stat(entry.file);
     unzippedSize += info.size;
     const mode = (await lstat(entry.file)).mode & 0o111 ? 0o755 : 0o644;
     archive.file(entry.file, { name: entry.name, date: FIXED_DATE, mode });
   }
-  await archive.finalize();
-  await written;
+  // The pipeline settles when the zip is written or the signal aborts it; finalize()'s own promise never
+  // settles after an abort, so it is not awaited.
+  if (!signal?.aborted) archive.finalize().catch(() => undefined);
+  try {
+    await written;
+  } catch (error) {
+    if (signal?.aborted) throw new InterruptedError(`Interrupted while writing ${outFile}`);
+    throw error;
+  }
+  if (signal?.aborted) throw new InterruptedError(`Interrupted while writing ${outFile}`);
   return { sha256: hash.digest('hex'), size, unzippedSize, entries: sorted.length };
 }

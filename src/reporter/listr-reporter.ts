@@ -1,4 +1,4 @@
-import { Listr, PRESET_TIMER, type ListrDefaultRenderer, type ListrSimpleRenderer, type ListrTaskWrapper } from 'listr2';
+import { Listr, type ListrDefaultRenderer, type ListrSimpleRenderer, type ListrTaskWrapper } from 'listr2';
 import type { ProgressUpdate, Reporter, RunReport, StepReporter, TaskReport } from './reporter.js';
 import { errorMessage, formatDuration, formatProgress } from './format.js';
 
@@ -8,7 +8,7 @@ interface Slot {
   wrapper?: Wrapper;
   ready: Promise<Wrapper>;
   setWrapper(w: Wrapper): void;
-  finish: (outcome: { skip?: string; error?: string; summary?: string }) => void;
+  finish: (outcome: { skip?: string; error?: string; summary?: string; duration?: string }) => void;
 }
 
 /**
@@ -25,7 +25,7 @@ export class ListrReporter implements Reporter {
     const rows = tasks.map((planned) => {
       let resolveWrapper!: (w: Wrapper) => void;
       let finish!: Slot['finish'];
-      const done = new Promise<{ skip?: string; error?: string; summary?: string }>((resolve) => (finish = resolve));
+      const done = new Promise<{ skip?: string; error?: string; summary?: string; duration?: string }>((resolve) => (finish = resolve));
       const slot: Slot = {
         ready: new Promise<Wrapper>((resolve) => (resolveWrapper = resolve)),
         setWrapper: (w) => {
@@ -42,11 +42,12 @@ export class ListrReporter implements Reporter {
           wrapper.title = `${planned.name} (waiting)`;
           const outcome = await done;
           if (outcome.skip !== undefined) {
+            wrapper.title = planned.name;
             wrapper.skip(`${planned.name}: ${outcome.skip}`);
             return;
           }
           if (outcome.error !== undefined) throw new Error(`${planned.name}: ${outcome.error}`);
-          wrapper.title = `${planned.name}${outcome.summary ? `: ${outcome.summary}` : ''}`;
+          wrapper.title = `${planned.name} [${outcome.duration}]${outcome.summary ? `: ${outcome.summary}` : ''}`;
         },
         rendererOptions: { persistentOutput: true, outputBar: 8 },
       };
@@ -54,7 +55,7 @@ export class ListrReporter implements Reporter {
     this.listr = new Listr(rows, {
       concurrent: true,
       exitOnError: false,
-      rendererOptions: { timer: PRESET_TIMER, collapseSkips: false, collapseErrors: false, showErrorMessage: true },
+      rendererOptions: { collapseSkips: false, collapseErrors: false, showErrorMessage: true },
     }).run().catch(() => undefined);
   }
 
@@ -69,9 +70,17 @@ export class ListrReporter implements Reporter {
       void slot.ready.then((w) => (w.output = text));
     };
     const started = Date.now();
+    let lastProgress = 0;
     return {
       line: (text) => out(text),
-      progress: (update: ProgressUpdate) => out(formatProgress(update)),
+      // Progress rewrites the title in place (at most ten times a second) instead of adding output lines.
+      progress: (update: ProgressUpdate) => {
+        const now = Date.now();
+        const finished = update.total !== undefined && update.current >= update.total;
+        if (!finished && now - lastProgress < 100) return;
+        lastProgress = now;
+        void slot.ready.then((w) => (w.title = `${title} (${formatProgress(update)})`));
+      },
       step: (sub: string) => {
         void slot.ready.then((w) => (w.title = `${title} › ${sub}`));
         return this.stepReporter(slot, `${title} › ${sub}`);
@@ -89,7 +98,7 @@ export class ListrReporter implements Reporter {
     const slot = this.slots.get(report.name);
     switch (report.outcome) {
       case 'succeeded':
-        slot?.finish({ summary: report.summary });
+        slot?.finish({ summary: report.summary, duration: formatDuration(report.durationMs) });
         break;
       case 'failed':
         slot?.finish({ error: report.error?.message.split('\n')[0] ?? 'failed' });
