@@ -9,9 +9,14 @@ from __future__ import annotations
 import os
 import sys
 
-from lambda_events import RequestError, json_response, parse_event, raw_json_response
-from model_store import ArtifactError, LoadedModel
-from validation import parse_body
+import deps_bootstrap
+
+# Slim mode: the runtime deps (numpy) come from S3 and must be on sys.path before the imports below.
+deps_bootstrap.ensure_deps()
+
+from lambda_events import RequestError, json_response, parse_event, raw_json_response  # noqa: E402
+from model_store import ArtifactError, LoadedModel  # noqa: E402
+from validation import parse_body  # noqa: E402
 
 # Used only to size-check bodies when the model (which carries the real limit) failed to load.
 _FALLBACK_MAX_BODY = 1_048_576
