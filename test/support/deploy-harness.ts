@@ -132,12 +132,22 @@ export async function startHarness(options: Partial<AwsStandInOptions> & { confi
         }
         layerDirs.push(layerDir);
       }
-      local = new LocalFunction({ codeDir: path.join(dir, 'task'), layerDirs, handler: fn.handler, env: fn.env, timeoutSeconds: fn.timeout, runtime: fn.runtime });
+      // What Lambda adds to the function's own env: the execution role's credentials (here s3rver's)
+      // and a private /tmp per execution environment; plus the S3 endpoint, for slim-mode deps.
+      const tmp = path.join(dir, 'tmp');
+      await mkdir(tmp, { recursive: true });
+      const lambdaEnv = {
+        AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, AWS_SESSION_TOKEN: 'harness-session-token',
+        AWS_ENDPOINT_URL_S3: s3.endpoint, TMPDIR: tmp,
+      };
+      local = new LocalFunction({ codeDir: path.join(dir, 'task'), layerDirs, handler: fn.handler, env: { ...fn.env, ...lambdaEnv }, timeoutSeconds: fn.timeout, runtime: fn.runtime });
       running.set(key, local);
     }
     const outcome = await local.invoke(request.event);
     const response = toHttpResponse(outcome);
-    return { statusCode: response.statusCode, headers: Object.fromEntries(response.headers), body: response.body };
+    // Like Lambda's log stream, a failed invocation (an init error included) logs its error.
+    const logs = outcome.error ? [`[ERROR] ${outcome.error.errorType}: ${outcome.error.errorMessage}`] : [];
+    return { statusCode: response.statusCode, headers: Object.fromEntries(response.headers), body: response.body, logs };
   }
   const standIn = await startAwsStandIn({ pollsUntilActive: 2, ...options, s3Endpoint: s3.endpoint, invokeUrl });
   const saved = { ...process.env };
