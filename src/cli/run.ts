@@ -5,6 +5,9 @@ import { main } from './main.js';
  * run (containers removed, lock released, exit 130); a second one exits at once.
  */
 export async function run(): Promise<void> {
+  // The SDK's notice that its releases after January 2027 need Node 22 is for pipe's maintainers (the
+  // SDK version is locked), not a problem with this run; --verbose still shows it.
+  if (!process.argv.includes('--verbose')) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const controller = new AbortController();
   let signals = 0;
   const onSignal = (name: NodeJS.Signals): void => {
