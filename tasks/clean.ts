@@ -19,7 +19,7 @@ function insideProject(root: string, rel: string): string {
 
 export const cleanTask: TaskDefinition = {
   name: 'clean',
-  description: 'Remove build outputs, fingerprints and caches (--all: environments and trained artifacts too)',
+  description: 'Remove build outputs and their fingerprints (--all: environments, trained artifacts and caches too)',
   dependencies: [],
   options: {
     all: { type: 'boolean', describe: 'Also remove the environments (build/) and trained artifacts', default: false },
@@ -29,7 +29,7 @@ export const cleanTask: TaskDefinition = {
     const all = Boolean(ctx.options.all);
     const targets = all
       ? [config.paths.build, config.paths.artifacts, '.pipe/state', '.pipe/cache']
-      : [packageDir(config), path.posix.join(config.paths.build, 'serve'), path.posix.join(config.paths.build, 'serve.json'), '.pipe/state/package.json', '.pipe/cache'];
+      : [packageDir(config), path.posix.join(config.paths.build, 'serve'), path.posix.join(config.paths.build, 'serve.json'), '.pipe/state/package.json'];
     const removed: string[] = [];
     for (const rel of targets) {
       const abs = insideProject(root, rel);
