@@ -1,4 +1,5 @@
 import type { UserTaskConfig } from './config/schema.js';
+import { PipeError } from './errors.js';
 import { spawnStreaming } from './runners/spawn-streaming.js';
 import type { TaskDefinition } from './task.js';
 
@@ -19,7 +20,16 @@ export function userTasks(tasks: Record<string, UserTaskConfig>): TaskDefinition
       configSlice: () => ({ command: def.command ?? null, run: def.run ? def.run.toString() : null }),
       async run(ctx) {
         if (def.run) {
-          await def.run({ root: ctx.root, stage: ctx.config.stage, signal: ctx.signal, log: (line) => ctx.reporter.line(line, 'info') });
+          try {
+            await def.run({ root: ctx.root, stage: ctx.config.stage, signal: ctx.signal, log: (line) => ctx.reporter.line(line, 'info') });
+          } catch (error) {
+            if (error instanceof PipeError) throw error;
+            // A bug in the user's own function: say where it is, not "a bug in pipe".
+            throw new PipeError('USER_TASK_FAILED', error instanceof Error ? error.message : String(error), {
+              cause: error,
+              hint: `The error was thrown by tasks.${name}.run in pipeline.config.ts; --verbose shows its stack.`,
+            });
+          }
           return;
         }
         await spawnStreaming({

@@ -5,7 +5,7 @@ import { builtinTasks } from '../../tasks/index.js';
 import { loadConfig } from '../config/load.js';
 import { RUNNER_CHOICES, type RunnerChoice } from '../config/schema.js';
 import { PipeError, UsageError } from '../errors.js';
-import { errors as taskErrors, errorSummary, executeRun } from '../executor/executor.js';
+import { errorSummary, executeRun, failureCauses } from '../executor/executor.js';
 import { closestName } from '../graph/graph.js';
 import { JsonReporter } from '../reporter/json-reporter.js';
 import { PlainReporter } from '../reporter/plain-reporter.js';
@@ -81,13 +81,14 @@ class ListrReporterLazy implements Reporter {
   }
 }
 
-function printError(error: unknown, verbose: boolean, original?: unknown): void {
+/** Message and hint; the stack too for a fault in pipe itself, or with --verbose. */
+function printError(error: unknown, verbose: boolean, prefix = ''): void {
   const summary = errorSummary(error);
-  process.stderr.write(`\nerror: ${summary.message}\n`);
+  process.stderr.write(`\nerror: ${prefix}${summary.message}\n`);
   if (summary.hint) process.stderr.write(`hint: ${summary.hint}\n`);
   const internal = !(error instanceof PipeError) || !error.userError;
-  const withStack = original ?? error;
-  if ((verbose || internal) && withStack instanceof Error && withStack.stack) process.stderr.write(`\n${withStack.stack}\n`);
+  if ((verbose || internal) && error instanceof Error && error.stack) process.stderr.write(`\n${error.stack}\n`);
+  if (verbose && error instanceof Error && error.cause instanceof Error && error.cause.stack) process.stderr.write(`caused by: ${error.cause.stack}\n`);
   if (!verbose && internal) process.stderr.write('\nThis looks like a bug in pipe; please report it with the output above.\n');
 }
 
@@ -184,7 +185,7 @@ export async function main(argv: string[], signal: AbortSignal): Promise<number>
     }
     await reporter.finished(report);
     const failed = report.tasks.find((t) => t.outcome === 'failed');
-    if (failed?.error) printError(Object.assign(new PipeError(failed.error.code, `${failed.name}: ${failed.error.message}`, { hint: failed.error.hint })), verbose, verbose ? taskErrors.get(failed) : undefined);
+    if (failed) printError(failureCauses.get(failed), verbose, `${failed.name}: `);
     else if (report.exitCode === 130) process.stderr.write('\ninterrupted\n');
     return report.exitCode;
   } catch (error) {

@@ -157,9 +157,12 @@ export async function executeRun(opts: RunOptions): Promise<RunReport> {
   }
 }
 
-const exitCodes = new WeakMap<TaskReport, number>();
+/** The error behind a failed task's report: its exit code, and its stack for --verbose. */
+export const failureCauses = new WeakMap<TaskReport, unknown>();
+
 function failedExitCode(report: TaskReport): number {
-  return exitCodes.get(report) ?? 1;
+  const cause = failureCauses.get(report);
+  return cause instanceof PipeError ? cause.exitCode : 1;
 }
 
 async function runTask(
@@ -220,12 +223,8 @@ async function runTask(
     };
     if (!interrupted) {
       step.fail(error);
-      exitCodes.set(report, error instanceof PipeError ? error.exitCode : 1);
-      errors.set(report, error);
+      failureCauses.set(report, error);
     }
     return report;
   }
 }
-
-/** The original error of a failed task, for --verbose stacks. */
-export const errors = new WeakMap<TaskReport, unknown>();
