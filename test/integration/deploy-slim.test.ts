@@ -1,4 +1,3 @@
-import archiver from 'archiver';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -12,6 +11,7 @@ import { UNZIPPED_LIMIT } from '../../src/aws/size-strategy.js';
 import { updateStageCode } from '../../src/aws/update-code.js';
 import { PipeError } from '../../src/errors.js';
 import { EXAMPLE, HANDLER, LineReporter, startHarness, type Harness } from '../support/deploy-harness.js';
+import { makeZip } from '../support/aws-stand-in/zip-fixtures.js';
 
 const BOOTSTRAP = path.resolve(import.meta.dirname, '../../handler/deps_bootstrap.py');
 // The harness's handler imports fixture_dep, which only the deps archive (layer.zip) holds.
@@ -32,7 +32,7 @@ async function writeSlimPackage(h: Harness, version: string): Promise<void> {
     'artifacts/model_card.json': JSON.stringify({ features: Object.keys(EXAMPLE), example_request: EXAMPLE }),
     'deps_bootstrap.py': await readFile(BOOTSTRAP),
   };
-  const zip = await zipOf(entries);
+  const zip = await makeZip(entries);
   await writeFile(path.join(dir, 'function.zip'), zip);
   const manifestFile = path.join(dir, 'manifest.json');
   const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as { function: Record<string, unknown> };
@@ -45,19 +45,6 @@ async function writeSlimPackage(h: Harness, version: string): Promise<void> {
   await writeFile(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
 }
 
-async function zipOf(entries: Record<string, string | Buffer>): Promise<Buffer> {
-  const archive = archiver('zip', { zlib: { level: 6 } });
-  const chunks: Buffer[] = [];
-  archive.on('data', (c: Buffer) => chunks.push(c));
-  const finished = new Promise<void>((resolve, reject) => {
-    archive.on('end', resolve);
-    archive.on('error', reject);
-  });
-  for (const name of Object.keys(entries).sort()) archive.append(entries[name]!, { name, date: new Date('2020-01-01T00:00:00Z'), mode: 0o644 });
-  await archive.finalize();
-  await finished;
-  return Buffer.concat(chunks);
-}
 
 describe('slim deploy: deps archive in S3, fetched by handler/deps_bootstrap.py on cold start', () => {
   let h: Harness;

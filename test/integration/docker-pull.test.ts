@@ -5,28 +5,13 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { resolveConfig } from '../../src/config/resolved.js';
 import { PipeError } from '../../src/errors.js';
-import type { ProgressUpdate, StepReporter } from '../../src/reporter/reporter.js';
 import { createDockerRunner } from '../../src/runners/docker-runner.js';
+import { RecordingStepReporter as RecordingReporter } from '../support/recording-reporter.js';
 
 // No registry is reachable from these machines, so the pull path is exercised against a stand-in of the
 // Docker Engine API that answers the calls a pull makes (ping, image inspect, POST /images/create) with
 // the JSON progress stream Docker documents. Everything else about the runner is tested on the real engine.
 
-class RecordingReporter implements StepReporter {
-  readonly lines: { text: string; stream?: string }[] = [];
-  readonly progressUpdates: ProgressUpdate[] = [];
-  line(text: string, stream?: 'stdout' | 'stderr' | 'info' | 'warn'): void {
-    this.lines.push({ text, stream });
-  }
-  progress(update: ProgressUpdate): void {
-    this.progressUpdates.push(update);
-  }
-  step(): StepReporter {
-    return this;
-  }
-  done(): void {}
-  fail(): void {}
-}
 
 type PullScript = { status: number; events: object[] };
 

@@ -8,11 +8,11 @@ import Docker from 'dockerode';
 import { resolveConfig, type ResolvedConfig } from '../../src/config/resolved.js';
 import type { PipeConfig } from '../../src/config/schema.js';
 import { CommandError, InterruptedError, PipeError, UsageError } from '../../src/errors.js';
-import type { ProgressUpdate, StepReporter } from '../../src/reporter/reporter.js';
 import { PROJECT_LABEL } from '../../src/runners/docker-container.js';
 import { engineLocation } from '../../src/runners/docker-engine.js';
 import { createDockerRunner, dockerEngineAnswers, type DockerRunner } from '../../src/runners/docker-runner.js';
 import { OFFLINE_PIP_DOCKER } from '../support/example-project.js';
+import { RecordingStepReporter as RecordingReporter } from '../support/recording-reporter.js';
 
 const BUSYBOX = 'localhost/pipe-busybox:latest';
 const PYTHON = 'localhost/pipe-build-python3.11:latest';
@@ -21,30 +21,7 @@ const engineWhere = engineLocation(engineEnv).where;
 
 const OFFLINE_PIP: PipeConfig['docker'] = OFFLINE_PIP_DOCKER;
 
-interface RecordedLine {
-  text: string;
-  stream?: string;
-}
 
-/** Keeps every line and progress update; `onLine` lets a test react to output while the step runs. */
-class RecordingReporter implements StepReporter {
-  readonly lines: RecordedLine[] = [];
-  readonly progressUpdates: ProgressUpdate[] = [];
-  constructor(private readonly onLine?: (line: RecordedLine) => void) {}
-  line(text: string, stream?: 'stdout' | 'stderr' | 'info' | 'warn'): void {
-    const entry = { text, stream };
-    this.lines.push(entry);
-    this.onLine?.(entry);
-  }
-  progress(update: ProgressUpdate): void {
-    this.progressUpdates.push(update);
-  }
-  step(): StepReporter {
-    return this;
-  }
-  done(): void {}
-  fail(): void {}
-}
 
 async function skipReason(): Promise<string | undefined> {
   const previous = process.env.DOCKER_HOST;

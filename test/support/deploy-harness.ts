@@ -3,7 +3,6 @@
  * project with a package built in the test (a small Python handler answering /health and /predict, a
  * deps layer), and Function URLs served by the same local runtime as `pipe serve`.
  */
-import archiver from 'archiver';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +14,7 @@ import type { StepReporter } from '../../src/reporter/reporter.js';
 import { extractZip } from '../../src/runtime/extract-zip.js';
 import { toHttpResponse } from '../../src/runtime/function-url-event.js';
 import { LocalFunction } from '../../src/runtime/local-function.js';
+import { makeZip } from './aws-stand-in/zip-fixtures.js';
 import { startAwsStandIn, type AwsStandIn, type AwsStandInOptions, type InvokedFunction } from './aws-stand-in/index.js';
 import { startS3rver, type S3Server } from './s3rver.js';
 
@@ -62,18 +62,7 @@ export class LineReporter implements StepReporter {
 }
 
 async function zipOf(entries: Record<string, string | Buffer>, file: string): Promise<{ size: number; unzippedSize: number; sha256: string }> {
-  const archive = archiver('zip', { zlib: { level: 6 } });
-  const chunks: Buffer[] = [];
-  archive.on('data', (c: Buffer) => chunks.push(c));
-  const finished = new Promise<void>((resolve, reject) => {
-    archive.on('end', resolve);
-    archive.on('error', reject);
-  });
-  const date = new Date('2020-01-01T00:00:00Z');
-  for (const name of Object.keys(entries).sort()) archive.append(entries[name]!, { name, date, mode: 0o644 });
-  await archive.finalize();
-  await finished;
-  const zip = Buffer.concat(chunks);
+  const zip = await makeZip(entries);
   await writeFile(file, zip);
   const unzippedSize = Object.values(entries).reduce((n, v) => n + Buffer.byteLength(v), 0);
   return { size: zip.length, unzippedSize, sha256: createHash('sha256').update(zip).digest('hex') };

@@ -1,4 +1,4 @@
-import type { Reporter, RunReport, StepReporter, TaskReport } from '../../src/reporter/reporter.js';
+import type { ProgressUpdate, Reporter, RunReport, StepReporter, TaskReport } from '../../src/reporter/reporter.js';
 
 /** Records every reporter event, for assertions. */
 export class RecordingReporter implements Reporter {
@@ -41,4 +41,29 @@ export class RecordingReporter implements Reporter {
   async finished(report: RunReport): Promise<void> {
     this.final = report;
   }
+}
+
+export interface RecordedLine {
+  text: string;
+  stream?: string;
+}
+
+/** A step reporter keeping every line and progress update; `onLine` lets a test react while a step runs. */
+export class RecordingStepReporter implements StepReporter {
+  readonly lines: RecordedLine[] = [];
+  readonly progressUpdates: ProgressUpdate[] = [];
+  constructor(private readonly onLine?: (line: RecordedLine) => void) {}
+  line(text: string, stream?: 'stdout' | 'stderr' | 'info' | 'warn'): void {
+    const entry = { text, stream };
+    this.lines.push(entry);
+    this.onLine?.(entry);
+  }
+  progress(update: ProgressUpdate): void {
+    this.progressUpdates.push(update);
+  }
+  step(): StepReporter {
+    return this;
+  }
+  done(): void {}
+  fail(): void {}
 }

@@ -1,11 +1,11 @@
 import { Readable } from 'node:stream';
 import archiver from 'archiver';
 
-/** A zip of the given files (for deployment packages in tests). */
+/** A zip of the given files (for deployment packages in tests): same files, same bytes. */
 export function makeZip(files: Record<string, string | Buffer>, store = false): Promise<Buffer> {
   const archive = archiver('zip', { store });
   const done = collect(archive);
-  for (const [name, data] of Object.entries(files)) archive.append(data, { name, date: new Date(0) });
+  for (const name of Object.keys(files).sort()) archive.append(files[name]!, { name, date: new Date(0), mode: 0o644 });
   void archive.finalize();
   return done;
 }
