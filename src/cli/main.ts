@@ -73,8 +73,8 @@ class ListrReporterLazy implements Reporter {
     if (this.inner) this.inner.notice(text);
     else process.stderr.write(`${text}\n`);
   }
-  print(text: string): void {
-    this.inner!.print(text);
+  print(text: string, task?: string): void {
+    this.inner!.print(text, task);
   }
   finished(report: RunReport): Promise<void> {
     return this.inner!.finished(report);

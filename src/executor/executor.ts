@@ -188,7 +188,7 @@ async function runTask(
       options: opts.options,
       reporter: step,
       signal: opts.signal,
-      io: opts.io,
+      io: { ...opts.io, print: (text) => opts.reporter.print(text, task.name) },
       runner,
       staging(output: string) {
         const final = path.resolve(config.root, output);

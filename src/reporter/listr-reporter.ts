@@ -3,109 +3,136 @@ import type { ProgressUpdate, Reporter, RunReport, StepReporter, TaskReport } fr
 import { errorMessage, formatDuration, formatProgress } from './format.js';
 
 type Wrapper = ListrTaskWrapper<unknown, ListrDefaultRenderer, ListrSimpleRenderer>;
+type Outcome = { skip?: string; error?: string; summary?: string; duration?: string };
 
-interface Slot {
-  wrapper?: Wrapper;
-  ready: Promise<Wrapper>;
-  setWrapper(w: Wrapper): void;
-  finish: (outcome: { skip?: string; error?: string; summary?: string; duration?: string }) => void;
+/** One row of the display: a task's status line, the lines it printed for the user, its live output. */
+class Row {
+  private wrapper?: Wrapper;
+  private status: string;
+  private readonly printed: string[] = [];
+  private settle!: (outcome: Outcome) => void;
+  readonly outcome = new Promise<Outcome>((resolve) => (this.settle = resolve));
+
+  constructor(readonly name: string) {
+    this.status = `${name} (waiting)`;
+  }
+
+  attach(wrapper: Wrapper): void {
+    this.wrapper = wrapper;
+    this.render();
+  }
+
+  /** The status line; lines printed for the user (a URL, a response) stay under it, always visible. */
+  setStatus(status: string): void {
+    this.status = status;
+    this.render();
+  }
+
+  print(text: string): void {
+    this.printed.push(...text.split('\n'));
+    this.render();
+  }
+
+  output(text: string): void {
+    if (this.wrapper) this.wrapper.output = text;
+  }
+
+  finish(outcome: Outcome): void {
+    this.settle(outcome);
+  }
+
+  private render(): void {
+    if (this.wrapper) this.wrapper.title = [this.status, ...this.printed.map((l) => `    ${l}`)].join('\n');
+  }
 }
 
 /**
  * The TTY renderer: listr2 draws one row per planned task (spinner, live output of the running step,
  * durations). Listr runs each row as a promise that the executor's events settle, so the executor keeps
- * sole control of ordering and concurrency.
+ * sole control of ordering and concurrency. listr2 holds back other writes to stdout while it draws, so
+ * whatever a task prints for the user is shown in its row.
  */
 export class ListrReporter implements Reporter {
-  private readonly slots = new Map<string, Slot>();
+  private readonly rows = new Map<string, Row>();
   private listr?: Promise<unknown>;
   private readonly notices: string[] = [];
 
   planned(tasks: readonly { name: string; action: 'run' | 'skip'; reason: string }[]): void {
-    const rows = tasks.map((planned) => {
-      let resolveWrapper!: (w: Wrapper) => void;
-      let finish!: Slot['finish'];
-      const done = new Promise<{ skip?: string; error?: string; summary?: string; duration?: string }>((resolve) => (finish = resolve));
-      const slot: Slot = {
-        ready: new Promise<Wrapper>((resolve) => (resolveWrapper = resolve)),
-        setWrapper: (w) => {
-          slot.wrapper = w;
-          resolveWrapper(w);
-        },
-        finish: (o) => finish(o),
-      };
-      this.slots.set(planned.name, slot);
+    const items = tasks.map((planned) => {
+      const row = new Row(planned.name);
+      this.rows.set(planned.name, row);
       return {
-        title: `${planned.name}`,
+        title: planned.name,
         task: async (_ctx: unknown, wrapper: Wrapper) => {
-          slot.setWrapper(wrapper);
-          wrapper.title = `${planned.name} (waiting)`;
-          const outcome = await done;
+          row.attach(wrapper);
+          const outcome = await row.outcome;
           if (outcome.skip !== undefined) {
-            wrapper.title = planned.name;
+            row.setStatus(planned.name);
             wrapper.skip(`${planned.name}: ${outcome.skip}`);
             return;
           }
           if (outcome.error !== undefined) throw new Error(`${planned.name}: ${outcome.error}`);
-          wrapper.title = `${planned.name} [${outcome.duration}]${outcome.summary ? `: ${outcome.summary}` : ''}`;
+          row.setStatus(`${planned.name} [${outcome.duration}]${outcome.summary ? `: ${outcome.summary}` : ''}`);
         },
         rendererOptions: { persistentOutput: true, outputBar: 8 },
       };
     });
-    this.listr = new Listr(rows, {
+    this.listr = new Listr(items, {
       concurrent: true,
       exitOnError: false,
       rendererOptions: { collapseSkips: false, collapseErrors: false, showErrorMessage: true },
-    }).run().catch(() => undefined);
+    })
+      .run()
+      .catch(() => undefined);
   }
 
   taskStarted(name: string, reason: string): StepReporter {
-    const slot = this.slots.get(name)!;
-    void slot.ready.then((w) => (w.title = `${name} (${reason})`));
-    return this.stepReporter(slot, name);
+    const row = this.rows.get(name)!;
+    row.setStatus(`${name} (${reason})`);
+    return this.stepReporter(row, name);
   }
 
-  private stepReporter(slot: Slot, title: string): StepReporter {
-    const out = (text: string): void => {
-      void slot.ready.then((w) => (w.output = text));
-    };
+  private stepReporter(row: Row, title: string, parent?: string): StepReporter {
     const started = Date.now();
     let lastProgress = 0;
     return {
-      line: (text) => out(text),
-      // Progress rewrites the title in place (at most ten times a second) instead of adding output lines.
+      line: (text) => row.output(text),
+      // Progress rewrites the status in place (at most ten times a second) instead of adding output lines.
       progress: (update: ProgressUpdate) => {
         const now = Date.now();
         const finished = update.total !== undefined && update.current >= update.total;
         if (!finished && now - lastProgress < 100) return;
         lastProgress = now;
-        void slot.ready.then((w) => (w.title = `${title} (${formatProgress(update)})`));
+        row.setStatus(`${title} (${formatProgress(update)})`);
       },
       step: (sub: string) => {
-        void slot.ready.then((w) => (w.title = `${title} › ${sub}`));
-        return this.stepReporter(slot, `${title} › ${sub}`);
+        row.setStatus(`${title} › ${sub}`);
+        return this.stepReporter(row, `${title} › ${sub}`, title);
       },
-      done: (summary?: string) => out(`${title}: done in ${formatDuration(Date.now() - started)}${summary ? ` (${summary})` : ''}`),
-      fail: (error: unknown) => out(`${title}: ${errorMessage(error).split('\n')[0]}`),
+      done: (summary?: string) => {
+        row.output(`${title}: done in ${formatDuration(Date.now() - started)}${summary ? ` (${summary})` : ''}`);
+        if (parent) row.setStatus(parent);
+      },
+      fail: (error: unknown) => row.output(`${title}: ${errorMessage(error).split('\n')[0]}`),
     };
   }
 
   taskSkipped(name: string, reason: string): void {
-    this.slots.get(name)?.finish({ skip: reason });
+    this.rows.get(name)?.finish({ skip: reason });
   }
 
   taskFinished(report: TaskReport): void {
-    const slot = this.slots.get(report.name);
+    const row = this.rows.get(report.name);
     switch (report.outcome) {
       case 'succeeded':
-        slot?.finish({ summary: report.summary, duration: formatDuration(report.durationMs) });
+        row?.finish({ summary: report.summary, duration: formatDuration(report.durationMs) });
         break;
       case 'failed':
-        slot?.finish({ error: report.error?.message.split('\n')[0] ?? 'failed' });
+        row?.finish({ error: report.error?.message.split('\n')[0] ?? 'failed' });
         break;
       case 'cancelled':
       case 'skipped':
-        slot?.finish({ skip: report.reason });
+        row?.finish({ skip: report.reason });
         break;
       default: {
         const never: never = report.outcome;
@@ -119,12 +146,14 @@ export class ListrReporter implements Reporter {
     else process.stderr.write(`${text}\n`);
   }
 
-  print(text: string): void {
-    process.stdout.write(`${text}\n`);
+  print(text: string, task?: string): void {
+    const row = task ? this.rows.get(task) : undefined;
+    if (row) row.print(text);
+    else process.stdout.write(`${text}\n`);
   }
 
   async finished(report: RunReport): Promise<void> {
-    for (const slot of this.slots.values()) slot.finish({ skip: 'not run' });
+    for (const row of this.rows.values()) row.finish({ skip: 'not run' });
     await this.listr;
     for (const n of this.notices) process.stderr.write(`${n}\n`);
     const ran = report.tasks.filter((t) => t.outcome === 'succeeded').length;

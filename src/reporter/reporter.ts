@@ -55,7 +55,7 @@ export interface Reporter {
   /** A message outside any task (waiting for the lock, interrupted). */
   notice(text: string): void;
   /** Output meant for the user's eyes or pipes (a served URL, an invoke response), not progress. */
-  print(text: string): void;
+  print(text: string, task?: string): void;
   /** The run is over; renderers flush and print the summary. */
   finished(report: RunReport): Promise<void>;
 }
