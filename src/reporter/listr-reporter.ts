@@ -80,6 +80,8 @@ export class ListrReporter implements Reporter {
     this.listr = new Listr(items, {
       concurrent: true,
       exitOnError: false,
+      // The CLI owns SIGINT (stop steps, release the lock, exit 130); listr2's own handler exits 127.
+      registerSignalListeners: false,
       rendererOptions: { collapseSkips: false, collapseErrors: false, showErrorMessage: true },
     })
       .run()

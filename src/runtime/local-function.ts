@@ -210,7 +210,9 @@ export class LocalFunction {
     const python = this.options.python ?? 'python3';
     const args = ['-I', '-S', runtimeScript('lambda_runtime.py'), '--code', codeDir, '--handler', handler, '--timeout', String(this.options.timeoutSeconds ?? 3)];
     for (const layer of layerDirs) args.push('--layer', layer);
-    const child = spawn(python, args, { cwd: codeDir, env: this.environment(), stdio: ['pipe', 'pipe', 'pipe'] });
+    // Its own process group: Ctrl-C in the terminal reaches pipe, which stops the function itself, instead
+    // of interrupting the Python process mid-read with a traceback. If pipe dies, stdin closes and it exits.
+    const child = spawn(python, args, { cwd: codeDir, env: this.environment(), stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     const sandbox: Sandbox = { child, alive: true, ready: false, exited: Promise.resolve(), stderrTail: [] };
     sandbox.exited = new Promise<void>((resolve) => {
       let spawnError: Error | undefined;
