@@ -82,7 +82,7 @@ export class ListrReporter implements Reporter {
       exitOnError: false,
       // The CLI owns SIGINT (stop steps, release the lock, exit 130); listr2's own handler exits 127.
       registerSignalListeners: false,
-      rendererOptions: { collapseSkips: false, collapseErrors: false, showErrorMessage: true },
+      rendererOptions: { collapseSkips: true, collapseErrors: false, showErrorMessage: true },
     })
       .run()
       .catch(() => undefined);
