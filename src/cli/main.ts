@@ -8,6 +8,7 @@ import { PipeError, UsageError } from '../errors.js';
 import { errorSummary, executeRun, failureCauses } from '../executor/executor.js';
 import { closestName } from '../graph/graph.js';
 import { JsonReporter } from '../reporter/json-reporter.js';
+import { formatProgress } from '../reporter/format.js';
 import { PlainReporter } from '../reporter/plain-reporter.js';
 import type { Reporter, RunReport, StepReporter } from '../reporter/reporter.js';
 import type { TaskDefinition, TaskIo, TaskOption } from '../task.js';
@@ -154,9 +155,17 @@ export async function main(argv: string[], signal: AbortSignal): Promise<number>
     const config = loaded!.config;
     const reporter = chooseReporter(args);
     if (reporter instanceof ListrReporterLazy) await reporter.ready();
+    // The runner reports before any task runs (image pull): its progress is throttled to a line per layer
+    // every two seconds, and the last one.
+    const lastProgress = new Map<string, number>();
     const runnerStep: StepReporter = {
       line: (text) => reporter.notice(text),
-      progress: (u) => reporter.notice(`${u.label}: ${u.current}${u.total ? `/${u.total}` : ''}`),
+      progress: (u) => {
+        const done = u.total !== undefined && u.current >= u.total;
+        if (!done && Date.now() - (lastProgress.get(u.label) ?? 0) < 2000) return;
+        lastProgress.set(u.label, Date.now());
+        reporter.notice(formatProgress(u));
+      },
       step: () => runnerStep,
       done() {},
       fail() {},
