@@ -15,7 +15,7 @@ const tasks: Record<string, Task> = {
   other: { command: 'mkdir -p out && cp src/c.txt out/other.txt && echo other >> runs.log', inputs: ['src/c.txt'], outputs: ['out/other.txt'] },
   slow: { command: 'mkdir -p out && echo partial > out/slow.txt && sleep 30 && echo done >> out/slow.txt', inputs: ['src/a.txt'], outputs: ['out/slow.txt'] },
   failing: { command: 'mkdir -p out && echo half > out/failing.txt && echo "something broke" >&2 && exit 3', inputs: ['src/a.txt'], outputs: ['out/failing.txt'] },
-  locked: { command: 'sleep 1 && echo locked >> runs.log && mkdir -p out && touch out/locked.txt', inputs: ['src/a.txt'], outputs: ['out/locked.txt'] },
+  locked: { command: 'while [ ! -f release ]; do sleep 0.02; done; echo locked >> runs.log && mkdir -p out && touch out/locked.txt', inputs: ['src/a.txt'], outputs: ['out/locked.txt'] },
 };
 export default { app: 'fixture', tasks };
 `;
@@ -134,6 +134,11 @@ describe('pipe CLI on a fixture project', () => {
     const a = startPipe(['locked'], { cwd: dir });
     await until(() => existsSync(path.join(dir, '.pipe/lock')), 10_000, 'the first run to take the lock');
     const b = startPipe(['locked'], { cwd: dir });
+    let bOut = '';
+    b.child.stdout!.on('data', (c: Buffer) => (bOut += c.toString()));
+    // The first run holds the lock until the second one says it is waiting for it.
+    await until(() => bOut.includes('Waiting for another pipe'), 10_000, 'the second run to wait');
+    await writeFile(path.join(dir, 'release'), '');
     const [ra, rb] = await Promise.all([a.done, b.done]);
     assert.equal(ra.code, 0, ra.stderr);
     assert.equal(rb.code, 0, rb.stderr);
