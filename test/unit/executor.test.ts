@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { resolveConfig } from '../../src/config/resolved.js';
+import { executeRun } from '../../src/executor/executor.js';
+import type { TaskDefinition, TaskIo } from '../../src/task.js';
+import { RecordingReporter } from '../support/recording-reporter.js';
+
+const io: TaskIo = { interactive: false, confirm: async () => false, print: () => {} };
+const noRunner = async () => {
+  throw new Error('no runner in these tests');
+};
+
+describe('executeRun', () => {
+  let root: string;
+  before(async () => {
+    root = await mkdtemp(path.join(os.tmpdir(), 'pipe-exec-'));
+    await writeFile(path.join(root, 'in.txt'), 'x');
+  });
+  after(() => rm(root, { recursive: true, force: true }));
+  const config = () => resolveConfig({ app: 'x' }, path.join(root, 'pipeline.config.ts'), undefined);
+  const run = (tasks: TaskDefinition[], requested: string[], signal = new AbortController().signal) =>
+    executeRun({ config: config(), tasks, requested, options: {}, reporter: new RecordingReporter(), signal, io, createRunner: noRunner });
+
+  it('runs independent tasks concurrently (each waits for the other to start)', { timeout: 5000 }, async () => {
+    let startA!: () => void;
+    let startB!: () => void;
+    const aStarted = new Promise<void>((r) => (startA = r));
+    const bStarted = new Promise<void>((r) => (startB = r));
+    const tasks: TaskDefinition[] = [
+      { name: 'a', description: '', dependencies: [], run: async () => { startA(); await bStarted; } },
+      { name: 'b', description: '', dependencies: [], run: async () => { startB(); await aStarted; } },
+    ];
+    const report = await run(tasks, ['a', 'b']);
+    assert.equal(report.exitCode, 0);
+  });
+
+  it('runs a task that two others depend on once, before both', async () => {
+    const calls: string[] = [];
+    const task = (name: string, ...dependencies: string[]): TaskDefinition => ({ name, description: '', dependencies, run: async () => void calls.push(name) });
+    const report = await run([task('base'), task('left', 'base'), task('right', 'base'), task('top', 'left', 'right')], ['top']);
+    assert.equal(report.exitCode, 0);
+    assert.equal(calls.filter((c) => c === 'base').length, 1);
+    assert.equal(calls[0], 'base');
+    assert.equal(calls.at(-1), 'top');
+  });
+
+  it('does not run dependents of a failed task, and reports them as not run', async () => {
+    const calls: string[] = [];
+    const tasks: TaskDefinition[] = [
+      { name: 'broken', description: '', dependencies: [], run: async () => { throw new Error('boom'); } },
+      { name: 'after', description: '', dependencies: ['broken'], run: async () => void calls.push('after') },
+    ];
+    const report = await run(tasks, ['after']);
+    assert.equal(report.exitCode, 1);
+    assert.deepEqual(calls, []);
+    assert.deepEqual(report.tasks.map((t) => [t.name, t.outcome]), [['broken', 'failed'], ['after', 'cancelled']]);
+    assert.match(report.tasks[1]!.reason, /dependency broken failed/);
+  });
+
+  it('promotes a staged output only on success and records the fingerprint after it', async () => {
+    const make = (fail: boolean): TaskDefinition => ({
+      name: 'build',
+      description: '',
+      dependencies: [],
+      inputs: () => ['in.txt'],
+      outputs: () => ['out'],
+      run: async (ctx) => {
+        await writeFile(ctx.staging('out'), fail ? 'half' : 'whole');
+        if (fail) throw new Error('failed after writing');
+      },
+    });
+    const failed = await run([make(true)], ['build']);
+    assert.equal(failed.exitCode, 1);
+    assert.equal(existsSync(path.join(root, 'out')), false, 'no output from a failed run');
+    assert.equal(existsSync(path.join(root, 'out.pipe-staging')), false, 'no staging left');
+    assert.equal(existsSync(path.join(root, '.pipe/state/build.json')), false);
+
+    const ok = await run([make(false)], ['build']);
+    assert.equal(ok.exitCode, 0);
+    assert.equal(await readFile(path.join(root, 'out'), 'utf8'), 'whole');
+    assert.ok(existsSync(path.join(root, '.pipe/state/build.json')));
+    const again = await run([make(false)], ['build']);
+    assert.equal(again.tasks[0]!.outcome, 'skipped');
+  });
+
+  it('an aborted run cancels what has not started and exits 130', async () => {
+    const controller = new AbortController();
+    const calls: string[] = [];
+    const tasks: TaskDefinition[] = [
+      { name: 'first', description: '', dependencies: [], run: async () => { calls.push('first'); controller.abort(); } },
+      { name: 'second', description: '', dependencies: ['first'], run: async () => void calls.push('second') },
+    ];
+    const report = await run(tasks, ['second'], controller.signal);
+    assert.equal(report.exitCode, 130);
+    assert.deepEqual(calls, ['first']);
+    assert.equal(existsSync(path.join(root, '.pipe/lock')), false, 'lock released');
+  });
+});
