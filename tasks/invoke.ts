@@ -3,11 +3,14 @@ import path from 'node:path';
 import { PipeError, UsageError } from '../src/errors.js';
 import { formatBytes, formatDuration } from '../src/reporter/format.js';
 import { readServeState, serveStateFile } from '../src/runtime/serve-state.js';
+import { PROFILE_OPTION } from '../src/aws/profile-option.js';
 import type { TaskContext, TaskDefinition } from '../src/task.js';
 
 interface InvokeRequest {
   url: string;
   method: string;
+  /** Extra headers: a SigV4 signature for an AWS_IAM Function URL. */
+  headers?: Record<string, string>;
   body?: Uint8Array<ArrayBuffer> | string;
   contentType?: string;
 }
@@ -39,6 +42,9 @@ async function buildRequest(ctx: TaskContext): Promise<InvokeRequest> {
     throw new UsageError('INVOKE_BAD_OPTION', 'Pass either --data or --file, not both');
   }
   let base = stringOption(ctx, 'url');
+  const deployed = ctx.options.deployed === true ? await deployedUrl(ctx) : undefined;
+  if (deployed && base !== undefined) throw new UsageError('INVOKE_BAD_OPTION', 'Pass either --deployed or --url, not both');
+  base ??= deployed?.url;
   if (base === undefined) {
     const state = await readServeState(serveStateFile(ctx.root, ctx.config.paths.build));
     if (!state) {
@@ -71,7 +77,35 @@ async function buildRequest(ctx: TaskContext): Promise<InvokeRequest> {
   if ((method === 'GET' || method === 'HEAD') && body !== undefined) {
     throw new UsageError('INVOKE_BAD_OPTION', `A ${method} request cannot carry --data or --file`, { hint: 'Use --method POST, or drop the body.' });
   }
-  return { url, method, body, contentType };
+  const request: InvokeRequest = { url, method, body, contentType };
+  if (deployed?.auth === 'AWS_IAM') request.headers = await deployed.sign(request);
+  return request;
+}
+
+/** The live Function URL of the stage, and a signer when the URL only takes signed requests. */
+async function deployedUrl(ctx: TaskContext): Promise<{ url: string; auth: string; sign: (r: InvokeRequest) => Promise<Record<string, string>> }> {
+  const [{ withAwsClients }, { stageStatus }, { signRequest }] = await Promise.all([
+    import('../src/aws/task-clients.js'),
+    import('../src/aws/stage-status.js'),
+    import('../src/aws/sigv4.js'),
+  ]);
+  return withAwsClients(ctx, async (clients) => {
+    const status = await stageStatus({ config: ctx.config, clients, reporter: ctx.reporter, signal: ctx.signal });
+    if (!status.url) {
+      throw new PipeError('NOT_DEPLOYED', `Stage "${ctx.config.stage}" has no deployed Function URL`, { hint: 'Run `npx pipe deploy` first.' });
+    }
+    // Credentials are resolved now: the clients are released when this callback returns.
+    const credentials = ctx.config.url.auth === 'AWS_IAM' ? await clients.lambda.config.credentials() : undefined;
+    return {
+      url: status.url,
+      auth: ctx.config.url.auth,
+      sign: async (r: InvokeRequest) => {
+        const body = typeof r.body === 'string' ? r.body : r.body ? Buffer.from(r.body).toString('utf8') : '';
+        const headers: Record<string, string> = r.contentType ? { 'content-type': r.contentType } : {};
+        return signRequest({ method: r.method, url: new URL(r.url), headers, body, region: ctx.config.region, service: 'lambda', credentials: credentials! });
+      },
+    };
+  });
 }
 
 /** The body for a person: pretty JSON when it is JSON, text when it is text, a size otherwise. */
@@ -96,6 +130,8 @@ export const invokeTask: TaskDefinition = {
     path: { type: 'string', describe: 'Request path', default: '/predict' },
     method: { type: 'string', describe: 'HTTP method (default: POST with a body, GET without)' },
     url: { type: 'string', describe: 'Function URL (default: the one `pipe serve` is running)' },
+    deployed: { type: 'boolean', describe: "Send it to the stage's deployed function (its live Function URL)", default: false },
+    profile: PROFILE_OPTION,
   },
   async run(ctx) {
     const request = await buildRequest(ctx);
@@ -105,7 +141,7 @@ export const invokeTask: TaskDefinition = {
       response = await fetch(request.url, {
         method: request.method,
         body: request.body,
-        headers: request.contentType ? { 'content-type': request.contentType } : {},
+        headers: { ...(request.contentType ? { 'content-type': request.contentType } : {}), ...request.headers },
         signal: ctx.signal,
       });
     } catch (error) {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { deployStage } from '../../src/aws/deploy-stage.js';
 import { runPipe } from '../support/cli.js';
-import { LineReporter, startHarness, type Harness } from '../support/deploy-harness.js';
+import { EXAMPLE, LineReporter, startHarness, type Harness } from '../support/deploy-harness.js';
 
 /** The real CLI (bin/pipe.js, built dist) against a stage deployed on the stand-in: option parsing end to end. */
 describe('pipe status / logs / undeploy through the CLI', () => {
@@ -31,6 +31,14 @@ describe('pipe status / logs / undeploy through the CLI', () => {
     const r = await runPipe(['logs', '--since', '10m'], { cwd: h.root });
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /START RequestId: \S+ Version: 1/);
+  });
+
+  it('invoke --deployed sends the request to the live Function URL', async () => {
+    const r = await runPipe(['invoke', '--deployed', '--data', JSON.stringify(EXAMPLE)], { cwd: h.root });
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.ok(r.stdout.includes(`POST ${new URL('predict', url)}`), r.stdout);
+    assert.match(r.stdout, /HTTP 200/);
+    assert.match(r.stdout, /"probability"/);
   });
 
   it('undeploy without a TTY and without --yes exits 2 and removes nothing', async () => {
