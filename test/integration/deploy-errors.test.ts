@@ -106,6 +106,18 @@ describe('deploy error paths and recovery', () => {
       code('NO_DEPLOYMENT')(e) && /pipe deploy/.test((e as PipeError).hint ?? ''));
   });
 
+  it('update refuses changed runtime deps, says to deploy, and leaves the live version alone', async () => {
+    h = await startHarness();
+    await h.writePackage();
+    const first = await deployStage({ config: h.config, clients: h.clients(), reporter: new LineReporter() });
+    await h.writePackage({ layerPadding: 1024 });
+    const clients = h.clients();
+    await assert.rejects(updateStageCode({ config: h.config, clients, reporter: new LineReporter() }), (e: unknown) =>
+      code('DEPS_CHANGED')(e) && /pipe deploy/.test((e as PipeError).hint ?? ''));
+    assert.equal(clients.meter.writes.length, 0, 'no write call');
+    assert.equal((await fetch(new URL('health', first.url))).status, 200);
+  });
+
   it('undeploy without a terminal requires --yes and removes nothing', async () => {
     h = await startHarness();
     const ctx = {
