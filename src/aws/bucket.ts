@@ -9,6 +9,7 @@ import type { StepReporter } from '../reporter/reporter.js';
 import { errorName, isNotFound } from './aws-errors.js';
 import type { AwsClients } from './clients.js';
 import type { ResourceNames } from './names.js';
+import { writeOptions } from './write-options.js';
 
 /** S3-compatible endpoints (s3rver, MinIO) lack some bucket settings; those are skipped with a warning. */
 const isNotImplemented = (error: unknown): boolean => ['NotImplemented', 'MethodNotAllowed'].includes(errorName(error));
@@ -37,7 +38,7 @@ export async function ensureBucket(clients: AwsClients, names: ResourceNames, re
   if (await bucketExists(clients, names.bucket, signal)) return 'exists';
   const location = clients.region === 'us-east-1' ? undefined : { LocationConstraint: clients.region as BucketLocationConstraint };
   try {
-    await clients.s3.send(new CreateBucketCommand({ Bucket: names.bucket, CreateBucketConfiguration: location }), { abortSignal: signal });
+    await clients.s3.send(new CreateBucketCommand({ Bucket: names.bucket, CreateBucketConfiguration: location }), writeOptions(signal));
   } catch (error) {
     // A previous interrupted run may have created it a moment ago.
     if (errorName(error) !== 'BucketAlreadyOwnedByYou') throw error;
@@ -46,15 +47,15 @@ export async function ensureBucket(clients: AwsClients, names: ResourceNames, re
     ['public access block', () => clients.s3.send(new PutPublicAccessBlockCommand({
       Bucket: names.bucket,
       PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
-    }), { abortSignal: signal })],
+    }), writeOptions(signal))],
     ['default encryption', () => clients.s3.send(new PutBucketEncryptionCommand({
       Bucket: names.bucket,
       ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
-    }), { abortSignal: signal })],
+    }), writeOptions(signal))],
     ['tags', () => clients.s3.send(new PutBucketTaggingCommand({
       Bucket: names.bucket,
       Tagging: { TagSet: Object.entries(names.tags).map(([Key, Value]) => ({ Key, Value })) },
-    }), { abortSignal: signal })],
+    }), writeOptions(signal))],
   ];
   const applied: string[] = [];
   for (const [what, put] of settings) {
@@ -121,7 +122,7 @@ export async function deletePrefix(clients: AwsClients, bucket: string, prefix: 
     const page = await clients.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal: signal });
     const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
     if (keys.length) {
-      await clients.s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }), { abortSignal: signal });
+      await clients.s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }), writeOptions(signal));
       deleted += keys.length;
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -135,7 +136,7 @@ export async function deleteBucketIfEmpty(clients: AwsClients, bucket: string, s
   const page = await clients.s3.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1 }), { abortSignal: signal });
   if ((page.KeyCount ?? page.Contents?.length ?? 0) > 0) return 'not-empty';
   try {
-    await clients.s3.send(new DeleteBucketCommand({ Bucket: bucket }), { abortSignal: signal });
+    await clients.s3.send(new DeleteBucketCommand({ Bucket: bucket }), writeOptions(signal));
   } catch (error) {
     if (isNotFound(error)) return 'absent';
     throw error;

@@ -6,6 +6,7 @@ import type { ResolvedConfig } from '../config/resolved.js';
 import { errorName, isNotFound } from './aws-errors.js';
 import type { AwsClients } from './clients.js';
 import { retryConflicts } from './retry.js';
+import { writeOptions } from './write-options.js';
 
 export type UrlAuth = 'NONE' | 'AWS_IAM';
 
@@ -39,8 +40,8 @@ export async function pointAlias(clients: AwsClients, functionName: string, alia
   await retryConflicts(
     clients,
     () => (current === undefined
-      ? clients.lambda.send(new CreateAliasCommand(input), { abortSignal: signal })
-      : clients.lambda.send(new UpdateAliasCommand(input), { abortSignal: signal })),
+      ? clients.lambda.send(new CreateAliasCommand(input), writeOptions(signal))
+      : clients.lambda.send(new UpdateAliasCommand(input), writeOptions(signal))),
     signal,
   );
   return true;
@@ -63,11 +64,11 @@ export async function ensureUrl(
   const current = await getUrl(clients, args.functionName, args.qualifier, signal);
   const input = { FunctionName: args.functionName, Qualifier: args.qualifier, AuthType: args.auth, Cors: args.cors };
   if (!current) {
-    const created = await retryConflicts(clients, () => clients.lambda.send(new CreateFunctionUrlConfigCommand(input), { abortSignal: signal }), signal);
+    const created = await retryConflicts(clients, () => clients.lambda.send(new CreateFunctionUrlConfigCommand(input), writeOptions(signal)), signal);
     return { url: created.FunctionUrl!, changed: true };
   }
   if (current.auth === args.auth && sameCors(current.cors, args.cors)) return { url: current.url, changed: false };
-  const updated = await retryConflicts(clients, () => clients.lambda.send(new UpdateFunctionUrlConfigCommand({ ...input, Cors: args.cors ?? {} }), { abortSignal: signal }), signal);
+  const updated = await retryConflicts(clients, () => clients.lambda.send(new UpdateFunctionUrlConfigCommand({ ...input, Cors: args.cors ?? {} }), writeOptions(signal)), signal);
   return { url: updated.FunctionUrl ?? current.url, changed: true };
 }
 
@@ -96,14 +97,14 @@ export async function ensurePublicAccess(clients: AwsClients, functionName: stri
   for (const grant of grants) {
     if (auth === 'NONE' && !sids.has(grant.StatementId)) {
       try {
-        await retryConflicts(clients, () => clients.lambda.send(new AddPermissionCommand({ FunctionName: functionName, Qualifier: qualifier, Principal: '*', ...grant }), { abortSignal: signal }), signal);
+        await retryConflicts(clients, () => clients.lambda.send(new AddPermissionCommand({ FunctionName: functionName, Qualifier: qualifier, Principal: '*', ...grant }), writeOptions(signal)), signal);
       } catch (error) {
         // Another run added it between our read and this write: the statement id is already taken.
         if (errorName(error) !== 'ResourceConflictException' || !/already exists/i.test((error as Error).message)) throw error;
       }
       changed = true;
     } else if (auth === 'AWS_IAM' && sids.has(grant.StatementId)) {
-      await clients.lambda.send(new RemovePermissionCommand({ FunctionName: functionName, Qualifier: qualifier, StatementId: grant.StatementId }), { abortSignal: signal });
+      await clients.lambda.send(new RemovePermissionCommand({ FunctionName: functionName, Qualifier: qualifier, StatementId: grant.StatementId }), writeOptions(signal));
       changed = true;
     }
   }

@@ -14,6 +14,7 @@ import { codeSha256OfHex } from './package-manifest.js';
 import { retryConflicts, retryUntilRoleReady } from './retry.js';
 import type { UploadRoute } from './size-strategy.js';
 import { waitFunctionReady } from './wait-function.js';
+import { writeOptions } from './write-options.js';
 
 /** The configuration deploy converges the function to. */
 export interface DesiredFunction {
@@ -98,7 +99,7 @@ export async function ensureFunctionCode(
   const code = await functionCode(clients, args.names, args.archive, args.file, args.route, reporter, signal);
   await retryConflicts(clients, () => clients.lambda.send(new UpdateFunctionCodeCommand({
     FunctionName: name, ...code, Architectures: [args.architecture], Publish: false,
-  }), { abortSignal: signal }), signal);
+  }), writeOptions(signal)), signal);
   await waitFunctionReady(clients, name, undefined, signal);
   reporter.line(`function ${name}: code updated`);
   return true;
@@ -123,7 +124,7 @@ export async function ensureFunction(
       Publish: false,
       Description: `${args.names.tags['pipe:project']} ${args.names.tags['pipe:stage']} (managed by pipe)`,
       Tags: args.names.tags,
-    }), { abortSignal: signal }), signal);
+    }), writeOptions(signal)), signal);
     reporter.line(`created function ${name}; waiting for it to become Active`);
     await waitFunctionReady(clients, name, undefined, signal);
     return { created: true, codeChanged: true, configChanged: true };
@@ -140,7 +141,7 @@ export async function ensureFunction(
   const codeChanged = await ensureFunctionCode(clients, { ...args, current, architecture: args.desired.architecture }, reporter, signal);
   const drift = configurationDrift(current, args.desired);
   if (drift.length) {
-    await retryConflicts(clients, () => clients.lambda.send(new UpdateFunctionConfigurationCommand(configurationInput(name, args.desired)), { abortSignal: signal }), signal);
+    await retryConflicts(clients, () => clients.lambda.send(new UpdateFunctionConfigurationCommand(configurationInput(name, args.desired)), writeOptions(signal)), signal);
     await waitFunctionReady(clients, name, undefined, signal);
     reporter.line(`function ${name}: configuration updated (${drift.join(', ')})`);
   }

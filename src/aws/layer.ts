@@ -9,6 +9,7 @@ import type { AwsClients } from './clients.js';
 import { depsHashOfLayerDescription, layerDescription, objectKey, type ResourceNames } from './names.js';
 import type { PackageArchive } from './package-manifest.js';
 import type { UploadRoute } from './size-strategy.js';
+import { writeOptions } from './write-options.js';
 
 export async function listLayerVersions(clients: AwsClients, layerName: string, signal?: AbortSignal): Promise<LayerVersionsListItem[]> {
   const versions: LayerVersionsListItem[] = [];
@@ -67,11 +68,11 @@ export async function ensureLayer(
     Content: content,
     CompatibleRuntimes: [args.runtime as never],
     CompatibleArchitectures: [args.architecture],
-  }), { abortSignal: signal });
+  }), writeOptions(signal));
   reporter.line(`published layer ${names.layerName}:${published.Version} (${archive.size.toLocaleString('en-US')} bytes, deps ${archive.depsHash.slice(0, 12)})`);
   return { arn: published.LayerVersionArn!, published: true };
 }
 
 export async function deleteLayerVersion(clients: AwsClients, layerName: string, version: number, signal?: AbortSignal): Promise<void> {
-  await clients.lambda.send(new DeleteLayerVersionCommand({ LayerName: layerName, VersionNumber: version }), { abortSignal: signal });
+  await clients.lambda.send(new DeleteLayerVersionCommand({ LayerName: layerName, VersionNumber: version }), writeOptions(signal));
 }

@@ -8,6 +8,7 @@ import type { Cors } from '@aws-sdk/client-lambda';
 import { retryConflicts } from './retry.js';
 import { smokeTest } from './smoke-test.js';
 import { waitFunctionReady } from './wait-function.js';
+import { writeOptions } from './write-options.js';
 
 /** What makes two function versions the same release: code and the configuration that shapes it. */
 export function releaseFingerprint(c: FunctionConfiguration): string {
@@ -75,7 +76,7 @@ export async function releaseLatest(clients: AwsClients, args: ReleaseArgs): Pro
     } else {
       const published = await retryConflicts(clients, () => clients.lambda.send(new PublishVersionCommand({
         FunctionName: fn, CodeSha256: latest.CodeSha256, RevisionId: latest.RevisionId,
-      }), { abortSignal: signal }), signal);
+      }), writeOptions(signal)), signal);
       version = published.Version!;
       reporter.line(`published version ${version}`);
     }

@@ -6,6 +6,7 @@ import type { StepReporter } from '../reporter/reporter.js';
 import { isNotFound } from './aws-errors.js';
 import type { AwsClients } from './clients.js';
 import type { ResourceNames } from './names.js';
+import { writeOptions } from './write-options.js';
 
 export const ROLE_POLICY_NAME = 'pipe-function';
 
@@ -62,11 +63,11 @@ export async function ensureRole(
       AssumeRolePolicyDocument: JSON.stringify(TRUST_POLICY),
       Description: `Execution role of the Lambda function ${names.functionName} (managed by pipe)`,
       Tags: Object.entries(names.tags).map(([Key, Value]) => ({ Key, Value })),
-    }), { abortSignal: signal })).Role;
+    }), writeOptions(signal))).Role;
     reporter.line(`created role ${names.roleName}`);
     changed = true;
   } else if (!samePolicy(role.AssumeRolePolicyDocument, TRUST_POLICY)) {
-    await clients.iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: names.roleName, PolicyDocument: JSON.stringify(TRUST_POLICY) }), { abortSignal: signal });
+    await clients.iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: names.roleName, PolicyDocument: JSON.stringify(TRUST_POLICY) }), writeOptions(signal));
     changed = true;
   }
   let current: string | undefined;
@@ -76,7 +77,7 @@ export async function ensureRole(
     if (!isNotFound(error)) throw error;
   }
   if (!samePolicy(current, policy)) {
-    await clients.iam.send(new PutRolePolicyCommand({ RoleName: names.roleName, PolicyName: ROLE_POLICY_NAME, PolicyDocument: JSON.stringify(policy) }), { abortSignal: signal });
+    await clients.iam.send(new PutRolePolicyCommand({ RoleName: names.roleName, PolicyName: ROLE_POLICY_NAME, PolicyDocument: JSON.stringify(policy) }), writeOptions(signal));
     reporter.line(`role ${names.roleName}: policy set (logs of ${names.logGroup} only)`);
     changed = true;
   }
@@ -90,13 +91,13 @@ export async function deleteRole(clients: AwsClients, roleName: string, signal?:
   const policies = await clients.iam.send(new ListRolePoliciesCommand({ RoleName: roleName }), { abortSignal: signal });
   for (const name of policies.PolicyNames ?? []) {
     try {
-      await clients.iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: name }), { abortSignal: signal });
+      await clients.iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: name }), writeOptions(signal));
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
   }
   try {
-    await clients.iam.send(new DeleteRoleCommand({ RoleName: roleName }), { abortSignal: signal });
+    await clients.iam.send(new DeleteRoleCommand({ RoleName: roleName }), writeOptions(signal));
   } catch (error) {
     if (!isNotFound(error)) throw error;
   }

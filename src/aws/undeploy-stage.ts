@@ -10,6 +10,7 @@ import { depsHashOfLayerDescription, resourceNames } from './names.js';
 import type { StageRunOptions } from './deploy-stage.js';
 import { retryConflicts } from './retry.js';
 import { deleteRole, getRole, isManagedRole } from './role.js';
+import { writeOptions } from './write-options.js';
 
 /** Runs a delete, treating "already gone" as done: that is what makes undeploy resumable. */
 async function gone(fn: () => Promise<unknown>): Promise<boolean> {
@@ -39,7 +40,7 @@ export async function undeployStage(options: StageRunOptions & { removeLogs: boo
   };
   // Each delete is retried while the function is busy with an update (409).
   const send = (command: DeleteFunctionUrlConfigCommand | RemovePermissionCommand | DeleteAliasCommand | DeleteFunctionCommand) =>
-    retryConflicts(clients, () => clients.lambda.send(command as DeleteFunctionCommand, { abortSignal: signal }), signal);
+    retryConflicts(clients, () => clients.lambda.send(command as DeleteFunctionCommand, writeOptions(signal)), signal);
 
   const existing = await getFunction(clients, fn, signal);
   if (existing && existing.Tags?.['pipe:managed'] !== 'true') {
@@ -92,7 +93,7 @@ export async function undeployStage(options: StageRunOptions & { removeLogs: boo
   }
 
   if (options.removeLogs) {
-    if (await gone(() => clients.logs.send(new DeleteLogGroupCommand({ logGroupName: names.logGroup }), { abortSignal: signal }))) note(`log group ${names.logGroup}`);
+    if (await gone(() => clients.logs.send(new DeleteLogGroupCommand({ logGroupName: names.logGroup }), writeOptions(signal)))) note(`log group ${names.logGroup}`);
   } else {
     reporter.line(`kept log group ${names.logGroup} (pass --remove-logs to delete it)`);
   }
