@@ -63,6 +63,12 @@ export interface TaskDefinition {
   options?: Readonly<Record<string, TaskOption>>;
   /** Asked for explicitly only (serve, invoke, ...): never a dependency of another task. */
   command?: boolean;
+  /**
+   * Checks that can fail before anything runs (AWS credentials): the executor runs the preflight of every
+   * task about to run before it starts the first one, so `pipe env model deploy` without credentials
+   * fails at once instead of after the build.
+   */
+  preflight?: (ctx: Pick<TaskContext, 'config' | 'options' | 'signal'>) => Promise<void>;
   run(ctx: TaskContext): Promise<TaskResult | void>;
 }
 

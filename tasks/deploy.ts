@@ -1,3 +1,4 @@
+import { awsPreflight } from '../src/aws/preflight.js';
 import { PROFILE_OPTION } from '../src/aws/profile-option.js';
 import type { TaskDefinition } from '../src/task.js';
 
@@ -9,6 +10,7 @@ export const deployTask: TaskDefinition = {
     profile: PROFILE_OPTION,
     slim: { type: 'boolean', describe: 'Over the 250 MB unzipped limit, ship the deps via S3 and extract them to /tmp on cold start', default: false },
   },
+  preflight: awsPreflight,
   async run(ctx) {
     const [{ withAwsClients }, { deployStage }] = await Promise.all([import('../src/aws/task-clients.js'), import('../src/aws/deploy-stage.js')]);
     const result = await withAwsClients(ctx, (clients) =>

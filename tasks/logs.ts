@@ -1,3 +1,4 @@
+import { awsPreflight } from '../src/aws/preflight.js';
 import { PROFILE_OPTION } from '../src/aws/profile-option.js';
 import type { TaskDefinition } from '../src/task.js';
 
@@ -11,6 +12,7 @@ export const logsTask: TaskDefinition = {
     since: { type: 'string', describe: 'How far back: 10m, 1h, 2d or an ISO date', default: '10m' },
     follow: { type: 'boolean', describe: 'Keep printing new events until Ctrl-C', default: false, alias: 'f' },
   },
+  preflight: awsPreflight,
   async run(ctx) {
     const [{ checkCredentials }, { resourceNames }, { parseSince }, { printLogs }, { withAwsClients }] = await Promise.all([
       import('../src/aws/credentials.js'),

@@ -1,3 +1,4 @@
+import { awsPreflight } from '../src/aws/preflight.js';
 import { PROFILE_OPTION } from '../src/aws/profile-option.js';
 import type { TaskDefinition } from '../src/task.js';
 
@@ -7,6 +8,7 @@ export const statusTask: TaskDefinition = {
   dependencies: [],
   command: true,
   options: { profile: PROFILE_OPTION },
+  preflight: awsPreflight,
   async run(ctx) {
     const [{ withAwsClients }, { describeStatus, stageStatus }] = await Promise.all([import('../src/aws/task-clients.js'), import('../src/aws/stage-status.js')]);
     const status = await withAwsClients(ctx, (clients) => stageStatus({ config: ctx.config, clients, reporter: ctx.reporter, signal: ctx.signal }));

@@ -1,3 +1,4 @@
+import { awsPreflight } from '../src/aws/preflight.js';
 import { PROFILE_OPTION } from '../src/aws/profile-option.js';
 import { UsageError } from '../src/errors.js';
 import type { TaskDefinition } from '../src/task.js';
@@ -10,6 +11,7 @@ export const undeployTask: TaskDefinition = {
     profile: PROFILE_OPTION,
     'remove-logs': { type: 'boolean', describe: 'Also delete the CloudWatch log group', default: false },
   },
+  preflight: awsPreflight,
   async run(ctx) {
     const what = `everything pipe created for stage "${ctx.config.stage}" of ${ctx.config.app} in ${ctx.config.region}`;
     if (ctx.options.yes !== true) {

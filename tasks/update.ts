@@ -1,3 +1,4 @@
+import { awsPreflight } from '../src/aws/preflight.js';
 import { PROFILE_OPTION } from '../src/aws/profile-option.js';
 import type { TaskDefinition } from '../src/task.js';
 
@@ -9,6 +10,7 @@ export const updateTask: TaskDefinition = {
     profile: PROFILE_OPTION,
     slim: { type: 'boolean', describe: 'The deployment uses slim mode (deps via S3)', default: false },
   },
+  preflight: awsPreflight,
   async run(ctx) {
     const [{ withAwsClients }, { updateStageCode }] = await Promise.all([import('../src/aws/task-clients.js'), import('../src/aws/update-code.js')]);
     const result = await withAwsClients(ctx, (clients) =>

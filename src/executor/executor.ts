@@ -113,6 +113,8 @@ export async function executeRun(opts: RunOptions): Promise<RunReport> {
       const tasks = plan.map((p): TaskReport => ({ name: p.name, outcome: 'skipped', wouldRun: p.action === 'run', reason: `dry run: ${p.reason}`, durationMs: 0 }));
       return { ok: true, exitCode: 0, durationMs: Date.now() - started, tasks };
     }
+    const toRun = plan.filter((p) => p.action === 'run').map((p) => byName.get(p.name)!);
+    await Promise.all(toRun.map((t) => t.preflight?.({ config, options: opts.options, signal: opts.signal })));
     let lockedRemaining = needsLock.length;
     const releaseWhenDone = async (name: string): Promise<void> => {
       if (needsLock.includes(name) && --lockedRemaining === 0) await lock?.release();
