@@ -1,8 +1,8 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { PipeError } from '../errors.js';
+import { spawnFunctionProcess, type FunctionLauncher, type FunctionProcess } from './function-process.js';
 import { runtimeScript } from './runtime-files.js';
 
 /** Lambda's limit for a synchronous invocation's request and response payloads (6 MB). */
@@ -49,6 +49,8 @@ export interface LocalFunctionOptions {
   env?: Readonly<Record<string, string>>;
   /** Every line the function writes to stdout or stderr (its log stream). */
   onLog?: (line: string) => void;
+  /** Starts the runtime process; default: the host's `python` (a container launcher runs it elsewhere). */
+  launch?: FunctionLauncher;
 }
 
 /** Init failed (the handler module raised, or cannot be imported): Lambda's Runtime.* init errors. */
@@ -71,7 +73,7 @@ interface Waiter {
 }
 
 interface Sandbox {
-  child: ChildProcessWithoutNullStreams;
+  child: FunctionProcess;
   alive: boolean;
   /** The handler was imported: invocations may be written. */
   ready: boolean;
@@ -208,22 +210,20 @@ export class LocalFunction {
   private async spawnSandbox(): Promise<{ initMs: number }> {
     const { codeDir, layerDirs = [], handler } = this.options;
     const python = this.options.python ?? 'python3';
-    const args = ['-I', '-S', runtimeScript('lambda_runtime.py'), '--code', codeDir, '--handler', handler, '--timeout', String(this.options.timeoutSeconds ?? 3)];
-    for (const layer of layerDirs) args.push('--layer', layer);
-    // Its own process group: Ctrl-C in the terminal reaches pipe, which stops the function itself, instead
-    // of interrupting the Python process mid-read with a traceback. If pipe dies, stdin closes and it exits.
-    const child = spawn(python, args, { cwd: codeDir, env: this.environment(), stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const launch = this.options.launch ?? spawnFunctionProcess;
+    const child = await launch({ python, codeDir, layerDirs, handler, timeoutSeconds: this.options.timeoutSeconds ?? 3, env: this.environment() });
+    if (this.stopped) {
+      // Stopped while a launcher was still starting it: nobody will invoke it.
+      child.kill('SIGKILL');
+      await child.exited;
+      throw stoppedError();
+    }
     const sandbox: Sandbox = { child, alive: true, ready: false, exited: Promise.resolve(), stderrTail: [] };
-    sandbox.exited = new Promise<void>((resolve) => {
-      let spawnError: Error | undefined;
-      child.once('error', (error) => (spawnError = error));
-      child.once('close', (code, signal) => {
-        sandbox.alive = false;
-        const waiter = sandbox.waiter;
-        sandbox.waiter = undefined;
-        waiter?.exit(spawnError ? `cannot run ${python}: ${spawnError.message}` : signal ? `signal: ${signal}` : `exit status ${code}`);
-        resolve();
-      });
+    sandbox.exited = child.exited.then(({ code, signal, error }) => {
+      sandbox.alive = false;
+      const waiter = sandbox.waiter;
+      sandbox.waiter = undefined;
+      waiter?.exit(error ? `cannot run ${python}: ${error.message}` : signal ? `signal: ${signal}` : `exit status ${code}`);
     });
     child.stdin.on('error', () => undefined); // a write to a process that just died: its exit is reported instead
     createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => sandbox.waiter?.line(line));

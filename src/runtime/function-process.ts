@@ -1,0 +1,69 @@
+import { spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { runtimeScript } from './runtime-files.js';
+
+/** What a launcher needs to start lambda_runtime.py for one function, in host paths. */
+export interface LaunchRequest {
+  /** Interpreter, e.g. `python3`. */
+  python: string;
+  codeDir: string;
+  layerDirs: readonly string[];
+  handler: string;
+  timeoutSeconds: number;
+  /** Lambda's environment for the function (host paths in LAMBDA_TASK_ROOT / LAMBDA_RUNTIME_DIR). */
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+/** How a function process ended: an exit code, a signal, or an error that kept it from running. */
+export interface ProcessExit {
+  code: number | null;
+  signal: string | null;
+  error?: Error;
+}
+
+/** A running lambda_runtime.py: the JSON-lines protocol on stdin/stdout, its log on stderr. */
+export interface FunctionProcess {
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** Host process id, when the function is a host process. */
+  readonly pid?: number;
+  kill(signal: 'SIGTERM' | 'SIGKILL'): void;
+  /** Settles once the process has exited and its stdout and stderr have ended. */
+  readonly exited: Promise<ProcessExit>;
+}
+
+/** Starts the runtime for one execution environment: a host process by default, or a container. */
+export type FunctionLauncher = (request: LaunchRequest) => FunctionProcess | Promise<FunctionProcess>;
+
+/** Arguments of lambda_runtime.py after the script path. */
+export function runtimeArgs(codeDir: string, layerDirs: readonly string[], handler: string, timeoutSeconds: number): string[] {
+  const args = ['--code', codeDir, '--handler', handler, '--timeout', String(timeoutSeconds)];
+  for (const layer of layerDirs) args.push('--layer', layer);
+  return args;
+}
+
+/** The default launcher: the host's Python, isolated (`-I -S`) so only the function's files import. */
+export function spawnFunctionProcess(request: LaunchRequest): FunctionProcess {
+  const args = ['-I', '-S', runtimeScript('lambda_runtime.py'), ...runtimeArgs(request.codeDir, request.layerDirs, request.handler, request.timeoutSeconds)];
+  // Its own process group: Ctrl-C in the terminal reaches pipe, which stops the function itself, instead
+  // of interrupting the Python process mid-read with a traceback. If pipe dies, stdin closes and it exits.
+  const child = spawn(request.python, args, { cwd: request.codeDir, env: request.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  const exited = new Promise<ProcessExit>((resolve) => {
+    let spawnError: Error | undefined;
+    child.once('error', (error) => (spawnError = error));
+    child.once('close', (code, signal) => resolve({ code, signal, error: spawnError }));
+  });
+  return {
+    stdin: child.stdin,
+    stdout: child.stdout,
+    stderr: child.stderr,
+    get pid() {
+      return child.pid;
+    },
+    kill: (signal) => {
+      child.kill(signal);
+    },
+    exited,
+  };
+}
