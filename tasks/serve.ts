@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { PipeError, UsageError } from '../src/errors.js';
+import { InternalError, PipeError, UsageError } from '../src/errors.js';
 import { formatDuration } from '../src/reporter/format.js';
 import { extractZip } from '../src/runtime/extract-zip.js';
 import { startFunctionUrlServer } from '../src/runtime/function-url-server.js';
+import type { FunctionLauncher } from '../src/runtime/function-process.js';
 import { LocalFunction } from '../src/runtime/local-function.js';
 import { clearServeState, readServeState, serveStateFile, writeServeState } from '../src/runtime/serve-state.js';
 import type { TaskContext, TaskDefinition } from '../src/task.js';
@@ -74,11 +75,23 @@ export const serveTask: TaskDefinition = {
     const layer = existsSync(layerZip) ? await extractZip(layerZip, layerDir, { python: config.python }) : undefined;
     extracting.done(`${code.files} function files${layer ? `, ${layer.files} layer files` : ''}`);
 
+    // On the docker runner the function runs in the build image, whose Python is the Lambda runtime's.
+    const runner = await ctx.runner();
+    let launch: FunctionLauncher | undefined;
+    let where = `with ${config.python}`;
+    if (runner.kind === 'docker') {
+      const [{ DockerRunner }, { dockerLauncher }] = await Promise.all([import('../src/runners/docker-runner.js'), import('../src/runtime/docker-launch.js')]);
+      if (!(runner instanceof DockerRunner)) throw new InternalError('a docker runner that is not a DockerRunner');
+      launch = dockerLauncher(runner, config);
+      where = `in docker ${runner.image}`;
+    }
+
     const fn = new LocalFunction({
       codeDir,
       layerDirs: layer ? [layerDir] : [],
       handler: config.function.handler,
-      python: config.python,
+      python: runner.kind === 'docker' ? runner.python : config.python,
+      launch,
       functionName: `${config.app}-${config.stage}`,
       memoryMb: config.function.memory,
       timeoutSeconds: config.function.timeout,
@@ -102,7 +115,7 @@ export const serveTask: TaskDefinition = {
       try {
         await writeServeState(stateFile, { url: server.url, pid: process.pid });
         const example = await exampleRequest(codeDir);
-        const lines = [`Serving ${config.function.handler} at ${server.url} (init ${formatDuration(initMs)})`];
+        const lines = [`Serving ${config.function.handler} ${where} at ${server.url} (init ${formatDuration(initMs)})`];
         if (example !== undefined) {
           const json = JSON.stringify(example);
           lines.push(`Try:  curl -s -X POST ${server.url}/predict -H 'content-type: application/json' -d ${shellQuote(json)}`);

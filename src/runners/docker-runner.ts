@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { Duplex } from 'node:stream';
+import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import type { ResolvedConfig } from '../config/resolved.js';
 import { CommandError, InterruptedError, PipeError } from '../errors.js';
@@ -32,6 +32,20 @@ export interface DockerRunnerOptions {
   pull?: boolean;
   /** Python of an image inspected before, by image id: saves a container start per run. */
   knownPython?: (imageId: string) => { python: string; version: string } | undefined;
+}
+
+/** A long-lived container attached to stdin, stdout and stderr (a served function). */
+export interface AttachedContainer {
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** Sends a signal to the container's main process; a container already gone is not an error. */
+  kill(signal: string): Promise<void>;
+  /**
+   * The exit code (null when the engine lost it), once the container has exited and stdout/stderr have
+   * been ended; the container is removed by then.
+   */
+  readonly exited: Promise<number | null>;
 }
 
 interface Captured {
@@ -112,6 +126,63 @@ export class DockerRunner implements Runner {
   async exec(step: RunStep, io: RunIo): Promise<RunResult> {
     const { stdout } = await this.run(step, io);
     return { stdout };
+  }
+
+  /**
+   * Creates and starts a container from `spec` with stdin open and attached: the caller speaks to it
+   * over stdin/stdout for as long as it runs. Removed once it exits, on a failed start, and on dispose.
+   */
+  async startAttached(spec: Docker.ContainerCreateOptions): Promise<AttachedContainer> {
+    const command = formatCommand(spec.Cmd ?? []);
+    const where = `docker ${this.image}`;
+    const container = await this.docker
+      .createContainer({ ...spec, Tty: false, OpenStdin: true, StdinOnce: true, AttachStdin: true, AttachStdout: true, AttachStderr: true })
+      .catch((error: unknown) => {
+        throw new PipeError('CONTAINER_CREATE_FAILED', `could not create a container from ${this.image}: ${engineMessage(error)}`, { cause: error });
+      });
+    this.live.add(container);
+    try {
+      const stream = await attachStdin(this.docker, container.id).catch((error: unknown) => {
+        throw startError(error, command, where);
+      });
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      const demuxer = new FrameDemuxer((name, chunk) => (name === 'stdout' ? stdout : stderr).write(chunk));
+      const drained = new Promise<void>((resolve) => {
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', () => resolve());
+      });
+      stream.on('data', (data: Buffer) => demuxer.push(data));
+      try {
+        await container.start();
+      } catch (error) {
+        stream.destroy();
+        throw startError(error, command, where);
+      }
+      const exited = (async () => {
+        const code = await container.wait().then(
+          (result: { StatusCode: number }) => result.StatusCode,
+          () => null,
+        );
+        await drainWithin(drained, stream, OUTPUT_DRAIN_MS);
+        stdout.end();
+        stderr.end();
+        // A removal that fails here is tried again, and reported, by dispose().
+        await this.remove(container).catch(() => this.live.add(container));
+        return code;
+      })();
+      return {
+        stdin: stream,
+        stdout,
+        stderr,
+        kill: (signal) => container.kill({ signal }).then(() => undefined, () => undefined),
+        exited,
+      };
+    } catch (error) {
+      await this.remove(container);
+      throw error;
+    }
   }
 
   async dispose(): Promise<void> {
@@ -197,6 +268,30 @@ export class DockerRunner implements Runner {
       this.live.delete(container);
     }
   }
+}
+
+/**
+ * Attaches to stdin, stdout and stderr over a hijacked connection. `container.attach` cannot be used:
+ * docker-modem writes a POST's options as its body, and podman hands a hijacked request's body to the
+ * container's stdin. Here the options go in the query and the body is empty but written (an empty
+ * buffer with Content-Length 0), so the headers go out; the request stays open for stdin.
+ */
+function attachStdin(docker: Docker, id: string): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    docker.modem.dial(
+      {
+        path: `/containers/${id}/attach?`,
+        method: 'POST',
+        isStream: true,
+        hijack: true,
+        openStdin: true,
+        file: Buffer.alloc(0),
+        statusCodes: { 101: true, 200: true, 404: 'no such container', 409: 'container not running', 500: 'server error' },
+        options: { _query: { stream: true, stdin: true, stdout: true, stderr: true } },
+      },
+      (error: unknown, stream: unknown) => (error ? reject(error) : resolve(stream as Duplex)),
+    );
+  });
 }
 
 /** Waits for the attach stream to end; an engine that keeps it open after exit gets it cut after `ms`. */

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { resolveConfig } from '../../src/config/resolved.js';
+import { LocalRunner } from '../../src/runners/local-runner.js';
 import type { StepReporter } from '../../src/reporter/reporter.js';
 import type { TaskContext, TaskResult } from '../../src/task.js';
 import { invokeTask } from '../../tasks/invoke.js';
@@ -28,15 +29,16 @@ const reporter: StepReporter = {
 };
 
 function context(root: string, options: Record<string, unknown>, signal: AbortSignal, print: (text: string) => void): TaskContext {
+  const config = resolveConfig({ app: 'demo' }, path.join(root, 'pipeline.config.ts'), undefined);
   return {
     name: 'test',
-    config: resolveConfig({ app: 'demo' }, path.join(root, 'pipeline.config.ts'), undefined),
+    config,
     root,
     options,
     reporter,
     signal,
     io: { interactive: false, confirm: async () => false, print },
-    runner: () => Promise.reject(new Error('no runner in this test')),
+    runner: async () => new LocalRunner(config),
     staging: (output) => output,
   };
 }
