@@ -3,24 +3,12 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Docker from 'dockerode';
-import { PROJECT_LABEL } from '../../src/runners/docker-container.js';
-import { engineLocation } from '../../src/runners/docker-engine.js';
 import { runPipe } from '../support/cli.js';
 import { makeExampleProject, OFFLINE_PIP_DOCKER } from '../support/example-project.js';
+import { BUILD_IMAGE, DOCKER_HOST, engineSkipReason, projectContainers } from '../support/build-engine.js';
 
-const IMAGE = 'localhost/pipe-build-python3.11:latest';
-const DOCKER_HOST = process.env.DOCKER_HOST ?? 'unix:///tmp/podman.sock';
-
-async function engineReady(): Promise<string | undefined> {
-  const docker = new Docker(engineLocation({ DOCKER_HOST }).options);
-  const ok = await docker.ping().then(() => true, () => false);
-  if (!ok) return `no Docker engine at ${DOCKER_HOST}`;
-  return docker.getImage(IMAGE).inspect().then(() => undefined, () => `image ${IMAGE} missing`);
-}
-
-// In CI the engine is part of the setup (scripts/test.sh): never skipped there.
-const reason = process.env.CI === 'true' ? undefined : await engineReady();
+const IMAGE = BUILD_IMAGE;
+const reason = await engineSkipReason();
 
 describe(reason ? `pipe env model --runner docker (skipped: ${reason})` : 'pipe env model --runner docker', { skip: reason }, () => {
   let dir: string;
@@ -52,8 +40,7 @@ describe(reason ? `pipe env model --runner docker (skipped: ${reason})` : 'pipe 
     // The venv was made in the container: its interpreter is the image's, at the mount path.
     assert.match(await readFile(path.join(dir, 'build/venv/pyvenv.cfg'), 'utf8'), /home = \/usr\/bin/);
     // No container of this project is left behind.
-    const docker = new Docker(engineLocation({ DOCKER_HOST }).options);
-    const left = await docker.listContainers({ all: true, filters: { label: [`${PROJECT_LABEL}=${dir}`] } });
+    const left = await projectContainers(dir);
     assert.equal(left.length, 0);
   });
 

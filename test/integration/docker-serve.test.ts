@@ -3,23 +3,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Docker from 'dockerode';
-import { PROJECT_LABEL } from '../../src/runners/docker-container.js';
-import { engineLocation } from '../../src/runners/docker-engine.js';
+import { BUILD_IMAGE, DOCKER_HOST, engineSkipReason, projectContainers } from '../support/build-engine.js';
 import { makeProject, startPipe, until } from '../support/cli.js';
 
-const IMAGE = 'localhost/pipe-build-python3.11:latest';
-const DOCKER_HOST = process.env.DOCKER_HOST ?? 'unix:///tmp/podman.sock';
-
-async function engineReady(): Promise<string | undefined> {
-  const docker = new Docker(engineLocation({ DOCKER_HOST }).options);
-  const ok = await docker.ping().then(() => true, () => false);
-  if (!ok) return `no Docker engine at ${DOCKER_HOST}`;
-  return docker.getImage(IMAGE).inspect().then(() => undefined, () => `image ${IMAGE} missing`);
-}
-
-// In CI the engine is part of the setup (scripts/test.sh): never skipped there.
-const reason = process.env.CI === 'true' ? undefined : await engineReady();
+const IMAGE = BUILD_IMAGE;
+const reason = await engineSkipReason();
 
 /** Answers with where it runs: the code path and interpreter prove it is the container's. */
 const APP = `import json, os, sys
@@ -63,8 +51,6 @@ z.close()`;
 describe(reason ? `pipe serve --runner docker (skipped: ${reason})` : 'pipe serve --runner docker', { skip: reason }, () => {
   let dir: string;
   let cleanup: () => Promise<void>;
-  const docker = new Docker(engineLocation({ DOCKER_HOST }).options);
-  const projectContainers = () => docker.listContainers({ all: true, filters: { label: [`${PROJECT_LABEL}=${dir}`] } });
 
   before(async () => {
     ({ dir, cleanup } = await makeProject({
@@ -103,12 +89,12 @@ describe(reason ? `pipe serve --runner docker (skipped: ${reason})` : 'pipe serv
       assert.equal(body.executable, '/usr/bin/python3');
       assert.match(String(body.version), /^3\.11\./);
       assert.equal(body.uid, process.getuid!(), 'runs as the invoking user');
-      assert.equal((await projectContainers()).filter((c) => c.State === 'running').length, 1, 'one function container while serving');
+      assert.equal((await projectContainers(dir)).filter((c) => c.State === 'running').length, 1, 'one function container while serving');
     } finally {
       child.kill('SIGINT');
     }
     const result = await done;
     assert.equal(result.code, 130, result.stderr);
-    assert.deepEqual(await projectContainers(), [], 'no container of this project is left behind');
+    assert.deepEqual(await projectContainers(dir), [], 'no container of this project is left behind');
   });
 });
