@@ -9,11 +9,7 @@ import type { FunctionLauncher } from '../src/runtime/function-process.js';
 import { LocalFunction } from '../src/runtime/local-function.js';
 import { clearServeState, readServeState, serveStateFile, writeServeState } from '../src/runtime/serve-state.js';
 import type { TaskContext, TaskDefinition } from '../src/task.js';
-
-/** Single-quotes a string for a POSIX shell. */
-function shellQuote(text: string): string {
-  return `'${text.replaceAll("'", `'\\''`)}'`;
-}
+import { shellQuote } from '../src/util/format-command.js';
 
 async function exampleRequest(codeDir: string): Promise<unknown> {
   try {

@@ -34,18 +34,27 @@ export interface DeployResult {
 }
 
 /**
+ * What deploy and update both establish before touching the stage, cheapest first: the local package and
+ * its checks (runtime, wheels, sizes), the smoke test's example request, then who we are in AWS.
+ */
+export async function prepareStage(options: StageRunOptions) {
+  const { config, clients, reporter, signal } = options;
+  const pkg = await readLocalPackage(config);
+  const strategy = checkPackageForLambda(config, pkg, { allowSlim: options.allowSlim ?? false, reporter, now: options.now });
+  const example = await exampleRequestOf(pkg.functionZip);
+  const identity = await checkCredentials(clients, signal);
+  return { pkg, strategy, example, identity, names: resourceNames(config, identity.account) };
+}
+
+/**
  * Converges the stage to the local package: bucket, role, deps layer, function, version, aliases,
  * Function URL, permissions, smoke test. Every step reads first and writes only what differs, so it
  * is idempotent and a re-run after an interruption finishes the job.
  */
 export async function deployStage(options: StageRunOptions): Promise<DeployResult> {
   const { config, clients, reporter, signal } = options;
-  const pkg = await readLocalPackage(config);
-  const strategy = checkPackageForLambda(config, pkg, { allowSlim: options.allowSlim ?? false, reporter, now: options.now });
-  const example = await exampleRequestOf(pkg.functionZip);
-  const identity = await checkCredentials(clients, signal);
+  const { pkg, strategy, example, identity, names } = await prepareStage(options);
   reporter.line(`AWS account ${identity.account}, region ${config.region}, stage ${config.stage}`);
-  const names = resourceNames(config, identity.account);
   const { manifest } = pkg;
 
   const bucket = await ensureBucket(clients, names, reporter, signal);

@@ -1,15 +1,10 @@
 import { PipeError } from '../errors.js';
 import { ensureBucket } from './bucket.js';
-import { checkCredentials } from './credentials.js';
 import { ensureFunctionCode, getFunction } from './function.js';
 import { corsOf } from './function-url.js';
 import { findLayerVersion, listLayerVersions } from './layer.js';
-import { checkPackageForLambda } from './local-checks.js';
-import { resourceNames } from './names.js';
-import { readLocalPackage } from './package-manifest.js';
 import { releaseLatest } from './release.js';
-import { exampleRequestOf } from './smoke-test.js';
-import { SLIM_ENV, type DeployResult, type StageRunOptions } from './deploy-stage.js';
+import { prepareStage, SLIM_ENV, type DeployResult, type StageRunOptions } from './deploy-stage.js';
 import { waitFunctionReady } from './wait-function.js';
 
 /**
@@ -19,11 +14,7 @@ import { waitFunctionReady } from './wait-function.js';
  */
 export async function updateStageCode(options: StageRunOptions): Promise<DeployResult> {
   const { config, clients, reporter, signal } = options;
-  const pkg = await readLocalPackage(config);
-  const strategy = checkPackageForLambda(config, pkg, { allowSlim: options.allowSlim ?? false, reporter, now: options.now });
-  const example = await exampleRequestOf(pkg.functionZip);
-  const identity = await checkCredentials(clients, signal);
-  const names = resourceNames(config, identity.account);
+  const { pkg, strategy, example, names } = await prepareStage(options);
   const existing = await getFunction(clients, names.functionName, signal);
   if (!existing?.Configuration) {
     throw new PipeError('NO_DEPLOYMENT', `Stage "${config.stage}" has no deployment (no function ${names.functionName} in ${config.region})`, {
@@ -32,26 +23,24 @@ export async function updateStageCode(options: StageRunOptions): Promise<DeployR
   }
   const { manifest } = pkg;
   const deployedLayers = (existing.Configuration.Layers ?? []).map((l) => l.Arn);
-  const depsChanged = (() => {
+  const depsChanged = async (): Promise<boolean> => {
     switch (strategy.mode) {
       case 'function-only':
         return deployedLayers.length > 0;
       case 'slim':
-        return existing.Configuration.Environment?.Variables?.[SLIM_ENV.sha256] !== manifest.layer!.sha256;
-      case 'layer':
-        return undefined;
+        return existing.Configuration!.Environment?.Variables?.[SLIM_ENV.sha256] !== manifest.layer!.sha256;
+      case 'layer': {
+        const layers = await listLayerVersions(clients, names.layerName, signal);
+        const version = findLayerVersion(layers, manifest.layer!.depsHash, manifest.runtime, manifest.architecture);
+        return !version?.LayerVersionArn || !deployedLayers.includes(version.LayerVersionArn);
+      }
       default: {
         const never: never = strategy;
         return never;
       }
     }
-  })();
-  let layerChanged = depsChanged;
-  if (layerChanged === undefined) {
-    const version = findLayerVersion(await listLayerVersions(clients, names.layerName, signal), manifest.layer!.depsHash, manifest.runtime, manifest.architecture);
-    layerChanged = !version?.LayerVersionArn || !deployedLayers.includes(version.LayerVersionArn);
-  }
-  if (layerChanged) {
+  };
+  if (await depsChanged()) {
     throw new PipeError('DEPS_CHANGED', 'The runtime dependencies changed since the last deploy; update only pushes code', { hint: 'Run `pipe deploy` to publish the new dependencies.' });
   }
   if (strategy.functionUpload === 's3') await ensureBucket(clients, names, reporter, signal);

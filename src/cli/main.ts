@@ -43,43 +43,12 @@ function suggestOption(argv: string[], known: string[]): void {
   }
 }
 
-function chooseReporter(args: Parsed): Reporter {
-  const verbose = Boolean(args.verbose);
-  if (args.json) return new JsonReporter(new PlainReporter(process.stderr, { verbose }), process.stdout);
-  const tty = process.stdout.isTTY && !process.env.CI && !args['dry-run'] && !verbose;
-  if (tty) return new ListrReporterLazy();
-  return new PlainReporter(process.stdout, { verbose, dryRun: Boolean(args['dry-run']) });
-}
-
-/** listr2 is loaded only on a TTY: CI logs and --json never pay for it. */
-class ListrReporterLazy implements Reporter {
-  private inner?: Reporter;
-  private pending: Promise<Reporter> = import('../reporter/listr-reporter.js').then((m) => (this.inner = new m.ListrReporter()));
-  async ready(): Promise<void> {
-    await this.pending;
-  }
-  planned(tasks: Parameters<Reporter['planned']>[0]): void {
-    this.inner!.planned(tasks);
-  }
-  taskStarted(name: string, reason: string): StepReporter {
-    return this.inner!.taskStarted(name, reason);
-  }
-  taskSkipped(name: string, reason: string): void {
-    this.inner!.taskSkipped(name, reason);
-  }
-  taskFinished(report: Parameters<Reporter['taskFinished']>[0]): void {
-    this.inner!.taskFinished(report);
-  }
-  notice(text: string): void {
-    if (this.inner) this.inner.notice(text);
-    else process.stderr.write(`${text}\n`);
-  }
-  print(text: string, task?: string): void {
-    this.inner!.print(text, task);
-  }
-  finished(report: RunReport): Promise<void> {
-    return this.inner!.finished(report);
-  }
+/** listr2 on a terminal (loaded only then: CI logs and --json never pay for it), plain lines otherwise. */
+async function chooseReporter(args: Parsed): Promise<Reporter> {
+  if (args.json) return new JsonReporter(new PlainReporter(process.stderr), process.stdout);
+  const tty = process.stdout.isTTY && !process.env.CI && !args['dry-run'] && !args.verbose;
+  if (tty) return new (await import('../reporter/listr-reporter.js')).ListrReporter();
+  return new PlainReporter(process.stdout, { dryRun: Boolean(args['dry-run']) });
 }
 
 /** Message and hint; the stack too for a fault in pipe itself, or with --verbose. */
@@ -153,8 +122,7 @@ export async function main(argv: string[], signal: AbortSignal): Promise<number>
       throw new UsageError('BAD_OPTION', `--runner is "${runner}"; expected docker, local or auto`);
     }
     const config = loaded!.config;
-    const reporter = chooseReporter(args);
-    if (reporter instanceof ListrReporterLazy) await reporter.ready();
+    const reporter = await chooseReporter(args);
     // The runner reports before any task runs (image pull): its progress is throttled to a line per layer
     // every two seconds, and the last one.
     const lastProgress = new Map<string, number>();

@@ -11,7 +11,7 @@ export class PlainReporter implements Reporter {
 
   constructor(
     private readonly out: Writable,
-    private readonly opts: { verbose?: boolean; dryRun?: boolean; printTo?: Writable } = {},
+    private readonly opts: { dryRun?: boolean } = {},
   ) {}
 
   private write(text: string): void {
@@ -91,7 +91,7 @@ export class PlainReporter implements Reporter {
   }
 
   print(text: string): void {
-    (this.opts.printTo ?? this.out).write(`${text}\n`);
+    this.out.write(`${text}\n`);
   }
 
   async finished(report: RunReport): Promise<void> {

@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import { InterruptedError, PipeError, UsageError } from '../errors.js';
 import type { StepReporter } from '../reporter/reporter.js';
 import type { Runtime } from '../config/schema.js';
+import { runtimePythonVersion } from '../packaging/platforms.js';
 
 /** One JSON message of the engine's pull stream (POST /images/create). */
 export interface PullEvent {
@@ -96,15 +97,10 @@ export async function ensureImage(docker: Docker, image: string, reporter: StepR
   return pulled;
 }
 
-/** "Python 3.11.2" -> "3.11"; undefined when the text is not a Python version banner. */
-export function parsePythonVersion(text: string): string | undefined {
-  const match = /Python\s+(\d+)\.(\d+)(?:\.\d+)?/.exec(text);
-  return match ? `${match[1]}.${match[2]}` : undefined;
-}
-
-/** Fails when the image's Python (e.g. "3.11") is not the one of the Lambda runtime (e.g. "python3.12"). */
-export function checkImagePython(image: string, pythonVersion: string, runtime: Runtime): void {
-  const wanted = runtime.replace(/^python/, '');
+/** Fails when the image's Python (e.g. "3.11.2") is not the one of the Lambda runtime (e.g. "python3.12"). */
+export function checkImagePython(image: string, fullVersion: string, runtime: Runtime): void {
+  const pythonVersion = fullVersion.split('.').slice(0, 2).join('.');
+  const wanted = runtimePythonVersion(runtime);
   if (pythonVersion === wanted) return;
   throw new UsageError(
     'IMAGE_RUNTIME_MISMATCH',

@@ -7,7 +7,7 @@ import type { StepReporter } from '../reporter/reporter.js';
 import { formatCommand } from '../util/format-command.js';
 import { containerSpec } from './docker-container.js';
 import { connectEngine, engineLocation, pingEngine, type EngineLocation } from './docker-engine.js';
-import { checkImagePython, engineMessage, ensureImage, localImageId, parsePythonVersion } from './docker-image.js';
+import { checkImagePython, engineMessage, ensureImage, localImageId } from './docker-image.js';
 import { FrameDemuxer } from './docker-output.js';
 import { LineSplitter, LineTail } from './stream-lines.js';
 import type { RunIo, RunResult, RunStep, Runner } from './runner.js';
@@ -355,6 +355,6 @@ export async function createDockerRunner(options: DockerRunnerOptions): Promise<
     runner.assumePythonVersion(known.version);
   }
   const version = known?.version ?? (await runner.detectPython(signal));
-  checkImagePython(image, parsePythonVersion(`Python ${version}`) ?? version, options.config.runtime);
+  checkImagePython(image, version, options.config.runtime);
   return runner;
 }

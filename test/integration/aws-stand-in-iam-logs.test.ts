@@ -33,11 +33,9 @@ import { CreateFunctionCommand, GetAccountSettingsCommand, GetFunctionCommand, L
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startAwsStandIn, type AwsStandIn } from '../support/aws-stand-in/index.js';
 import { makeZip } from '../support/aws-stand-in/zip-fixtures.js';
+import { TRUST_POLICY } from '../../src/aws/role.js';
 
-const TRUST = JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-});
+const TRUST = JSON.stringify(TRUST_POLICY);
 const LOGS_POLICY = JSON.stringify({
   Version: '2012-10-17',
   Statement: [{ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: '*' }],

@@ -27,11 +27,9 @@ import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { startAwsStandIn, type AwsStandIn, type InvokedFunction, type FunctionUrlRequest } from '../support/aws-stand-in/index.js';
 import { makeZeroZip, makeZip } from '../support/aws-stand-in/zip-fixtures.js';
+import { TRUST_POLICY } from '../../src/aws/role.js';
 
-const TRUST = JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-});
+const TRUST = JSON.stringify(TRUST_POLICY);
 
 /** Awaits a rejection and returns the error for assertions on its AWS shape. */
 async function failure(promise: Promise<unknown>): Promise<Error & { $metadata?: { httpStatusCode?: number } }> {
