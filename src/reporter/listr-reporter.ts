@@ -155,6 +155,7 @@ export class ListrReporter implements Reporter {
   }
 
   async finished(report: RunReport): Promise<void> {
+    if (!this.listr) return;
     for (const row of this.rows.values()) row.finish({ skip: 'not run' });
     await this.listr;
     for (const n of this.notices) process.stderr.write(`${n}\n`);

@@ -8,6 +8,8 @@ import { errorMessage, formatDuration, formatProgress } from './format.js';
  */
 export class PlainReporter implements Reporter {
   private readonly lastProgress = new Map<string, number>();
+  /** A run stopped before planning (bad task name, cycle) has no summary to print. */
+  private started = false;
 
   constructor(
     private readonly out: Writable,
@@ -19,6 +21,7 @@ export class PlainReporter implements Reporter {
   }
 
   planned(tasks: readonly { name: string; action: 'run' | 'skip'; reason: string }[]): void {
+    this.started = true;
     if (this.opts.dryRun) {
       const width = Math.max(...tasks.map((t) => t.name.length)) + 2;
       this.write('Plan (dry run: nothing is run or written):');
@@ -95,7 +98,7 @@ export class PlainReporter implements Reporter {
   }
 
   async finished(report: RunReport): Promise<void> {
-    if (this.opts.dryRun && report.ok) return;
+    if (!this.started || (this.opts.dryRun && report.ok)) return;
     const count = (o: TaskReport['outcome']) => report.tasks.filter((t) => t.outcome === o).length;
     const parts = [`${count('succeeded')} ran`, `${count('skipped')} skipped`];
     if (count('failed')) parts.push(`${count('failed')} failed`);
