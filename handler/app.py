@@ -1,4 +1,4 @@
-"""The Lambda function: credit-risk predictions with exact SHAP values, numpy as the only dependency.
+"""The Lambda function: tree-model predictions with exact SHAP values, numpy as the only dependency.
 
 Routes: POST /predict, GET / (model card), GET /health. Artifacts are loaded once per process
 (at import, i.e. during the Lambda init phase) from $PIPE_ARTIFACTS_DIR or ./artifacts next to this file.
@@ -42,7 +42,7 @@ MODEL, LOAD_ERROR = _load()
 
 def handler(event, context):
     try:
-        return _route(event)
+        return _route(event, getattr(context, "aws_request_id", None))
     except RequestError as err:
         return json_response(err.status, err.body(), err.headers)
     except Exception:  # noqa: BLE001 - the client gets a JSON 500, the log gets the traceback
@@ -58,7 +58,7 @@ def handler(event, context):
         return json_response(500, {"error": error})
 
 
-def _route(event) -> dict:
+def _route(event, request_id: str | None) -> dict:
     request = parse_event(event, MODEL.max_body_bytes if MODEL else _FALLBACK_MAX_BODY)
     methods = ROUTES.get(request.path)
     if methods is None:
@@ -76,4 +76,4 @@ def _route(event) -> dict:
         return json_response(200, {"status": "ok", "model_version": MODEL.version, "features": len(MODEL.names)})
     if request.path == "/":
         return raw_json_response(200, MODEL.card_body)
-    return raw_json_response(200, MODEL.predict(parse_body(request.body)))
+    return raw_json_response(200, MODEL.predict(parse_body(request.body), request_id))

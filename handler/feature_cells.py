@@ -13,6 +13,11 @@ import numpy as np
 
 from tree_paths import LeafPaths
 
+# Largest (cell x group) pattern table; beyond it conditions are evaluated pair by pair.
+DENSE_BYTES = 48 * 1024 * 1024
+# Elements of the (records x conditions) work arrays of the pairwise evaluation.
+PAIR_ELEMENTS = 1_000_000
+
 
 class FeatureCells:
     def __init__(self, paths: LeafPaths, n_features: int, compare: type):
@@ -55,31 +60,55 @@ class FeatureCells:
             rows.append(row)
         return rows
 
-    def condition_bits(self, cond: np.ndarray, group: np.ndarray, pos: np.ndarray, n_groups: int,
-                       dtype: type) -> np.ndarray:
-        """bits[row, group]: for each listed condition (in ``group`` at bit ``pos``), its bit in every row
-        whose cell meets it.
+    def intervals(self, cond: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(numeric, first, end): which conditions are numeric, and the rows [first, end) their intervals hold in.
 
-        For a numeric interval (lo, hi] a record's cell c = #thresholds strictly below x meets it for
-        a < c <= b: built as a running sum of +bit at the first such cell and -bit past the last one
-        (which at most reaches the missing cell, where the sum is back to zero); missing cells and
-        categorical cells are then set directly.
+        A record's cell c = #thresholds strictly below x meets (lo, hi] for a < c <= b. An interval can
+        be empty (first >= end): a path only a missing value takes.
         """
         p = self._paths
         feat = p.cond_feat[cond]
-        bit = np.left_shift(np.ones(cond.size, dtype=dtype), pos.astype(dtype))
-        steps = np.zeros((self.n_rows + 1, n_groups), dtype=dtype)
         numeric = self.categorical[feat] == 0
-        first = np.empty(cond.size, dtype=np.int64)
-        end = np.empty(cond.size, dtype=np.int64)
+        first = np.zeros(cond.size, dtype=np.int64)
+        end = np.zeros(cond.size, dtype=np.int64)
         for f in np.unique(feat[numeric]):
             mine = np.nonzero(numeric & (feat == f))[0]
             thr, lo, hi = self.thresholds[f], p.cond_lo[cond[mine]], p.cond_hi[cond[mine]]
             first[mine] = self.offsets[f] + np.where(np.isfinite(lo), np.searchsorted(thr, lo), -1) + 1
             end[mine] = self.offsets[f] + np.where(np.isfinite(hi), np.searchsorted(thr, hi), thr.size) + 1
+        return numeric, first, end
+
+    def patterns(self, cond: np.ndarray, group: np.ndarray, pos: np.ndarray, n_groups: int,
+                 dtype: type) -> "DensePatterns | PairPatterns":
+        """What builds, per record, each group's pattern: bit ``pos`` set where condition ``cond`` holds.
+
+        A table of every (cell, group) pair is the fastest (a gather per feature), but it grows as
+        cells x groups; past DENSE_BYTES the conditions are evaluated one by one instead.
+        """
+        if (self.n_rows + 1) * n_groups * np.dtype(dtype).itemsize <= DENSE_BYTES:
+            return DensePatterns(self._dense_bits(cond, group, pos, n_groups, dtype), n_groups)
+        return PairPatterns(self, cond, group, pos, n_groups, dtype)
+
+    def _dense_bits(self, cond: np.ndarray, group: np.ndarray, pos: np.ndarray, n_groups: int,
+                    dtype: type) -> np.ndarray:
+        """bits[row, group]: for each listed condition (in ``group`` at bit ``pos``), its bit in every row
+        whose cell meets it.
+
+        Numeric intervals are built as a running sum of +bit at their first row and -bit past their
+        last one (which at most reaches the missing cell, where the sum is back to zero); missing cells
+        and categorical cells are then set directly.
+        """
+        p = self._paths
+        feat = p.cond_feat[cond]
+        bit = np.left_shift(np.ones(cond.size, dtype=dtype), pos.astype(dtype))
+        steps = np.zeros((self.n_rows + 1, n_groups), dtype=dtype)
+        numeric, first, end = self.intervals(cond)
+        # An empty interval gets no interval cells, else its -bit would come before its +bit.
+        interval = numeric.copy()
+        interval[numeric] = first[numeric] < end[numeric]
         # Unsigned wrap-around keeps the running sum exact: every true value fits the pattern type.
-        np.add.at(steps, (first[numeric], group[numeric]), bit[numeric])
-        np.add.at(steps, (end[numeric], group[numeric]), np.negative(bit[numeric]))
+        np.add.at(steps, (first[interval], group[interval]), bit[interval])
+        np.add.at(steps, (end[interval], group[interval]), np.negative(bit[interval]))
         bits = np.cumsum(steps, axis=0, dtype=dtype)[:-1]
         nan = p.cond_nan[cond]
         np.bitwise_or.at(bits, (self.nan_rows[feat[nan]], group[nan]), bit[nan])
@@ -92,3 +121,56 @@ class FeatureCells:
         cells = p.cat_cell[pair_start[cond[which]] + within]
         np.bitwise_or.at(bits, (self.offsets[feat[which]] + cells, group[which]), bit[which])
         return bits
+
+
+class DensePatterns:
+    """Patterns from the (cell x group) table: one gather and OR per feature."""
+
+    def __init__(self, bits: np.ndarray, n_groups: int):
+        self._bits = bits
+        self.n_groups = n_groups
+
+    def __call__(self, rows: list[np.ndarray]) -> np.ndarray:
+        patterns = np.zeros((rows[0].size, self.n_groups), dtype=self._bits.dtype)
+        for feature_rows in rows:
+            patterns |= self._bits[feature_rows]
+        return patterns
+
+
+class PairPatterns:
+    """Patterns from each (condition, group) pair evaluated on the record's cell: memory linear in the pairs."""
+
+    def __init__(self, cells: FeatureCells, cond: np.ndarray, group: np.ndarray, pos: np.ndarray, n_groups: int,
+                 dtype: type):
+        p = cells._paths
+        order = np.argsort(group, kind="stable")
+        cond, group, pos = cond[order], group[order], pos[order]
+        self._feat = p.cond_feat[cond]
+        self._weight = np.left_shift(np.ones(cond.size, dtype=dtype), pos.astype(dtype))
+        self._nan_row = np.where(p.cond_nan[cond], cells.nan_rows[self._feat], -1)
+        numeric, self._first, self._end = cells.intervals(cond)
+        # Categorical conditions: a membership row over the feature's cells (the missing cell excluded).
+        self._categorical = np.nonzero(~numeric)[0]
+        member = np.zeros((self._categorical.size, int(cells.categorical.max(initial=0)) + 1), dtype=bool)
+        for i, c in enumerate(cond[self._categorical].tolist()):
+            member[i, p.cat_cell[p.cat_cond == c]] = True
+        self._member = member
+        self._cat_offset = cells.offsets[self._feat[self._categorical]]
+        self._groups, self._starts = np.unique(group, return_index=True)
+        self.n_groups = n_groups
+        self._dtype = dtype
+
+    def __call__(self, rows: list[np.ndarray]) -> np.ndarray:
+        n = rows[0].size
+        by_feature = np.stack(rows, axis=1)  # (n, features): global rows
+        patterns = np.zeros((n, self.n_groups), dtype=self._dtype)
+        step = max(1, PAIR_ELEMENTS // max(1, self._feat.size))
+        for start in range(0, n, step):
+            cell = by_feature[start: start + step][:, self._feat]  # (batch, pairs)
+            hot = (cell >= self._first) & (cell < self._end) | (cell == self._nan_row)
+            if self._categorical.size:
+                local = cell[:, self._categorical] - self._cat_offset
+                hot[:, self._categorical] |= self._member[np.arange(self._categorical.size), local]
+            weighted = np.where(hot, self._weight, 0).astype(self._dtype)
+            patterns[start: start + step, self._groups] = np.bitwise_or.reduceat(weighted, self._starts, axis=1)
+        return patterns

@@ -1,4 +1,8 @@
-"""Loads the deployed artifacts (model.json + model_card.json: data only, never pickle) and serves predictions."""
+"""Loads the deployed artifacts (model.json + model_card.json: data only, never pickle) and serves predictions.
+
+model.json holds everything the function needs (features and their missing-value policies, the
+task, classes, link and trees); the card is what GET / answers, and records model.json's hash.
+"""
 
 from __future__ import annotations
 
@@ -6,62 +10,70 @@ import hashlib
 import json
 import os
 
-from explainer import TreeEnsembleExplainer
+from explainer import TreeModelExplainer, apply_link
 from responses import PredictionFormatter
 from validation import FeatureSpec, RecordValidator
 
-MODEL_FORMAT = "pipe.tree-ensemble.v1"
+MODEL_FORMAT = "pipe.tree-model.v2"
+TASK_OUTPUTS = {"binary": "one", "regression": "one", "multiclass": "per class"}
 
 
 class ArtifactError(Exception):
     """The artifacts are missing, altered or inconsistent: the function cannot serve."""
 
 
+def read_artifacts(directory: str) -> tuple[bytes, dict, bytes, dict]:
+    try:
+        with open(os.path.join(directory, "model.json"), "rb") as file:
+            model_bytes = file.read()
+        with open(os.path.join(directory, "model_card.json"), "rb") as file:
+            card_bytes = file.read()
+    except OSError as err:
+        raise ArtifactError(f"cannot read the model artifacts in {directory}: {err}") from err
+    try:
+        return model_bytes, json.loads(model_bytes), card_bytes, json.loads(card_bytes)
+    except ValueError as err:
+        raise ArtifactError(f"an artifact in {directory} is not valid JSON: {err}") from err
+
+
 class LoadedModel:
     def __init__(self, directory: str):
+        model_bytes, document, card_bytes, card = read_artifacts(directory)
         try:
-            with open(os.path.join(directory, "model.json"), "rb") as file:
-                model_bytes = file.read()
-            with open(os.path.join(directory, "model_card.json"), "rb") as file:
-                card_bytes = file.read()
-        except OSError as err:
-            raise ArtifactError(f"cannot read the model artifacts in {directory}: {err}") from err
-        try:
-            card = json.loads(card_bytes)
-            document = json.loads(model_bytes)
-        except ValueError as err:
-            raise ArtifactError(f"an artifact in {directory} is not valid JSON: {err}") from err
-        try:
-            expected_sha = card["artifacts"]["model.json"]["sha256"]
-            if hashlib.sha256(model_bytes).hexdigest() != expected_sha:
+            if hashlib.sha256(model_bytes).hexdigest() != card["artifacts"]["model.json"]["sha256"]:
                 raise ArtifactError("model.json does not match the sha256 recorded in model_card.json")
             if document.get("format") != MODEL_FORMAT:
                 raise ArtifactError(f"model.json format {document.get('format')!r} is not {MODEL_FORMAT!r}")
-            names = document["features"]
-            card_features = {f["name"]: f for f in card["features"]}
-            if list(card_features) != names:
-                raise ArtifactError("model.json and model_card.json list different features")
-            medians = document["imputer"]["values"]
-            self.explainer = TreeEnsembleExplainer(document["ensemble"], len(names))
-            if abs(self.explainer.base_value - float(document["base_value"])) > 1e-12:
+            specs = [FeatureSpec.from_document(f) for f in document["features"]]
+            names = [s.name for s in specs]
+            task, classes = document["task"], document.get("classes")
+            self.explainer = TreeModelExplainer(document["ensemble"], len(names))
+            expected_outputs = len(classes) if task == "multiclass" else 1
+            if self.explainer.n_outputs != expected_outputs:
+                raise ArtifactError(f"a {task} model needs {TASK_OUTPUTS[task]} output, the trees have "
+                                    f"{self.explainer.n_outputs}")
+            recorded = document["base_value"]
+            if max(abs(a - b) for a, b in zip(self.explainer.base_value.tolist(), recorded)) > 1e-9:
                 raise ArtifactError("the recomputed base value differs from the one recorded in model.json")
-            specs = [FeatureSpec(name=n, integer=card_features[n]["type"] == "integer",
-                                 imputable=card_features[n]["missing"] == "impute_median", median=float(m))
-                     for n, m in zip(names, medians)]
-            self.validator = RecordValidator(specs, int(card["limits"]["max_records"]))
-            self.max_body_bytes = int(card["limits"]["max_body_bytes"])
-            self.threshold = float(card["decision"]["threshold"])
-            labels = card["decision"]["labels"]
-            self.labels = (labels["false"], labels["true"])
+            self.link = document["link"]
+            apply_link(self.link, self.explainer.base_value[None, :])  # an unknown link fails here, not per request
+            limits = document["limits"]
+            self.validator = RecordValidator(specs, int(limits["max_records"]))
+            self.max_body_bytes = int(limits["max_body_bytes"])
             self.version = str(card["version"])
+            self.task = task
+            self.formatter = PredictionFormatter(names, self.version, task, document["shap_output"], classes,
+                                                 document.get("decision"))
         except (KeyError, TypeError, ValueError) as err:  # ModelFormatError is a ValueError
             raise ArtifactError(f"the model artifacts are malformed: {type(err).__name__}: {err}") from err
         self.names = names
         self.card_body = card_bytes.decode("utf-8")
-        self.formatter = PredictionFormatter(names, self.version, self.threshold, self.labels)
 
-    def predict(self, document: object) -> str:
+    def predict(self, document: object, request_id: str | None = None) -> str:
         """The JSON body of a POST /predict answer (RequestError for bad records)."""
         batch = self.validator.to_batch(document)
         result = self.explainer.explain(batch.x)
-        return self.formatter.body(result.probability, result.shap, result.base_value, batch.imputed)
+        prediction = apply_link(self.link, result.margin)
+        if self.task != "multiclass":
+            prediction = prediction[:, 0]
+        return self.formatter.body(prediction, result.shap, result.base_value, batch.imputed, request_id)

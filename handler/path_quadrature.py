@@ -54,7 +54,7 @@ class QuadratureLeaves:
             raise ModelFormatError(f"a leaf's path reads {width} distinct features; at most {MAX_DEPTH} are supported")
         width = max(width, 1)
         # One pattern per leaf: bit k is its k-th path condition; unused high bits are always set.
-        self._bits = cells.condition_bits(paths.slot_cond[slots], slot_leaf, slot_k, leaves.size, np.uint64)
+        self._patterns = cells.patterns(paths.slot_cond[slots], slot_leaf, slot_k, leaves.size, np.uint64)
         all_bits = (1 << width) - 1
         self._padding = np.array([all_bits & ~((1 << int(d)) - 1) for d in depth], dtype=np.uint64)
         self._full = np.uint64(all_bits)
@@ -91,10 +91,7 @@ class QuadratureLeaves:
 
     def accumulate(self, rows: list[np.ndarray], out: np.ndarray) -> None:
         n = out.shape[1]
-        patterns = np.zeros((n, self._value.size), dtype=np.uint64)
-        for feature_rows in rows:
-            patterns |= self._bits[feature_rows]
-        patterns |= self._padding
+        patterns = self._patterns(rows) | self._padding
         step = max(1, WORK_ELEMENTS // max(1, self._value.size * self._width))
         for start in range(0, n, step):
             self._accumulate_batch(patterns[start: start + step], out[:, start: start + step])

@@ -101,7 +101,7 @@ class UnitTables:
         unit_bits = np.bincount(cond_unit, minlength=n_units)
         max_bits = int(unit_bits.max(initial=0))
         self.pattern_dtype = np.uint8 if max_bits <= 8 else np.uint16 if max_bits <= 16 else np.uint32
-        self._bits = cells.condition_bits(cond_id, cond_unit, cond_pos, n_units, self.pattern_dtype)
+        self._patterns = cells.patterns(cond_id, cond_unit, cond_pos, n_units, self.pattern_dtype)
 
         width = max(int(depth.max(initial=0)), 1)
         z = np.ones((n_leaves, width))
@@ -181,10 +181,7 @@ class UnitTables:
     def accumulate(self, rows: list[np.ndarray], out: np.ndarray, chunk: int) -> None:
         """Adds every unit's SHAP values and output share for the records whose cell rows are given."""
         n = out.shape[1]
-        # Bits from different conditions never overlap, so OR-ing the rows builds each unit's pattern.
-        patterns = np.zeros((n, self._n_units), dtype=self.pattern_dtype)
-        for feature_rows in rows:
-            patterns |= self._bits[feature_rows]
+        patterns = self._patterns(rows)
         by_unit = np.ascontiguousarray(patterns.T)  # (units, n): the slot gather below copies whole rows
         if self._slot_unit.size:
             slot_patterns, idx, contrib = self._buffers(n, chunk)

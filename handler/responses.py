@@ -1,8 +1,15 @@
-"""Renders POST /predict responses straight to JSON text.
+"""Renders POST /predict responses straight to JSON text, one schema per task.
 
-A per-record %-template with the feature names pre-encoded is about three times faster than
-json.dumps over dicts. Floats are written with 17 significant digits ('%.17g'), which reproduces
-every double exactly (as repr does) and formats faster than repr's shortest-digits search.
+Every answer has ``model_version``, ``task``, ``shap_output`` (the space SHAP values add up in) and
+``predictions``; per record ``base_value + sum(shap) == output`` in that space:
+
+* binary: ``probability``, ``decision``, ``base_value``, ``shap {feature: value}``
+* multiclass: ``probabilities {class: p}``, ``label``, ``base_value {class: v}``, ``shap {class: {feature: v}}``
+* regression: ``prediction``, ``base_value``, ``shap {feature: value}``
+
+and ``imputed``: the features that were missing and imputed. A per-record %-template with the
+names pre-encoded is about three times faster than json.dumps over dicts. Floats are written with
+17 significant digits ('%.17g'), which reproduces every double exactly.
 """
 
 from __future__ import annotations
@@ -12,27 +19,65 @@ import json
 import numpy as np
 
 
+def _shap_fields(names: list[str]) -> str:
+    return "{" + ",".join(f"{json.dumps(name)}:%.17g" for name in names) + "}"
+
+
+def class_key(label: object) -> str:
+    """A class label as a JSON object key (labels keep their type elsewhere)."""
+    return label if isinstance(label, str) else json.dumps(label)
+
+
 class PredictionFormatter:
-    def __init__(self, names: list[str], version: str, threshold: float, labels: tuple[str, str]):
-        self.threshold = threshold
-        self.approve, self.decline = (json.dumps(label) for label in labels)
-        shap_fields = ",".join(f"{json.dumps(name)}:%.17g" for name in names)
-        self.record = ('{"probability":%.17g,"decision":%s,"base_value":%s,"shap":{' + shap_fields
-                       + '},"imputed":%s}')
-        self.prefix = '{"model_version":' + json.dumps(version) + ',"predictions":['
+    def __init__(self, names: list[str], version: str, task: str, shap_output: str, classes: list | None,
+                 decision: dict | None):
+        self.task = task
+        self.prefix = ('{"model_version":' + json.dumps(version) + ',"task":' + json.dumps(task)
+                       + ',"shap_output":' + json.dumps(shap_output))
+        shap = _shap_fields(names)
+        if task == "binary":
+            self.threshold = float(decision["threshold"])
+            self.negative, self.positive = json.dumps(decision["negative"]), json.dumps(decision["positive"])
+            self.record = '{"probability":%.17g,"decision":%s,"base_value":%.17g,"shap":' + shap + ',"imputed":%s}'
+        elif task == "multiclass":
+            keys = [json.dumps(class_key(c)) for c in classes]
+            self.labels = [json.dumps(c) for c in classes]
+            self.record = ('{"probabilities":{' + ",".join(f"{k}:%.17g" for k in keys) + '},"label":%s,'
+                           '"base_value":%s,"shap":{' + ",".join(f"{k}:{shap}" for k in keys) + '},"imputed":%s}')
+            self.keys = keys
+        elif task == "regression":
+            self.record = '{"prediction":%.17g,"base_value":%.17g,"shap":' + shap + ',"imputed":%s}'
+        else:
+            raise ValueError(f"unknown task {task!r}")
         self._imputed: dict[tuple[str, ...], str] = {(): "[]"}
 
-    def body(self, probability: np.ndarray, shap: np.ndarray, base_value: float, imputed: list[list[str]]) -> str:
-        if not (np.isfinite(probability).all() and np.isfinite(shap).all() and np.isfinite(base_value)):
+    def body(self, prediction: np.ndarray, shap: np.ndarray, base_value: np.ndarray, imputed: list[list[str]],
+             request_id: str | None = None) -> str:
+        """prediction: (n,) probability or value, or (n, classes); shap: (n, outputs, features)."""
+        if not (np.isfinite(prediction).all() and np.isfinite(shap).all() and np.isfinite(base_value).all()):
             raise ArithmeticError("the explainer produced a non-finite value")
-        template, threshold, approve, decline = self.record, self.threshold, self.approve, self.decline
-        base = "%.17g" % base_value
-        encoded = self._imputed
-        parts = []
-        for p, row, gaps in zip(probability.tolist(), shap.tolist(), imputed):
-            key = tuple(gaps)
-            flags = encoded.get(key)
-            if flags is None:
-                flags = encoded[key] = json.dumps(gaps)
-            parts.append(template % (p, decline if p >= threshold else approve, base, *row, flags))
-        return self.prefix + ",".join(parts) + "]}"
+        flags = [self._flags(gaps) for gaps in imputed]
+        template = self.record
+        if self.task == "binary":
+            base = float(base_value[0])
+            threshold, negative, positive = self.threshold, self.negative, self.positive
+            parts = [template % (p, positive if p >= threshold else negative, base, *row, flag)
+                     for p, row, flag in zip(prediction.tolist(), shap[:, 0, :].tolist(), flags)]
+        elif self.task == "regression":
+            base = float(base_value[0])
+            parts = [template % (v, base, *row, flag)
+                     for v, row, flag in zip(prediction.tolist(), shap[:, 0, :].tolist(), flags)]
+        else:
+            base = "{" + ",".join(f"{k}:{v:.17g}" for k, v in zip(self.keys, base_value.tolist())) + "}"
+            labels = [self.labels[i] for i in np.argmax(prediction, axis=1).tolist()]
+            parts = [template % (*p, label, base, *row, flag) for p, label, row, flag in
+                     zip(prediction.tolist(), labels, shap.reshape(len(shap), -1).tolist(), flags)]
+        prefix = self.prefix if request_id is None else self.prefix + ',"request_id":' + json.dumps(request_id)
+        return prefix + ',"predictions":[' + ",".join(parts) + "]}"
+
+    def _flags(self, gaps: list[str]) -> str:
+        key = tuple(gaps)
+        flags = self._imputed.get(key)
+        if flags is None:
+            flags = self._imputed[key] = json.dumps(gaps)
+        return flags

@@ -1,4 +1,9 @@
-"""Turns a POST /predict body into a float matrix, or a RequestError naming what is wrong."""
+"""Turns a POST /predict body into the model's input rows, or a RequestError naming what is wrong.
+
+Each feature of model.json says how a JSON value becomes a number: a number as it is, a boolean
+or a category as its code, null as the missing-value policy says (kept missing for the model's own
+default branch, imputed, or refused). Messages show values as JSON writes them.
+"""
 
 from __future__ import annotations
 
@@ -10,21 +15,47 @@ import numpy as np
 
 from lambda_events import RequestError
 
+MISSING_POLICIES = ("native", "impute", "required")
+TYPES = ("number", "boolean", "category")
+# Known categories shown in an 'unknown category' message, at most.
+SHOWN_CATEGORIES = 20
+
+
+class NonFinite:
+    """A NaN or Infinity literal in the body: kept until the field it belongs to is known."""
+
+    def __init__(self, literal: str):
+        self.literal = literal
+
 
 class FeatureSpec(NamedTuple):
     name: str
+    type: str  # 'number' | 'boolean' | 'category'
+    missing: str  # 'native' | 'impute' | 'required'
+    impute_value: float
+    codes: dict  # category or boolean -> code
+    unseen: str  # 'missing' | 'reject' (categories)
     integer: bool
-    imputable: bool
-    median: float
+    minimum: float | None
+    maximum: float | None
+
+    @classmethod
+    def from_document(cls, feature: dict) -> "FeatureSpec":
+        kind, missing = feature["type"], feature["missing"]
+        if kind not in TYPES or missing not in MISSING_POLICIES:
+            raise ValueError(f"feature {feature['name']!r}: unknown type {kind!r} or missing policy {missing!r}")
+        categories = feature.get("categories") or []
+        impute = feature.get("impute_value")
+        return cls(name=feature["name"], type=kind, missing=missing,
+                   impute_value=math.nan if impute is None else float(impute),
+                   codes={value: float(code) for code, value in enumerate(categories)},
+                   unseen=feature.get("unseen", "reject"), integer=bool(feature.get("integer")),
+                   minimum=feature.get("min"), maximum=feature.get("max"))
 
 
 class Batch(NamedTuple):
-    x: np.ndarray  # (n, features), missing values already imputed
-    imputed: list[list[str]]  # per record, the features that were null and imputed
-
-
-def _reject_constant(name: str) -> float:
-    raise RequestError(400, "non_finite_number", f"{name} is not a valid number: use finite values")
+    x: np.ndarray  # (n, features): numbers and codes, NaN where the model routes a missing value itself
+    imputed: list[list[str]]  # per record, the features that were null (or unseen) and imputed
 
 
 def parse_body(body: bytes) -> object:
@@ -35,12 +66,23 @@ def parse_body(body: bytes) -> object:
     except UnicodeDecodeError as err:
         raise RequestError(400, "invalid_encoding", f"the body is not UTF-8 (byte {err.start})") from err
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=NonFinite)
     except json.JSONDecodeError as err:
         raise RequestError(400, "invalid_json", f"the body is not valid JSON: {err.msg} at line {err.lineno} "
                                                 f"column {err.colno}") from err
     except RecursionError as err:
         raise RequestError(400, "invalid_json", "the body is nested too deeply") from err
+
+
+def show(value: object) -> str:
+    """A value as the client wrote it (JSON), short."""
+    if isinstance(value, NonFinite):
+        return value.literal
+    try:
+        text = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class RecordValidator:
@@ -49,7 +91,9 @@ class RecordValidator:
         self.names = [f.name for f in features]
         self.name_set = frozenset(self.names)
         self.max_records = max_records
-        self._integer_columns = np.array([i for i, f in enumerate(features) if f.integer], dtype=np.int64)
+        # Plain numeric features take the fast path: a number needs no conversion at all.
+        self._plain = [f.type == "number" and not (f.integer or f.minimum is not None or f.maximum is not None)
+                       for f in features]
 
     def to_batch(self, document: object) -> Batch:
         if isinstance(document, dict):
@@ -64,10 +108,9 @@ class RecordValidator:
         else:
             raise RequestError(400, "wrong_type", f"the body must be a JSON object or an array of objects, "
                                                   f"not {_json_type(document)}")
-
         rows: list[list] = []
         imputed: list[list[str]] = []
-        names = self.names
+        names, plain = self.names, self._plain
         for index, record in enumerate(records):
             if type(record) is not dict or record.keys() != self.name_set:
                 self._explain_keys(record, index)
@@ -75,42 +118,71 @@ class RecordValidator:
             gaps: list[str] = []
             for col, value in enumerate(values):
                 kind = type(value)
-                if kind is float or kind is int:
+                if plain[col] and (kind is float or kind is int):
                     continue
-                values[col] = self._fill(value, col, index, gaps)
+                values[col] = self._convert(value, col, index, gaps)
             rows.append(values)
             imputed.append(gaps)
-
         try:
             x = np.array(rows, dtype=np.float64)
         except OverflowError as err:
             raise RequestError(400, "non_finite_number", "a number is too large to be represented") from err
-        finite = np.isfinite(x)
-        if not finite.all():
-            row, col = (int(v[0]) for v in np.nonzero(~finite))
+        infinite = np.isinf(x)
+        if infinite.any():
+            row, col = (int(v[0]) for v in np.nonzero(infinite))
             raise self._field_error("non_finite_number", f"{names[col]} is too large to be a finite number", col, row)
-        if self._integer_columns.size:
-            ints = x[:, self._integer_columns]
-            fractional = ints != np.floor(ints)
-            if fractional.any():
-                row, pos = (int(v[0]) for v in np.nonzero(fractional))
-                col = int(self._integer_columns[pos])
-                raise self._field_error("wrong_type", f"{names[col]} must be a whole number, got {x[row, col]!r}",
-                                        col, row)
         return Batch(x=x, imputed=imputed)
 
-    def _fill(self, value: object, col: int, index: int, gaps: list[str]) -> float:
+    def _convert(self, value: object, col: int, index: int, gaps: list[str]) -> float:
         spec = self.features[col]
         if value is None:
-            if spec.imputable:
-                gaps.append(spec.name)
-                return spec.median
-            raise self._field_error("missing_value", f"{spec.name} is required and cannot be null", col, index)
-        if isinstance(value, float) and not math.isfinite(value):
-            raise self._field_error("non_finite_number", f"{spec.name} must be a finite number", col, index)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)  # int/float subclasses
-        raise self._field_error("wrong_type", f"{spec.name} must be a number, not {_json_type(value)}", col, index)
+            return self._missing(spec, col, index, gaps, "missing_value", f"{spec.name} is required and cannot be null")
+        if isinstance(value, NonFinite):
+            raise self._field_error("non_finite_number", f"{spec.name} must be a finite number, not {value.literal}",
+                                    col, index)
+        if spec.type == "number":
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise self._field_error("wrong_type", f"{spec.name} must be a number, not {_json_type(value)}",
+                                        col, index)
+            number = float(value)
+            if spec.integer and number != math.floor(number):
+                raise self._field_error("wrong_type", f"{spec.name} must be a whole number, got {show(value)}",
+                                        col, index)
+            if (spec.minimum is not None and number < spec.minimum) or (
+                    spec.maximum is not None and number > spec.maximum):
+                bounds = f"between {show(spec.minimum)} and {show(spec.maximum)}" if spec.minimum is not None and \
+                    spec.maximum is not None else (f"at least {show(spec.minimum)}" if spec.minimum is not None
+                                                   else f"at most {show(spec.maximum)}")
+                raise self._field_error("out_of_range", f"{spec.name} must be {bounds}, got {show(value)}",
+                                        col, index)
+            return number
+        if spec.type == "boolean":
+            if not isinstance(value, bool):
+                raise self._field_error("wrong_type", f"{spec.name} must be true or false, not {_json_type(value)}",
+                                        col, index)
+            return spec.codes[value]
+        if not isinstance(value, str):
+            raise self._field_error("wrong_type", f"{spec.name} must be a string (a category), not "
+                                                  f"{_json_type(value)}", col, index)
+        code = spec.codes.get(value)
+        if code is not None:
+            return code
+        known = list(spec.codes)
+        listed = ", ".join(show(k) for k in known[:SHOWN_CATEGORIES]) + (", ..." if len(known) > SHOWN_CATEGORIES
+                                                                       else "")
+        message = f"{spec.name} has the unknown category {show(value)}; known: {listed}"
+        if spec.unseen == "missing":
+            return self._missing(spec, col, index, gaps, "unknown_category", message)
+        raise self._field_error("unknown_category", message, col, index)
+
+    def _missing(self, spec: FeatureSpec, col: int, index: int, gaps: list[str], code: str, message: str) -> float:
+        """A null (or an unseen category treated as one), as the feature's missing-value policy says."""
+        if spec.missing == "native":
+            return math.nan
+        if spec.missing == "impute":
+            gaps.append(spec.name)
+            return spec.impute_value
+        raise self._field_error(code, message, col, index)
 
     def _explain_keys(self, record: object, index: int) -> None:
         if not isinstance(record, dict):
@@ -122,7 +194,7 @@ class RecordValidator:
                                field=unknown[0], record=index)
         missing = [name for name in self.names if name not in record]
         raise RequestError(400, "missing_feature",
-                           f"record {index} lacks feature {missing[0]!r} (send null to impute where allowed)",
+                           f"record {index} lacks feature {missing[0]!r} (send null for a missing value)",
                            field=missing[0], record=index)
 
     def _field_error(self, code: str, message: str, col: int, index: int) -> RequestError:
@@ -140,4 +212,6 @@ def _json_type(value: object) -> str:
         return "an array"
     if isinstance(value, dict):
         return "an object"
+    if isinstance(value, NonFinite):
+        return value.literal
     return "a number"

@@ -1,13 +1,10 @@
-"""The credit-scoring data set: a deterministic synthetic generator and a strict CSV loader.
+"""The built-in example: a deterministic synthetic credit-scoring set with the "Give Me Some Credit" schema.
 
-Both return a DataFrame holding exactly FEATURES (float, NaN for missing) plus the target column.
+The frame holds the target column then FEATURES (float, NaN for missing). The real Kaggle CSV
+(cs-training.csv) goes through the generic loader in tabular_data as any user's CSV does.
 """
 
 from __future__ import annotations
-
-import hashlib
-import io
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,10 +22,6 @@ FEATURES = [
     "NumberOfTime60-89DaysPastDueNotWorse",
     "NumberOfDependents",
 ]
-
-
-class DataError(Exception):
-    """The input data cannot be used; the message names the column or line at fault."""
 
 
 def synthetic_credit_data(rows: int, seed: int) -> pd.DataFrame:
@@ -90,67 +83,3 @@ def synthetic_credit_data(rows: int, seed: int) -> pd.DataFrame:
     frame = pd.DataFrame({name: np.asarray(columns[name], dtype=np.float64) for name in FEATURES})
     frame.insert(0, TARGET, target)
     return frame
-
-
-def frame_sha256(frame: pd.DataFrame) -> str:
-    """Hash of a canonical CSV rendering, for data that has no file of its own."""
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, float_format="%.17g", lineterminator="\n")
-    return hashlib.sha256(buffer.getvalue().encode()).hexdigest()
-
-
-def load_credit_csv(path: Path, target: str) -> tuple[pd.DataFrame, str]:
-    """Reads a user's CSV with the credit schema; returns (frame, sha256 of the file bytes).
-
-    The Kaggle cs-training.csv works as is: its unnamed first column (a row index) is dropped and
-    "NA" marks missing values.
-    """
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise DataError(f"cannot read {path}: {err.strerror}") from err
-    if not raw.strip():
-        raise DataError(f"{path} is empty: expected a header line and data rows")
-    try:
-        frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise DataError(f"{path} is not a readable CSV: {err}") from err
-    unnamed = [c for c in frame.columns if c.strip() == "" or c.startswith("Unnamed:")]
-    if unnamed and frame.columns[0] in unnamed:
-        frame = frame.drop(columns=[frame.columns[0]])
-        unnamed = unnamed[1:]
-    if unnamed:
-        raise DataError(f"{path}: column {frame.columns.get_loc(unnamed[0]) + 1} has no name")
-    if frame.empty:
-        raise DataError(f"{path} has a header but no data rows")
-    if target not in frame.columns:
-        raise DataError(f"{path}: target column {target!r} not found (columns: {', '.join(frame.columns)})")
-    missing = [f for f in FEATURES if f not in frame.columns]
-    if missing:
-        raise DataError(f"{path}: missing feature column(s): {', '.join(missing)}")
-    unknown = [c for c in frame.columns if c not in FEATURES and c != target]
-    if unknown:
-        raise DataError(f"{path}: unknown column(s): {', '.join(unknown)} (expected {target} and the features)")
-
-    numeric = {}
-    for column in [target, *FEATURES]:
-        text = frame[column].str.strip()
-        is_missing = text.isin(["", "NA", "NaN", "nan", "null"])
-        values = pd.to_numeric(text.where(~is_missing), errors="coerce")
-        bad = (values.isna() & ~is_missing) | np.isinf(values.to_numpy(dtype=np.float64, na_value=0.0))
-        if bad.any():
-            row = int(np.argmax(bad.to_numpy()))
-            raise DataError(
-                f"{path} line {row + 2}: column {column!r} has non-numeric value {frame[column].iloc[row]!r}"
-            )
-        numeric[column] = values.astype(np.float64)
-    labels = numeric[target]
-    bad = labels.isna() | ~labels.isin([0.0, 1.0])
-    if bad.any():
-        row = int(np.argmax(bad.to_numpy()))
-        raise DataError(f"{path} line {row + 2}: target {target!r} must be 0 or 1, got {frame[target].iloc[row]!r}")
-    if labels.nunique() < 2:
-        raise DataError(f"{path}: target {target!r} has a single class; need both 0 and 1")
-    result = pd.DataFrame({name: numeric[name] for name in FEATURES})
-    result.insert(0, target, labels.astype(np.int64))
-    return result, hashlib.sha256(raw).hexdigest()

@@ -13,6 +13,12 @@ export const envPaths = (config: ResolvedConfig) => ({
 
 export const venvPython = (config: ResolvedConfig): string => `${envPaths(config).venv}/bin/python`;
 
+/** The training requirements: the project's, plus the estimator's own library where it is optional. */
+const trainingRequirements = (config: ResolvedConfig): string[] => [
+  '-r', `${config.paths.python}/requirements.txt`,
+  ...(config.model.estimator === 'xgboost' ? ['-r', `${config.paths.python}/requirements-xgboost.txt`] : []),
+];
+
 const rel = (root: string, abs: string): string => path.relative(root, abs).split(path.sep).join('/');
 
 export const envTask: TaskDefinition = {
@@ -21,7 +27,10 @@ export const envTask: TaskDefinition = {
   dependencies: [],
   inputs: (c) => [`${c.paths.python}/requirements*.txt`, `${c.paths.handler}/requirements.txt`],
   outputs: (c) => [envPaths(c).venv, envPaths(c).runtimeDeps],
-  configSlice: (c) => ({ runtime: c.runtime, architecture: c.architecture, python: c.python, image: c.image, docker: c.docker, runner: c.runner, buildEnv: c.buildEnv }),
+  configSlice: (c) => ({
+    runtime: c.runtime, architecture: c.architecture, python: c.python, image: c.image, docker: c.docker, runner: c.runner, buildEnv: c.buildEnv,
+    xgboost: c.model.estimator === 'xgboost',
+  }),
   usesRunner: true,
   async run(ctx) {
     const { config } = ctx;
@@ -36,7 +45,7 @@ export const envTask: TaskDefinition = {
     const train = ctx.reporter.step('training environment');
     await runner.exec({ command: [runner.python, '-m', 'venv', venv], env, title: 'create venv' }, { ...io, reporter: train });
     await runner.exec(
-      { command: [`${venv}/bin/python`, '-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '-r', `${config.paths.python}/requirements.txt`], env },
+      { command: [`${venv}/bin/python`, '-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', ...trainingRequirements(config)], env },
       { ...io, reporter: train },
     );
     train.done();

@@ -6,7 +6,8 @@ export const modelTask: TaskDefinition = {
   name: 'model',
   description: 'Train the model in the env and write artifacts/ (checked SHAP explainer, model card, metrics, plot)',
   dependencies: ['env'],
-  inputs: (c) => [`${c.paths.python}/**`, ...(c.model.data ? [c.model.data] : [])],
+  // The build-time proof runs the function's own explainer: handler/ is an input too.
+  inputs: (c) => [`${c.paths.python}/**`, `${c.paths.handler}/**`, ...(c.model.data ? [c.model.data] : [])],
   outputs: (c) => [c.paths.artifacts],
   configSlice: (c) => ({ model: c.model, paths: c.paths, buildEnv: c.buildEnv }),
   usesRunner: true,
@@ -21,7 +22,12 @@ export const modelTask: TaskDefinition = {
       '--seed', String(config.model.seed),
       '--params', JSON.stringify(config.model.hyperparameters),
     ];
-    if (config.model.data) command.push('--data', config.model.data, '--target', config.model.target ?? 'SeriousDlqin2yrs');
+    const { data, target, estimator, task, features, exclude, required, constraints, unseenCategories, decision } = config.model;
+    if (data && target) command.push('--data', data, '--target', target);
+    command.push('--estimator', estimator);
+    if (task) command.push('--task', task);
+    const spec = { features, exclude, required, constraints, unseenCategories, decision };
+    command.push('--spec', JSON.stringify(spec));
     await runner.exec({ command, env: { ...config.buildEnv, MPLBACKEND: 'Agg' } }, { signal: ctx.signal, reporter: ctx.reporter });
   },
 };

@@ -123,6 +123,11 @@ export function validateConfig(raw: unknown, file: string, builtinTasks: readonl
       if (!task.command && !task.run) issues.push({ path: `tasks.${name}`, message: 'needs a "command" (shell command) or a "run" function' });
       if (task.command && task.run) issues.push({ path: `tasks.${name}`, message: 'has both "command" and "run"; keep one' });
     }
+    const model = config.model;
+    if (model?.data && !model.target) issues.push({ path: 'model.target', message: 'is missing; a training CSV (model.data) needs its target column' });
+    if (model?.target && !model.data) issues.push({ path: 'model.target', message: 'is set without model.data; the built-in example has its own target' });
+    const overlap = (model?.features ?? []).find((f) => model?.exclude?.includes(f) || f === model?.target);
+    if (overlap) issues.push({ path: 'model.features', message: `lists "${overlap}", which is also the target or excluded` });
     if (config.defaultStage && config.stages && !(config.defaultStage in config.stages)) {
       issues.push({ path: 'defaultStage', message: `is "${config.defaultStage}"; expected one of the stages: ${Object.keys(config.stages).join(', ')}` });
     }

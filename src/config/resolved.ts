@@ -22,7 +22,7 @@ export interface ResolvedConfig {
   docker: Required<Pick<DockerConfig, 'mountPath' | 'binds' | 'env'>> & Pick<DockerConfig, 'network'>;
   /** Project-relative paths. */
   paths: { python: string; handler: string; artifacts: string; build: string };
-  model: Required<Pick<ModelConfig, 'seed' | 'hyperparameters'>> & Pick<ModelConfig, 'data' | 'target'>;
+  model: Required<Pick<ModelConfig, 'seed' | 'hyperparameters' | 'estimator'>> & Omit<ModelConfig, 'seed' | 'hyperparameters' | 'estimator'>;
   function: { memory: number; timeout: number; ephemeralStorage: number; env: Record<string, string>; handler: string };
   url: { auth: 'NONE' | 'AWS_IAM'; cors?: UrlConfig['cors'] };
   aws: AwsConfig;
@@ -66,10 +66,10 @@ export function resolveConfig(config: PipeConfig, file: string, stage: string | 
       build: config.paths?.build ?? 'build',
     },
     model: {
+      ...config.model,
       seed: config.model?.seed ?? 42,
       hyperparameters: config.model?.hyperparameters ?? {},
-      data: config.model?.data,
-      target: config.model?.target,
+      estimator: config.model?.estimator ?? 'random_forest',
     },
     function: {
       memory: stageConfig.function?.memory ?? config.function?.memory ?? 512,

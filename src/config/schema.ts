@@ -40,14 +40,44 @@ export interface AwsConfig {
   endpoints?: Partial<Record<'s3' | 'lambda' | 'iam' | 'logs' | 'sts', string>>;
 }
 
+export const ESTIMATORS = [
+  'random_forest', 'extra_trees', 'decision_tree', 'gradient_boosting', 'hist_gradient_boosting', 'lightgbm', 'xgboost',
+] as const;
+export type Estimator = (typeof ESTIMATORS)[number];
+export const MODEL_TASKS = ['binary', 'multiclass', 'regression'] as const;
+export type ModelTask = (typeof MODEL_TASKS)[number];
+
+/** Checks a request must pass for one numeric feature (beyond being a finite number). */
+export interface FeatureConstraint {
+  integer?: boolean;
+  min?: number;
+  max?: number;
+}
+
 export interface ModelConfig {
-  /** Training data CSV (project-relative); default: the built-in synthetic generator. */
+  /** Training data CSV (project-relative); default: the built-in synthetic credit example. */
   data?: string;
-  /** Target column of the CSV. */
+  /** Target column of the CSV (required with data). */
   target?: string;
+  /** Feature columns; default: every column but the target and `exclude`. Names as in the file. */
+  features?: string[];
+  /** Columns that are not features (ids, dates). */
+  exclude?: string[];
+  /** Default 'random_forest'. */
+  estimator?: Estimator;
+  /** Default: inferred from the target (two values: binary; a few labels or strings: multiclass; numbers: regression). */
+  task?: ModelTask;
   seed?: number;
   /** Passed to the estimator, e.g. { n_estimators: 50, max_depth: 6 }. */
   hyperparameters?: Record<string, number | string | boolean | null>;
+  /** Features a request may not send as null (every other one may). */
+  required?: string[];
+  /** Strict checks per numeric feature, e.g. { age: { integer: true, min: 18 } }. */
+  constraints?: Record<string, FeatureConstraint>;
+  /** A category not seen in training: 'reject' (400 naming the known values, default) or 'missing'. */
+  unseenCategories?: 'reject' | 'missing';
+  /** Binary models: the probability threshold and the labels of the two decisions (default: the class labels). */
+  decision?: { threshold?: number; positive?: string; negative?: string };
 }
 
 export interface StageConfig {
@@ -176,9 +206,17 @@ export const configCheck = object({
   model: optional(
     object({
       data: optional(relPath),
-      target: optional(string()),
+      target: optional(string(/\S/, 'a column name')),
+      features: optional(arrayOf(string(/\S/, 'a column name'))),
+      exclude: optional(arrayOf(string(/\S/, 'a column name'))),
+      estimator: optional(oneOf(ESTIMATORS)),
+      task: optional(oneOf(MODEL_TASKS)),
       seed: optional(number({ min: 0, integer: true })),
       hyperparameters: optional(recordOf(hyper, /^[a-z_][a-z0-9_]*$/, 'an estimator parameter name')),
+      required: optional(arrayOf(string(/\S/, 'a column name'))),
+      constraints: optional(recordOf(object({ integer: optional(boolean()), min: optional(number()), max: optional(number()) }))),
+      unseenCategories: optional(oneOf(['reject', 'missing'] as const)),
+      decision: optional(object({ threshold: optional(number({ min: 0, max: 1 })), positive: optional(string()), negative: optional(string()) })),
     }),
   ),
   function: optional(functionCheck),

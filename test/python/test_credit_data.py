@@ -1,9 +1,9 @@
 import numpy as np
 import pandas as pd
-import pytest
 
 from conftest import ROOT, run_build
-from credit_data import FEATURES, TARGET, DataError, frame_sha256, load_credit_csv, synthetic_credit_data
+from credit_data import FEATURES, TARGET, synthetic_credit_data
+from tabular_data import frame_sha256, read_table
 
 
 def test_generator_is_deterministic_per_seed():
@@ -37,37 +37,11 @@ def kaggle_csv(path, rows=60, seed=1):
 def test_kaggle_layout_loads_as_is(tmp_path):
     path = kaggle_csv(tmp_path / "cs-training.csv")
     assert path.read_text().startswith(",SeriousDlqin2yrs,")
-    frame, digest = load_credit_csv(path, TARGET)
-    assert list(frame.columns) == [TARGET, *FEATURES]
-    assert frame["MonthlyIncome"].isna().any()
-    assert len(digest) == 64
-
-
-@pytest.mark.parametrize("mutate, expected", [
-    (lambda t: t.replace("SeriousDlqin2yrs", "Target"), "target column 'SeriousDlqin2yrs' not found"),
-    (lambda t: t.replace(",age,", ",years,"), "missing feature column(s): age"),
-    (lambda t: t.replace(",NumberOfDependents", ",NumberOfDependents,Extra").replace("\n", ",1\n").replace(
-        "Extra,1\n", "Extra\n", 1), "unknown column(s): Extra"),
-    (lambda t: "\n".join(l if i != 3 else l.rsplit(",", 1)[0] + ",three" for i, l in enumerate(t.split("\n"))),
-     "line 4: column 'NumberOfDependents' has non-numeric value 'three'"),
-    (lambda t: "", "is empty"),
-    (lambda t: t.split("\n")[0] + "\n", "no data rows"),
-])
-def test_bad_csv_names_the_problem(tmp_path, mutate, expected):
-    path = kaggle_csv(tmp_path / "data.csv")
-    path.write_text(mutate(path.read_text()))
-    with pytest.raises(DataError) as err:
-        load_credit_csv(path, TARGET)
-    assert expected in str(err.value)
-
-
-def test_target_must_be_binary(tmp_path):
-    path = tmp_path / "data.csv"
-    frame = synthetic_credit_data(50, 2)
-    frame.loc[5, TARGET] = 2
-    frame.to_csv(path, index=False)
-    with pytest.raises(DataError, match=r"line 7: target 'SeriousDlqin2yrs' must be 0 or 1"):
-        load_credit_csv(path, TARGET)
+    table = read_table(path, TARGET)
+    assert table.features == FEATURES and set(table.kinds.values()) == {"number"}
+    assert table.frame["MonthlyIncome"].isna().any()
+    assert table.frame[TARGET].dtype.kind == "i"
+    assert len(table.sha256) == 64
 
 
 def test_cli_exits_2_with_the_column_named(tmp_path):

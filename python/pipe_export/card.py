@@ -1,0 +1,81 @@
+"""model_card.json: what GET / answers, for people and clients: features, policies, task, metrics, proof."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from .proof import Proof, records_of
+
+SPACES = {"probability": "probability of the positive class (or of each class)",
+          "log_odds": "log-odds (the raw margin; the probability is its sigmoid, or the softmax over classes)",
+          "raw": "the predicted value"}
+
+
+def _missing_text(feature: dict) -> str:
+    policy = feature["missing"]
+    if policy == "native":
+        return "null follows the branch the model learned for missing values"
+    if policy == "required":
+        return "required: null is refused"
+    value = feature["impute_value"]
+    shown = feature["categories"][int(value)] if feature.get("categories") else value
+    return f"null is replaced by {shown!r} (from the training data) and listed in the record's 'imputed'"
+
+
+def _example(rows: pd.DataFrame, features: list[dict]) -> dict:
+    """The first check row with every feature present, whole numbers written as integers."""
+    names = [f["name"] for f in features]
+    complete = rows[names].dropna()
+    record = records_of((complete if len(complete) else rows[names]).iloc[:1])[0]
+    return {k: int(v) if isinstance(v, float) and math.isfinite(v) and v == int(v) else v for k, v in record.items()}
+
+
+def model_card(document: dict, digest: str, size: int, proof: Proof, rows: pd.DataFrame, estimator, *, name: str,
+               description: str | None, target: str | None, metrics: dict | None, extra: dict | None) -> dict:
+    features = document["features"]
+    card = {
+        "name": name,
+        "version": digest[:12],
+        "description": description or f"{document['task']} {type(estimator).__name__} with exact SHAP values",
+        "target": target,
+        "task": document["task"],
+        "classes": document["classes"],
+        "shap_output": document["shap_output"],
+        "shap_output_meaning": SPACES[document["shap_output"]],
+        "model": {"estimator": type(estimator).__name__},
+        "features": [
+            {key: f[key] for key in ("name", "type", "categories", "missing", "unseen", "integer", "min", "max")
+             if key in f} | {"missing_means": _missing_text(f)}
+            for f in features
+        ],
+        "missing_value_policy": "Every feature key must be present; null is a missing value, handled per feature "
+                                "as 'missing_means' says. Categories are sent as strings; an unseen category is "
+                                "refused (400 naming the known values) when 'unseen' is 'reject', or treated as "
+                                "missing when it is 'missing'.",
+        "base_value": proof.base_value if document["task"] == "multiclass" else proof.base_value[0],
+        "limits": document["limits"],
+        "example_request": _example(rows, features),
+        "metrics": metrics or {},
+        "explainer": {
+            "method": "exact path-dependent TreeSHAP (numpy: tabulated per leaf pattern, quadrature for deep paths)",
+            "verified_against": proof.oracle,
+            "verified_rows": proof.rows,
+            "max_abs_shap_diff": proof.max_abs_shap_diff,
+            "max_abs_prediction_diff": proof.max_abs_prediction_diff,
+            "max_additivity_error": proof.max_additivity_error,
+        },
+        "artifacts": {"model.json": {"sha256": digest, "bytes": size}},
+    }
+    if "decision" in document:
+        card["decision"] = dict(document["decision"], rule="probability >= threshold gives the positive label")
+    if extra:
+        card.update(extra)
+    return card
+
+
+def mean_abs_shap(proof: Proof) -> np.ndarray:
+    """Mean |SHAP| per feature over the checked rows, summed over outputs (classes)."""
+    return np.abs(proof.shap).sum(axis=1).mean(axis=0)

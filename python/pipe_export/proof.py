@@ -1,0 +1,138 @@
+"""The build-time proof: the deployed document, read as the function reads it, against the estimator.
+
+Checked on the rows given (at least 200, with missing values and every category):
+
+* predictions within 1e-9 of the fitted object's own predict_proba / predict on the raw frame;
+* SHAP values within 1e-6 of the oracle (shap.TreeExplainer where it is exact, the library's own
+  pred_contrib otherwise), and the base value likewise, when the adapter has a trustworthy oracle;
+* additivity: base_value + sum(shap) equals the margin within 1e-9.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+HANDLER_DIR = Path(__file__).resolve().parents[2] / "handler"
+SHAP_TOLERANCE = 1e-6
+PREDICTION_TOLERANCE = 1e-9
+
+
+class ProofError(Exception):
+    """The runtime explainer disagrees with the estimator or its oracle (exit code 1)."""
+
+
+class Proof(NamedTuple):
+    rows: int
+    oracle: str
+    max_abs_shap_diff: float | None
+    max_abs_prediction_diff: float
+    max_additivity_error: float
+    shap: np.ndarray  # (rows, outputs, features): ours, for the plot
+    base_value: list[float]
+
+
+def handler_modules():
+    """The function's own modules, imported from handler/ (they need numpy only)."""
+    sys.path.insert(0, str(HANDLER_DIR))
+    try:
+        import explainer
+        import validation
+    finally:
+        sys.path.remove(str(HANDLER_DIR))
+    return explainer, validation
+
+
+def records_of(frame: pd.DataFrame) -> list[dict]:
+    """Rows as JSON records: None for missing, Python numbers, strings and booleans."""
+    records = []
+    for row in frame.to_dict(orient="records"):
+        record = {}
+        for name, value in row.items():
+            if value is None or (isinstance(value, float) and np.isnan(value)):
+                record[name] = None
+            else:
+                record[name] = value.item() if isinstance(value, np.generic) else value
+        records.append(record)
+    return records
+
+
+def model_outputs(model, frame: pd.DataFrame, task: str) -> np.ndarray:
+    """The fitted object's own predictions on the raw frame: (n, classes) or (n,) for one output."""
+    if task == "regression":
+        return np.asarray(model.predict(frame), dtype=np.float64)
+    proba = np.asarray(model.predict_proba(frame), dtype=np.float64)
+    return proba[:, 1] if task == "binary" else proba
+
+
+def prove(document: dict, model, frame: pd.DataFrame, reference) -> Proof:
+    """``reference(frame) -> (shap (n, K, F) in feature order, expected (K,)) or None`` is the oracle."""
+    explainer, validation = handler_modules()
+    specs = [validation.FeatureSpec.from_document(f) for f in document["features"]]
+    records = records_of(frame[[f["name"] for f in document["features"]]])
+    try:
+        batch = validation.RecordValidator(specs, len(records)).to_batch(records)
+        runtime = explainer.TreeModelExplainer(document["ensemble"], len(specs))
+    except validation.RequestError as err:
+        raise ProofError(f"a training row is refused by the function: {err.message}") from err
+    except explainer.ModelFormatError as err:
+        raise ProofError(f"the function cannot load this model: {err}") from err
+    ours = runtime.explain(batch.x)
+    prediction = explainer.apply_link(document["link"], ours.margin)
+    if document["task"] != "multiclass":
+        prediction = prediction[:, 0]
+
+    # A library that computes in float32 (XGBoost) is matched to its own precision, not to 1e-9.
+    prediction_tolerance = getattr(reference, "prediction_tolerance", PREDICTION_TOLERANCE)
+    shap_tolerance = getattr(reference, "shap_tolerance", SHAP_TOLERANCE)
+    failures = []
+    expected = model_outputs(model, frame, document["task"])
+    prediction_diff = float(np.max(np.abs(prediction - expected)))
+    if not prediction_diff <= prediction_tolerance:
+        failures.append(f"predictions differ from the estimator's by {prediction_diff:.3g} "
+                        f"(> {prediction_tolerance:g})")
+    additivity = float(np.max(np.abs(ours.base_value + ours.shap.sum(axis=2) - ours.margin)))
+    if not additivity <= PREDICTION_TOLERANCE:
+        failures.append(f"base value + sum(SHAP) misses the output by {additivity:.3g}")
+    oracle = reference(frame)
+    shap_diff = None
+    if oracle is not None:
+        values, expected_value = oracle
+        shap_diff = float(np.max(np.abs(ours.shap - values)))
+        base_diff = float(np.max(np.abs(ours.base_value - expected_value)))
+        if not shap_diff <= shap_tolerance:
+            failures.append(f"SHAP values differ from the oracle's by {shap_diff:.3g} (> {shap_tolerance:g})")
+        if not base_diff <= shap_tolerance:
+            failures.append(f"the base value differs from the oracle's expected value by {base_diff:.3g}")
+    if failures:
+        raise ProofError("; ".join(failures))
+    return Proof(rows=len(records), oracle=getattr(reference, "name", "none"), max_abs_shap_diff=shap_diff,
+                 max_abs_prediction_diff=prediction_diff, max_additivity_error=additivity, shap=ours.shap,
+                 base_value=[float(v) for v in ours.base_value])
+
+
+def check_rows(frame: pd.DataFrame, features: list[dict], rows: int, seed: int) -> pd.DataFrame:
+    """At least ``rows`` rows: a seeded sample, plus a row for every category, plus copies with each
+    feature missing where the model takes missing values (so every default branch is exercised)."""
+    rng = np.random.default_rng(seed)
+    required = [f["name"] for f in features if f["missing"] == "required"]
+    if required:
+        frame = frame[frame[required].notna().all(axis=1)]
+    sample = frame.iloc[rng.permutation(len(frame))[:rows]]
+    extra = []
+    for feature in features:
+        name = feature["name"]
+        for category in feature.get("categories") or []:
+            if not (sample[name] == category).any():
+                hits = frame.index[frame[name] == category]
+                if len(hits):
+                    extra.append(frame.loc[[hits[0]]])
+        if feature["missing"] != "required":
+            holes = sample.iloc[: max(1, rows // 20)].copy()
+            holes[name] = np.nan if feature["type"] == "number" else None
+            extra.append(holes.astype(frame.dtypes.to_dict()))
+    return pd.concat([sample, *extra], ignore_index=True)
