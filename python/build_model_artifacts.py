@@ -217,7 +217,8 @@ def build(args: argparse.Namespace) -> None:
         unseen_categories=spec.get("unseenCategories", "reject"), decision=spec.get("decision"), metrics=metrics,
         check_rows_min=args.check_rows, seed=args.seed,
         card_extra={"model": {"estimator": args.estimator, "class": type(estimator).__name__,
-                              "params": {k: v for k, v in sorted(args.params.items())}},
+                              "params": {**DEFAULT_PARAMS.get(args.estimator, {}), **args.params,
+                                         "random_state": args.seed}},
                     "training_data": {**source, "rows": int(len(frame))}, "libraries": library_versions(),
                     "plot": "shap_importance.png"})
     proof = result.proof

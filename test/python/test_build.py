@@ -26,17 +26,19 @@ def test_artifacts_are_complete_and_consistent(artifacts):
     card = json.loads((artifacts / "model_card.json").read_text())
     document = json.loads(model_bytes)
     assert card["artifacts"]["model.json"]["sha256"] == hashlib.sha256(model_bytes).hexdigest()
-    assert document["base_value"] == card["base_value"]
-    assert [f["name"] for f in card["features"]] == document["features"]
+    assert document["base_value"] == [card["base_value"]]
+    assert [f["name"] for f in card["features"]] == [f["name"] for f in document["features"]]
     assert len(document["ensemble"]["trees"]) == card["model"]["params"]["n_estimators"] == 50
-    assert {f["name"] for f in card["features"] if f["missing"] == "impute_median"} == {
-        "MonthlyIncome", "NumberOfDependents"}
+    # A forest routes missing values itself (scikit-learn >= 1.4): every feature may be null.
+    assert {f["missing"] for f in card["features"]} == {"native"} and card["task"] == "binary"
+    assert card["shap_output"] == "probability" and card["classes"] == [0, 1]
+    assert card["decision"]["positive"] == "decline" and card["decision"]["negative"] == "approve"
     assert card["explainer"]["verified_rows"] >= 200 and card["explainer"]["max_abs_shap_diff"] <= 1e-6
     assert (artifacts / "shap_importance.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     metrics = json.loads((artifacts / "metrics.json").read_text())
     assert 0.5 < metrics["roc_auc"] <= 1 and 0 < metrics["log_loss"]
-    assert 0 < metrics["class_balance"]["train_positive_rate"] < 0.2
-    assert b"pickle" not in model_bytes and set(card["example_request"]) == set(document["features"])
+    assert 0 < metrics["validation_positive_rate"] < 0.2
+    assert b"pickle" not in model_bytes and set(card["example_request"]) == {f["name"] for f in document["features"]}
 
 
 def test_params_override_defaults_and_progress_is_printed(tmp_path):
@@ -58,7 +60,8 @@ def test_kaggle_csv_trains(tmp_path):
 
 def test_bad_arguments_exit_2(tmp_path):
     for args, message in ((["--params", "[1]"], "JSON object"), (["--params", "{bad"], "not valid JSON"),
-                          (["--params", '{"n_trees": 3}'], "invalid --params"), (["--check-rows", "10"], "at least 200")):
+                          (["--params", '{"n_trees": 3}'], "invalid hyperparameters"),
+                          (["--estimator", "catboost"], "choose one of: random_forest"), (["--check-rows", "10"], "at least 200")):
         result = run_build(tmp_path, "--rows", "600", *args)
         assert result.returncode == 2, (args, result.stderr)
         assert message in result.stderr and "Traceback" not in result.stderr

@@ -1,173 +1,176 @@
-"""The numpy explainer against shap.TreeExplainer (tree_path_dependent) on varied tree models."""
+"""The numpy explainer on its own: random and hand-written documents against the brute-force Shapley oracle.
+
+Estimator-level checks (scikit-learn, LightGBM, XGBoost against shap and pred_contrib) live in the
+test_export_* files; here the trees are generated directly, so that every kind of split (numeric,
+categorical, missing values routed either way, paths only a missing value takes) and both
+algorithms (tables and quadrature) are covered whatever a library happens to grow.
+"""
 
 import json
 
 import numpy as np
 import pytest
-import shap
-from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
-from sklearn.tree import DecisionTreeClassifier
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from explainer import ModelFormatError, TreeEnsembleExplainer
-from model_export import canonical_json, export_ensemble
+import explainer
+from brute_shapley import shapley
+from explainer import ModelFormatError, TreeModelExplainer, apply_link
+
+N_FEATURES = 5
+CATEGORICAL = {3: 4}  # feature 3 holds codes 0..3
+THRESHOLDS = [-1.0, -0.25, 0.0, 0.5, 1.5]
 
 
-def data(rows=1500, features=6, seed=0):
+def random_tree(rng, depth: int, output: int = 0) -> dict:
+    tree = {k: [] for k in ("children_left", "children_right", "feature", "threshold", "missing_left", "value",
+                            "cover", "cat_left")}
+
+    def node(level: int, cover: float) -> int:
+        index = len(tree["feature"])
+        for key, value in (("children_left", -1), ("children_right", -1), ("feature", -1), ("threshold", 0.0),
+                           ("missing_left", 0), ("value", 0.0), ("cover", cover), ("cat_left", None)):
+            tree[key].append(value)
+        if level == depth or rng.random() < 0.15:
+            tree["value"][index] = float(np.round(rng.normal(), 3))
+            return index
+        feature = int(rng.integers(N_FEATURES))
+        tree["feature"][index] = feature
+        tree["missing_left"][index] = int(rng.random() < 0.5)
+        if feature in CATEGORICAL:
+            codes = rng.permutation(CATEGORICAL[feature])[: rng.integers(1, CATEGORICAL[feature])]
+            tree["cat_left"][index] = sorted(int(c) for c in codes)
+        else:
+            tree["threshold"][index] = float(rng.choice(THRESHOLDS))
+        share = float(rng.uniform(0.1, 0.9))
+        tree["children_left"][index] = node(level + 1, cover * share)
+        tree["children_right"][index] = node(level + 1, cover * (1 - share))
+        return index
+
+    node(0, 100.0)
+    tree["output"] = output
+    return tree
+
+
+def random_ensemble(seed: int, trees: int, depth: int, outputs: int = 1, compare: str = "float64") -> dict:
     rng = np.random.default_rng(seed)
-    x = rng.normal(size=(rows, features))
-    x[:, 2] = np.round(x[:, 2] * 2)  # a few discrete levels: many ties at thresholds
-    logit = 1.5 * x[:, 0] - x[:, 1] * x[:, 2] + 0.5 * (x[:, 3] > 0.3)
-    y = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(int)
-    return x, y
+    return {"n_outputs": outputs, "init": [float(v) for v in rng.normal(size=outputs)], "compare": compare,
+            "trees": [random_tree(rng, depth, t % outputs) for t in range(trees)]}
 
 
-def assert_matches_shap(model, x):
-    # Round-trip through the canonical JSON the function loads, not the in-memory dict.
-    ensemble = json.loads(canonical_json(export_ensemble(model)))
-    ours = TreeEnsembleExplainer(ensemble, x.shape[1]).explain(x)
-    reference = shap.TreeExplainer(model, feature_perturbation="tree_path_dependent")
-    expected = np.asarray(reference.shap_values(x))[:, :, 1]
-    np.testing.assert_allclose(ours.shap, expected, rtol=0, atol=1e-9)
-    np.testing.assert_allclose(ours.probability, model.predict_proba(x)[:, 1], rtol=0, atol=1e-12)
-    np.testing.assert_allclose(ours.base_value + ours.shap.sum(axis=1), ours.probability, rtol=0, atol=1e-12)
-    assert abs(ours.base_value - np.ravel(reference.expected_value)[1]) < 1e-12
+def records(seed: int, n: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = rng.choice(THRESHOLDS + [-3.0, 0.2, 0.9, 4.0], size=(n, N_FEATURES))  # on and between thresholds
+    x[:, 3] = rng.integers(0, CATEGORICAL[3] + 1, n)  # code 4 no split names: the 'other' cell
+    x[rng.random((n, N_FEATURES)) < 0.2] = np.nan
+    return x
+
+
+def assert_exact(ensemble: dict, x: np.ndarray, **budget) -> TreeModelExplainer:
+    document = json.loads(json.dumps(ensemble))
+    ours = TreeModelExplainer(document, N_FEATURES)
+    for name, value in budget.items():
+        assert getattr(ours, name) == value, (name, getattr(ours, name))
+    got = ours.explain(x)
+    phi, base, margin = shapley(document, x, N_FEATURES)
+    np.testing.assert_allclose(got.margin, margin, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.shap, phi, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.base_value, base, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.base_value + got.shap.sum(axis=2), got.margin, rtol=0, atol=1e-12)
     return ours
 
 
-@pytest.mark.parametrize("model", [
-    RandomForestClassifier(n_estimators=50, max_depth=6, max_leaf_nodes=30, random_state=0),
-    RandomForestClassifier(n_estimators=8, max_depth=None, min_samples_leaf=5, random_state=1),
-    RandomForestClassifier(n_estimators=20, max_depth=2, random_state=2),
-    ExtraTreesClassifier(n_estimators=10, max_depth=7, random_state=3),
-    DecisionTreeClassifier(max_depth=10, random_state=0),
-    DecisionTreeClassifier(max_depth=1, random_state=0),
-], ids=lambda m: f"{type(m).__name__}-{m.get_params().get('max_depth')}")
-def test_forests_and_trees_of_several_depths(model):
-    x, y = data()
-    model.fit(x[:1000], y[:1000])
-    assert_matches_shap(model, x[1000:])
+@settings(max_examples=40, deadline=None, database=None)
+@given(seed=st.integers(0, 2**32 - 1), trees=st.integers(1, 4), depth=st.integers(1, 7), outputs=st.integers(1, 3))
+def test_random_ensembles_equal_the_brute_force_shapley_values(seed, trees, depth, outputs):
+    assert_exact(random_ensemble(seed, trees, depth, outputs), records(seed, 40))
 
 
-def test_single_leaf_trees_and_constant_features():
-    x, y = data()
-    x[:, 4] = 3.0  # constant: never split on
-    stump = DecisionTreeClassifier(min_impurity_decrease=1.0).fit(x, y)
-    assert stump.tree_.node_count == 1
-    ours = assert_matches_shap(stump, x[:300])
-    assert np.all(ours.shap == 0)
-    forest = RandomForestClassifier(n_estimators=30, max_depth=3, random_state=0).fit(x, y)
-    forest.estimators_[3] = stump  # a forest mixing single-leaf and split trees
-    ours = assert_matches_shap(forest, x[:300])
-    assert np.all(ours.shap[:, 4] == 0)
+@pytest.mark.parametrize("budget, mode", [(0, "quadrature_leaves"), (10**9, "tabulated_leaves")])
+def test_both_algorithms_are_exact_on_deep_trees(monkeypatch, budget, mode):
+    monkeypatch.setattr(explainer, "TABLE_BUDGET", budget)
+    monkeypatch.setattr(explainer, "MAX_TABLE_BITS", 64 if budget else 12)
+    ensemble = random_ensemble(7, trees=3, depth=14, outputs=2)
+    ours = assert_exact(ensemble, records(8, 60))
+    assert getattr(ours, mode) > 0
+    assert (ours.quadrature_leaves == 0) == (mode == "tabulated_leaves")
 
 
-def test_feature_split_twice_on_one_path():
-    rng = np.random.default_rng(5)
-    x = rng.uniform(-3, 3, size=(2000, 3))
-    y = ((np.abs(x[:, 0]) < 1) ^ (x[:, 1] > 0.5)).astype(int)  # a band in x0 needs two splits on it
-    model = DecisionTreeClassifier(max_depth=6, random_state=0).fit(x, y)
-    tree = model.tree_
+def test_large_models_fall_back_to_pairwise_patterns(monkeypatch):
+    import feature_cells
 
-    def repeats(node, seen):
-        if tree.children_left[node] < 0:
-            return False
-        f = tree.feature[node]
-        return f in seen or any(repeats(c, seen | {f}) for c in (tree.children_left[node], tree.children_right[node]))
-
-    assert repeats(0, frozenset())
-    assert_matches_shap(model, x[:400])
+    monkeypatch.setattr(feature_cells, "DENSE_BYTES", 0)
+    assert_exact(random_ensemble(11, trees=4, depth=8, outputs=2), records(12, 50))
 
 
-def test_records_exactly_on_thresholds_follow_scikit_learn():
-    x, y = data()
-    model = RandomForestClassifier(n_estimators=10, max_depth=5, random_state=0).fit(x, y)
-    thresholds = np.concatenate([e.tree_.threshold[e.tree_.feature == 0] for e in model.estimators_])
-    probe = np.repeat(x[:1], len(thresholds), axis=0)
-    probe[:, 0] = thresholds
-    assert_matches_shap(model, probe)
+def test_a_leaf_only_a_missing_value_reaches():
+    # x0 <= 0 (missing goes left), then x0 > 1 (missing goes right... then left again): the middle leaf
+    # is reached by a missing x0 only, its interval (1, 0] is empty.
+    tree = {"output": 0, "children_left": [1, 2, -1, -1, -1], "children_right": [4, 3, -1, -1, -1],
+            "feature": [0, 0, -1, -1, -1], "threshold": [0.0, 1.0, 0, 0, 0], "missing_left": [1, 0, 0, 0, 0],
+            "value": [0, 0, 1.0, 5.0, -2.0], "cover": [10, 6, 5, 1, 4]}
+    ensemble = {"n_outputs": 1, "init": [0.0], "compare": "float64", "trees": [tree]}
+    x = np.array([[np.nan, 1.0], [-1.0, 0.0], [2.0, 0.0], [0.5, np.nan]])
+    ours = TreeModelExplainer(ensemble, 2).explain(x)
+    assert ours.margin[:, 0].tolist() == [5.0, 1.0, -2.0, -2.0]
+    np.testing.assert_allclose(ours.shap, shapley(ensemble, x, 2)[0], atol=1e-14)
 
 
-def test_missing_values_imputed_by_the_handler_policy_match_shap_on_imputed_rows():
-    x, y = data()
-    medians = np.median(x, axis=0)
-    model = RandomForestClassifier(n_estimators=15, max_depth=6, random_state=0).fit(x, y)
-    holes = x[:200].copy()
-    holes[::3, 1] = np.nan
-    holes[::5, 3] = np.nan
-    imputed = np.where(np.isnan(holes), medians, holes)
-    assert_matches_shap(model, imputed)
-    ensemble = json.loads(canonical_json(export_ensemble(model)))
+def test_hand_computed_single_split():
+    split = {"output": 0, "children_left": [1, -1, -1], "children_right": [2, -1, -1], "feature": [0, -1, -1],
+             "threshold": [0.5, 0, 0], "missing_left": [0, 0, 0], "value": [0.0, 0.3, 0.5], "cover": [10, 4, 6]}
+    ours = TreeModelExplainer({"n_outputs": 1, "init": [0.25], "compare": "float32", "trees": [split]}, 2)
+    assert ours.base_value[0] == pytest.approx(0.25 + 0.3 * 0.4 + 0.5 * 0.6)
+    got = ours.explain(np.array([[0.5, 7.0], [0.6, 7.0], [np.nan, 7.0]]))
+    expected = 0.3 * 0.4 + 0.5 * 0.6
+    np.testing.assert_allclose(got.shap[:, 0, :], [[0.3 - expected, 0], [0.5 - expected, 0], [0.5 - expected, 0]],
+                               atol=1e-15)
+
+
+def test_float32_comparison_follows_the_cast():
+    # 0.1 as float32 is 0.100000001490116..., above the float64 threshold 0.1: it goes right.
+    split = {"output": 0, "children_left": [1, -1, -1], "children_right": [2, -1, -1], "feature": [0, -1, -1],
+             "threshold": [0.1, 0, 0], "missing_left": [0, 0, 0], "value": [0, 1.0, 2.0], "cover": [2, 1, 1]}
+    for compare, expected in (("float64", 1.0), ("float32", 2.0)):
+        ours = TreeModelExplainer({"n_outputs": 1, "init": [0.0], "compare": compare, "trees": [split]}, 1)
+        assert ours.explain(np.array([[0.1]])).margin[0, 0] == expected
+
+
+def test_links():
+    margin = np.array([[0.0, np.log(3.0)]])
+    np.testing.assert_allclose(apply_link("sigmoid", margin), [[0.5, 0.75]])
+    np.testing.assert_allclose(apply_link("softmax", margin), [[0.25, 0.75]])
+    assert apply_link("identity", margin) is margin
+    with pytest.raises(ModelFormatError, match="unknown link"):
+        apply_link("probit", margin)
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda e: e.update(trees=[]), "non-empty"),
+    (lambda e: e.update(n_outputs=0), "n_outputs"),
+    (lambda e: e.update(init=[0.0, 1.0]), "init must list 1"),
+    (lambda e: e.update(compare="float16"), "compare"),
+    (lambda e: e["trees"][0].update(output=3), "adds to output 3"),
+    (lambda e: e["trees"][0].update(cover=e["trees"][0]["cover"][:-1]), "cover"),
+    (lambda e: e["trees"][0].update(feature=[9] + e["trees"][0]["feature"][1:]), "feature index 9"),
+    (lambda e: e["trees"][0].update(children_left=[0] + e["trees"][0]["children_left"][1:]), "child index"),
+    (lambda e: e["trees"][0].update(missing_left=[2] * len(e["trees"][0]["missing_left"])), "missing_left"),
+    (lambda e: e["trees"][0].update(cat_left=[[-1]] + [None] * (len(e["trees"][0]["feature"]) - 1)),
+     "category codes"),
+])
+def test_malformed_documents_are_refused(mutate, message):
+    ensemble = random_ensemble(3, trees=1, depth=3)
+    ensemble["trees"][0] = random_tree(np.random.default_rng(5), 3)
+    while ensemble["trees"][0]["children_left"][0] < 0:  # a split at the root, for the node-level cases
+        ensemble["trees"][0] = random_tree(np.random.default_rng(len(ensemble["trees"][0]["feature"]) + 9), 3)
+    mutate(ensemble)
+    with pytest.raises(ModelFormatError, match=message):
+        TreeModelExplainer(ensemble, N_FEATURES)
+
+
+def test_records_must_have_the_model_shape_and_no_infinities():
+    ours = TreeModelExplainer(random_ensemble(1, 2, 3), N_FEATURES)
+    with pytest.raises(ValueError, match="expected shape"):
+        ours.explain(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="finite"):
-        TreeEnsembleExplainer(ensemble, x.shape[1]).explain(holes)
-
-
-def test_malformed_ensembles_are_refused():
-    x, y = data()
-    ensemble = export_ensemble(DecisionTreeClassifier(max_depth=3).fit(x, y))
-    with pytest.raises(ModelFormatError, match="feature index"):
-        TreeEnsembleExplainer(ensemble, 2)
-    broken = json.loads(json.dumps(ensemble))
-    broken["trees"][0]["cover"] = broken["trees"][0]["cover"][:-1]
-    with pytest.raises(ModelFormatError, match="cover"):
-        TreeEnsembleExplainer(broken, x.shape[1])
-    with pytest.raises(ModelFormatError, match="non-empty"):
-        TreeEnsembleExplainer({"aggregation": "mean", "trees": []}, x.shape[1])
-
-
-def test_paths_with_more_conditions_than_a_byte_holds():
-    rng = np.random.default_rng(9)
-    x = rng.normal(size=(3000, 12))
-    y = (rng.random(3000) < 1 / (1 + np.exp(-x.sum(axis=1)))).astype(int)
-    model = DecisionTreeClassifier(max_depth=14, min_samples_leaf=2, random_state=0).fit(x, y)
-    explainer = TreeEnsembleExplainer(json.loads(canonical_json(export_ensemble(model))), x.shape[1])
-    assert explainer._pattern_dtype != np.uint8  # some leaf reads 9+ distinct features
-    assert_matches_shap(model, x[:300])
-
-
-def test_units_share_work_between_leaves():
-    x, y = data()
-    model = RandomForestClassifier(n_estimators=20, max_depth=6, max_leaf_nodes=30, random_state=0).fit(x, y)
-    explainer = TreeEnsembleExplainer(export_ensemble(model), x.shape[1])
-    leaf_slots = sum(len(set(path)) for path in _leaf_feature_paths(model))
-    assert explainer._slot_unit.size < 0.8 * leaf_slots
-
-
-def _leaf_feature_paths(model):
-    for estimator in model.estimators_:
-        tree = estimator.tree_
-        stack = [(0, ())]
-        while stack:
-            node, path = stack.pop()
-            if tree.children_left[node] < 0:
-                if tree.value[node, 0, 1] != 0:
-                    yield path
-                continue
-            for child in (tree.children_left[node], tree.children_right[node]):
-                stack.append((child, path + (tree.feature[node],)))
-
-
-def test_all_zero_leaves_and_hand_written_trees():
-    zero = {"children_left": [1, -1, -1], "children_right": [2, -1, -1], "feature": [0, -2, -2],
-            "threshold": [0.5, -2.0, -2.0], "value": [0.0, 0.0, 0.0], "cover": [10.0, 4.0, 6.0]}
-    result = TreeEnsembleExplainer({"aggregation": "mean", "trees": [zero]}, 2).explain(np.array([[0.1, 1.0]]))
-    assert result.probability.tolist() == [0.0] and result.shap.tolist() == [[0.0, 0.0]] and result.base_value == 0
-    # One split: SHAP of the split feature is (leaf value - expected value), by hand.
-    split = dict(zero, value=[0.42, 0.3, 0.5])
-    explainer = TreeEnsembleExplainer({"aggregation": "mean", "trees": [split]}, 2)
-    assert explainer.base_value == pytest.approx(0.3 * 0.4 + 0.5 * 0.6)
-    result = explainer.explain(np.array([[0.5, 7.0], [0.6, 7.0]]))
-    np.testing.assert_allclose(result.shap, [[0.3 - 0.42, 0.0], [0.5 - 0.42, 0.0]], atol=1e-15)
-    np.testing.assert_allclose(result.probability, [0.3, 0.5], atol=1e-15)
-    cyclic = dict(split, children_left=[1, 0, -1])
-    with pytest.raises(ModelFormatError, match="child index"):
-        TreeEnsembleExplainer({"aggregation": "mean", "trees": [cyclic]}, 2)
-
-
-def test_tables_beyond_the_memory_budget_are_refused(monkeypatch):
-    import explainer
-
-    x, y = data()
-    model = DecisionTreeClassifier(max_depth=8, random_state=0).fit(x, y)
-    monkeypatch.setattr(explainer, "MAX_TABLE_ENTRIES", 100)
-    with pytest.raises(ModelFormatError, match="lower max_depth"):
-        TreeEnsembleExplainer(export_ensemble(model), x.shape[1])
+        ours.explain(np.full((1, N_FEATURES), np.inf))
