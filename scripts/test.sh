@@ -21,6 +21,9 @@ if [ "$(id -u)" = 0 ]; then
   bash scripts/ensure-xgboost.sh || exit 1
 fi
 export DOCKER_HOST="${DOCKER_HOST:-unix:///tmp/podman.sock}"
+# OpenMP (HistGradientBoosting, LightGBM) spins waiting threads: with the node tests' processes on
+# the same two cores, a tiny fit can take a minute. One thread per process keeps the suite steady.
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 
 step "python test environment"
 bash scripts/ensure-python-env.sh || exit 1
