@@ -55,23 +55,30 @@ def input_columns(transformer, frame: pd.DataFrame, feature_names: list[str] | N
     if not isinstance(transformer, ColumnTransformer):
         raise ExportError(f"the step in front of the estimator must be a ColumnTransformer, not "
                           f"{type(transformer).__name__}")
+    import warnings
+
+    # Indices (the remainder's, or the user's) refer to the columns the transformer was fitted on.
+    fitted = [str(c) for c in getattr(transformer, "feature_names_in_", frame.columns)]
     columns: list[InputColumn] = []
-    for _, step, selected in transformer.transformers_:
-        names = _selected_names(selected, frame)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # scikit-learn 1.6 on the remainder's index format
+        fitted_steps = list(transformer.transformers_)
+    for _, step, selected in fitted_steps:
+        names = _selected_names(selected, fitted)
         if step == "drop" or not names:
             continue
         columns.extend(_encoded_columns(step, names))
     return columns
 
 
-def _selected_names(selected, frame: pd.DataFrame) -> list[str]:
+def _selected_names(selected, fitted: list[str]) -> list[str]:
     if isinstance(selected, str):
         return [selected]
     values = list(np.atleast_1d(selected))
     if values and isinstance(values[0], (bool, np.bool_)):
-        return [str(c) for c, keep in zip(frame.columns, values) if keep]
+        return [c for c, keep in zip(fitted, values) if keep]
     if values and isinstance(values[0], (int, np.integer)):
-        return [str(frame.columns[i]) for i in values]
+        return [fitted[i] for i in values]
     return [str(v) for v in values]
 
 
