@@ -1,13 +1,22 @@
 import path from 'node:path';
+import type { ResolvedConfig } from '../src/config/resolved.js';
 import type { TaskDefinition } from '../src/task.js';
 import { venvPython } from './env.js';
+
+/**
+ * The build-time proof runs the function's own modules: every Python file of the handler directory but
+ * the entry module, so that editing the entry point (routes, responses) does not retrain the model.
+ */
+const proofInputs = (c: ResolvedConfig): string[] => {
+  const entry = `${c.function.handler.split('.').slice(0, -1).join('/')}.py`;
+  return [`${c.paths.handler}/**/*.py`, `!${c.paths.handler}/${entry}`];
+};
 
 export const modelTask: TaskDefinition = {
   name: 'model',
   description: 'Train the model in the env and write artifacts/ (checked SHAP explainer, model card, metrics, plot)',
   dependencies: ['env'],
-  // The build-time proof runs the function's own explainer: handler/ is an input too.
-  inputs: (c) => [`${c.paths.python}/**`, `${c.paths.handler}/**`, ...(c.model.data ? [c.model.data] : [])],
+    inputs: (c) => [`${c.paths.python}/**`, ...proofInputs(c), ...(c.model.data ? [c.model.data] : [])],
   outputs: (c) => [c.paths.artifacts],
   configSlice: (c) => ({ model: c.model, paths: c.paths, buildEnv: c.buildEnv }),
   usesRunner: true,
@@ -24,10 +33,11 @@ export const modelTask: TaskDefinition = {
     ];
     const { data, target, estimator, task, features, exclude, required, constraints, unseenCategories, decision } = config.model;
     if (data && target) command.push('--data', data, '--target', target);
-    command.push('--estimator', estimator);
+    // Only what the config sets: a training script of the user's own need not know every option.
+    if (estimator) command.push('--estimator', estimator);
     if (task) command.push('--task', task);
-    const spec = { features, exclude, required, constraints, unseenCategories, decision };
-    command.push('--spec', JSON.stringify(spec));
+    const spec = JSON.stringify({ features, exclude, required, constraints, unseenCategories, decision });
+    if (spec !== '{}') command.push('--spec', spec);
     await runner.exec({ command, env: { ...config.buildEnv, MPLBACKEND: 'Agg' } }, { signal: ctx.signal, reporter: ctx.reporter });
   },
 };

@@ -22,7 +22,8 @@ export interface ResolvedConfig {
   docker: Required<Pick<DockerConfig, 'mountPath' | 'binds' | 'env'>> & Pick<DockerConfig, 'network'>;
   /** Project-relative paths. */
   paths: { python: string; handler: string; artifacts: string; build: string };
-  model: Required<Pick<ModelConfig, 'seed' | 'hyperparameters' | 'estimator'>> & Omit<ModelConfig, 'seed' | 'hyperparameters' | 'estimator'>;
+  /** The model settings; an unset estimator is the training script's default (random_forest). */
+  model: Required<Pick<ModelConfig, 'seed' | 'hyperparameters'>> & Omit<ModelConfig, 'seed' | 'hyperparameters'>;
   function: { memory: number; timeout: number; ephemeralStorage: number; env: Record<string, string>; handler: string };
   url: { auth: 'NONE' | 'AWS_IAM'; cors?: UrlConfig['cors'] };
   aws: AwsConfig;
@@ -69,7 +70,6 @@ export function resolveConfig(config: PipeConfig, file: string, stage: string | 
       ...config.model,
       seed: config.model?.seed ?? 42,
       hyperparameters: config.model?.hyperparameters ?? {},
-      estimator: config.model?.estimator ?? 'random_forest',
     },
     function: {
       memory: stageConfig.function?.memory ?? config.function?.memory ?? 512,
