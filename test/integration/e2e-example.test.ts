@@ -65,7 +65,6 @@ describe('example model end to end', () => {
       }
       // The forest routes a missing income down the branch it learned for it: nothing is imputed.
       assert.deepEqual(predictions[1]!.imputed, []);
-      assert.notEqual(predictions[1]!.probability, predictions[0]!.probability);
       assert.ok(predictions[2]!.probability > predictions[0]!.probability, 'late payments raise the risk');
 
       const badJson = await post(url, '{"age": ');
