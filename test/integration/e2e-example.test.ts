@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { runPipe, startPipe, until } from '../support/cli.js';
 import { startHarness, type Harness } from '../support/deploy-harness.js';
 import { makeExampleProject } from '../support/example-project.js';
+import { type BinaryPrediction, sumShap } from '../support/predictions.js';
 
 /**
  * The main job end to end on the example model, through the real CLI: env, model and package on the
@@ -12,15 +13,7 @@ import { makeExampleProject } from '../support/example-project.js';
  * stand-in, whose Function URLs run the deployed zip in the same local runtime.
  */
 
-interface Prediction {
-  probability: number;
-  decision: string;
-  base_value: number;
-  shap: Record<string, number>;
-  imputed: string[];
-}
 
-const sum = (values: Record<string, number>) => Object.values(values).reduce((a, b) => a + b, 0);
 
 async function post(url: string, body: string): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(new URL('/predict', url), { method: 'POST', body, headers: { 'content-type': 'application/json' } });
@@ -57,11 +50,11 @@ describe('example model end to end', () => {
       const records = [example, { ...example, MonthlyIncome: null }, { ...example, NumberOfTimes90DaysLate: 3, age: 23 }];
       const ok = await post(url, JSON.stringify(records));
       assert.equal(ok.status, 200);
-      const predictions = ok.json.predictions as Prediction[];
+      const predictions = ok.json.predictions as BinaryPrediction[];
       assert.equal(predictions.length, 3);
       for (const p of predictions) {
         assert.equal(Object.keys(p.shap).length, 10);
-        assert.ok(Math.abs(p.base_value + sum(p.shap) - p.probability) < 1e-9, 'base + sum(shap) = probability');
+        assert.ok(Math.abs(p.base_value + sumShap(p.shap) - p.probability) < 1e-9, 'base + sum(shap) = probability');
       }
       // The forest routes a missing income down the branch it learned for it: nothing is imputed.
       assert.deepEqual(predictions[1]!.imputed, []);
@@ -102,8 +95,8 @@ describe('example model end to end', () => {
       assert.ok(url, `a URL in:\n${deployed.stdout}`);
       const first = await post(url, JSON.stringify(example));
       assert.equal(first.status, 200);
-      const p = (first.json.predictions as Prediction[])[0]!;
-      assert.ok(Math.abs(p.base_value + sum(p.shap) - p.probability) < 1e-9);
+      const p = (first.json.predictions as BinaryPrediction[])[0]!;
+      assert.ok(Math.abs(p.base_value + sumShap(p.shap) - p.probability) < 1e-9);
 
       // A second deploy with nothing changed writes nothing.
       const writesBefore = aws.standIn.state.writeCalls().length;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runPipe, startPipe, until } from '../support/cli.js';
 import { makeExampleProject } from '../support/example-project.js';
+import { type BinaryPrediction, sumShap } from '../support/predictions.js';
 
 /**
  * A user's own table and model through the real CLI, configuration only: a CSV whose column names
@@ -33,16 +34,8 @@ function loansCsv(rows: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-interface Prediction {
-  probability: number;
-  decision: string;
-  base_value: number;
-  shap: Record<string, number>;
-  imputed: string[];
-}
 
 const logit = (p: number) => Math.log(p / (1 - p));
-const sum = (values: Record<string, number>) => Object.values(values).reduce((a, b) => a + b, 0);
 
 describe('your own CSV and a LightGBM model, configuration only', () => {
   let dir: string;
@@ -102,10 +95,10 @@ describe('your own CSV and a LightGBM model, configuration only', () => {
       const ok = await post(records);
       assert.equal(ok.status, 200, JSON.stringify(ok.json));
       assert.equal(ok.json.shap_output, 'log_odds');
-      const predictions = ok.json.predictions as Prediction[];
+      const predictions = ok.json.predictions as BinaryPrediction[];
       for (const p of predictions) {
         assert.deepEqual(Object.keys(p.shap), card.features.map((f) => f.name));
-        assert.ok(Math.abs(p.base_value + sum(p.shap) - logit(p.probability)) < 1e-9, 'base + sum(shap) = logit(p)');
+        assert.ok(Math.abs(p.base_value + sumShap(p.shap) - logit(p.probability)) < 1e-9, 'base + sum(shap) = logit(p)');
         assert.ok(['no', 'yes'].includes(p.decision));
       }
       assert.ok(predictions[1]!.probability > predictions[0]!.probability, 'business loans with high debt are riskier');

@@ -66,3 +66,24 @@ def predict(adapted: dict, x) -> tuple[np.ndarray, np.ndarray]:
     """The adapter dict's (margins (n, K), linked predictions (n, K))."""
     margin = margins(adapted["ensemble"], x)
     return margin, link(adapted["link"], margin)
+
+
+def boundary_records(ensemble: dict, x: np.ndarray, limit: int = 60, skip: float | None = None) -> np.ndarray:
+    """Records exactly on numeric thresholds, one float64 and one float32 step either side (a threshold
+    equal to ``skip``, a stand-in for infinity, is left out)."""
+    rows = []
+    for t in ensemble["trees"]:
+        cat_left = t.get("cat_left") or [None] * len(t["feature"])
+        for node, feature in enumerate(t["feature"]):
+            threshold = t["threshold"][node]
+            if feature < 0 or cat_left[node] is not None or threshold == skip:
+                continue
+            t32 = np.float32(threshold)
+            for value in (threshold, np.nextafter(threshold, -np.inf), np.nextafter(threshold, np.inf),
+                          np.nextafter(t32, np.float32(-np.inf)), np.nextafter(t32, np.float32(np.inf))):
+                row = x[len(rows) % len(x)].copy()
+                row[feature] = value
+                rows.append(row)
+        if len(rows) >= limit:
+            break
+    return np.array(rows[:limit]).reshape(-1, x.shape[1])

@@ -101,25 +101,8 @@ def fitted(name: str):
         model = kind(**{**PARAMS, **extra}).fit(x, y, categorical_feature=[CATEGORY])
     adapted = json.loads(json.dumps(export_lightgbm(model), allow_nan=False))
     x_eval = records(rng, N_EVAL, unseen=True)
-    x_eval = np.concatenate([x_eval, boundary_records(adapted["ensemble"], x_eval)])
+    x_eval = np.concatenate([x_eval, doc_walker.boundary_records(adapted["ensemble"], x_eval)])
     return model, task, adapted, x_eval
-
-
-def boundary_records(ensemble: dict, x: np.ndarray, limit: int = 60) -> np.ndarray:
-    rows = []
-    for t in ensemble["trees"]:
-        cat_left = t.get("cat_left") or [None] * len(t["feature"])
-        for node, feature in enumerate(t["feature"]):
-            if feature < 0 or cat_left[node] is not None:
-                continue
-            threshold = t["threshold"][node]
-            for value in (threshold, np.nextafter(threshold, -np.inf), np.nextafter(threshold, np.inf)):
-                row = x[len(rows) % len(x)].copy()
-                row[feature] = value
-                rows.append(row)
-        if len(rows) >= limit:
-            break
-    return np.array(rows[:limit]).reshape(-1, x.shape[1])
 
 
 def own_predictions(model, task: str, x: np.ndarray) -> np.ndarray:

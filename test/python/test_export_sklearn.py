@@ -107,28 +107,8 @@ def fitted(kind: str, task: str):
     model = make_estimator(kind, task).fit(x, labels(x, task))
     adapted = json.loads(json.dumps(export_sklearn(model), allow_nan=False))
     x_eval = records(rng, N_EVAL, missing, unseen=True)
-    x_eval = np.concatenate([x_eval, boundary_records(adapted["ensemble"], x_eval)])
+    x_eval = np.concatenate([x_eval, doc_walker.boundary_records(adapted["ensemble"], x_eval, skip=LARGEST)])
     return model, adapted, x_eval
-
-
-def boundary_records(ensemble: dict, x: np.ndarray, limit: int = 60) -> np.ndarray:
-    """Records exactly on numeric thresholds, one float32 step and one float64 step either side."""
-    rows = []
-    for t in ensemble["trees"]:
-        cat_left = t.get("cat_left") or [None] * len(t["feature"])
-        for node, feature in enumerate(t["feature"]):
-            threshold = t["threshold"][node]
-            if feature < 0 or cat_left[node] is not None or threshold == LARGEST:
-                continue
-            t32 = np.float32(threshold)
-            for value in (threshold, np.nextafter(threshold, -np.inf), np.nextafter(threshold, np.inf),
-                          np.nextafter(t32, np.float32(-np.inf)), np.nextafter(t32, np.float32(np.inf))):
-                row = x[len(rows) % len(x)].copy()
-                row[feature] = value
-                rows.append(row)
-        if len(rows) >= limit:
-            break
-    return np.array(rows[:limit]).reshape(-1, x.shape[1])
 
 
 def own_predictions(model, task: str, x: np.ndarray) -> np.ndarray:
