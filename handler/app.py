@@ -14,7 +14,7 @@ import deps_bootstrap
 # Slim mode: the runtime deps (numpy) come from S3 and must be on sys.path before the imports below.
 deps_bootstrap.ensure_deps()
 
-from lambda_events import RequestError, json_response, parse_event, raw_json_response  # noqa: E402
+from lambda_events import RequestError, html_response, json_response, parse_event, raw_json_response  # noqa: E402
 from model_store import ArtifactError, LoadedModel  # noqa: E402
 from validation import parse_body  # noqa: E402
 
@@ -38,6 +38,18 @@ def _load() -> tuple[LoadedModel | None, str | None]:
 
 
 MODEL, LOAD_ERROR = _load()
+_PAGE: list = []
+
+
+def _what_if_page() -> str | None:
+    """The what-if page for browsers, read on the first request that asks (not during init)."""
+    if not _PAGE:
+        try:
+            with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "what_if.html"), encoding="utf-8") as f:
+                _PAGE.append(f.read())
+        except OSError:
+            _PAGE.append(None)
+    return _PAGE[0]
 
 
 def handler(event, context):
@@ -75,5 +87,8 @@ def _route(event, request_id: str | None) -> dict:
     if request.path == "/health":
         return json_response(200, {"status": "ok", "model_version": MODEL.version, "features": len(MODEL.names)})
     if request.path == "/":
-        return raw_json_response(200, MODEL.card_body)
+        page = _what_if_page() if "text/html" in request.accept else None
+        if page is not None:
+            return html_response(200, page, {"vary": "Accept"})
+        return raw_json_response(200, MODEL.card_body, {"vary": "Accept"})
     return raw_json_response(200, MODEL.predict(parse_body(request.body), request_id))

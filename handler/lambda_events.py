@@ -13,6 +13,13 @@ import json
 from typing import NamedTuple
 
 JSON_HEADERS = {"content-type": "application/json", "cache-control": "no-store"}
+# The what-if page is self-contained: its script may talk to this function's own URL and nothing else.
+HTML_HEADERS = {
+    "content-type": "text/html; charset=utf-8", "cache-control": "no-store",
+    "content-security-policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                               "img-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'",
+    "x-content-type-options": "nosniff", "referrer-policy": "no-referrer",
+}
 
 
 class RequestError(Exception):
@@ -41,6 +48,7 @@ class HttpRequest(NamedTuple):
     method: str
     path: str
     body: bytes
+    accept: str  # the Accept header, "" when absent
 
 
 def parse_event(event: object, max_body_bytes: int) -> HttpRequest:
@@ -77,7 +85,10 @@ def parse_event(event: object, max_body_bytes: int) -> HttpRequest:
     if len(body) > max_body_bytes:
         raise _too_large(max_body_bytes)
     normalized = "/" + path.strip("/") if path.strip("/") else "/"
-    return HttpRequest(method=method.upper(), path=normalized, body=body)
+    headers = event.get("headers") if isinstance(event.get("headers"), dict) else {}
+    accept = next((v for k, v in headers.items() if isinstance(k, str) and k.lower() == "accept"), "")
+    return HttpRequest(method=method.upper(), path=normalized, body=body,
+                       accept=accept if isinstance(accept, str) else "")
 
 
 def _too_large(limit: int) -> RequestError:
@@ -86,6 +97,11 @@ def _too_large(limit: int) -> RequestError:
 
 def json_response(status: int, document: object, headers: dict | None = None) -> dict:
     return raw_json_response(status, json.dumps(document, allow_nan=False, separators=(",", ":")), headers)
+
+
+def html_response(status: int, body: str, headers: dict | None = None) -> dict:
+    return {"statusCode": status, "headers": {**HTML_HEADERS, **(headers or {})}, "body": body,
+            "isBase64Encoded": False}
 
 
 def raw_json_response(status: int, body: str, headers: dict | None = None) -> dict:

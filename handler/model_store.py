@@ -11,6 +11,7 @@ import json
 import os
 
 from explainer import TreeModelExplainer, apply_link
+from reasons import ReasonWriter, subject_of
 from responses import PredictionFormatter
 from validation import FeatureSpec, RecordValidator
 
@@ -34,6 +35,14 @@ def read_artifacts(directory: str) -> tuple[bytes, dict, bytes, dict]:
         return model_bytes, json.loads(model_bytes), card_bytes, json.loads(card_bytes)
     except ValueError as err:
         raise ArtifactError(f"an artifact in {directory} is not valid JSON: {err}") from err
+
+
+def reason_writer(document: dict, specs: list) -> ReasonWriter:
+    """The reasons as model.json configures them (count, excluded features, templates, subject)."""
+    settings = document.get("reasons") or {}
+    decision = document.get("decision") or {}
+    subject = subject_of(document["task"], document["shap_output"], decision.get("positive"), settings.get("subject"))
+    return ReasonWriter([s.name for s in specs], [s.type for s in specs], document["task"], settings, subject)
 
 
 class LoadedModel:
@@ -63,7 +72,7 @@ class LoadedModel:
             self.version = str(card["version"])
             self.task = task
             self.formatter = PredictionFormatter(names, self.version, task, document["shap_output"], classes,
-                                                 document.get("decision"))
+                                                 document.get("decision"), reason_writer(document, specs))
         except (KeyError, TypeError, ValueError) as err:  # ModelFormatError is a ValueError
             raise ArtifactError(f"the model artifacts are malformed: {type(err).__name__}: {err}") from err
         self.names = names
@@ -76,4 +85,5 @@ class LoadedModel:
         prediction = apply_link(self.link, result.margin)
         if self.task != "multiclass":
             prediction = prediction[:, 0]
-        return self.formatter.body(prediction, result.shap, result.base_value, batch.imputed, request_id)
+        return self.formatter.body(prediction, result.shap, result.base_value, batch.imputed, batch.records,
+                                   request_id)

@@ -7,7 +7,7 @@ Every answer has ``model_version``, ``task``, ``shap_output`` (the space SHAP va
 * multiclass: ``probabilities {class: p}``, ``label``, ``base_value {class: v}``, ``shap {class: {feature: v}}``
 * regression: ``prediction``, ``base_value``, ``shap {feature: value}``
 
-and ``imputed``: the features that were missing and imputed. A per-record %-template with the
+and ``imputed`` (the features that were missing and imputed) and ``reasons`` (see reasons.py). A per-record %-template with the
 names pre-encoded is about three times faster than json.dumps over dicts. Floats are written with
 17 significant digits ('%.17g'), which reproduces every double exactly.
 """
@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
+
+from reasons import ReasonWriter
 
 
 def _shap_fields(names: list[str]) -> str:
@@ -30,29 +32,30 @@ def class_key(label: object) -> str:
 
 class PredictionFormatter:
     def __init__(self, names: list[str], version: str, task: str, shap_output: str, classes: list | None,
-                 decision: dict | None):
+                 decision: dict | None, reasons: ReasonWriter):
         self.task = task
+        self.reasons = reasons
         self.prefix = ('{"model_version":' + json.dumps(version) + ',"task":' + json.dumps(task)
                        + ',"shap_output":' + json.dumps(shap_output))
         shap = _shap_fields(names)
         if task == "binary":
             self.threshold = float(decision["threshold"])
             self.negative, self.positive = json.dumps(decision["negative"]), json.dumps(decision["positive"])
-            self.record = '{"probability":%.17g,"decision":%s,"base_value":%.17g,"shap":' + shap + ',"imputed":%s}'
+            self.record = '{"probability":%.17g,"decision":%s,"base_value":%.17g,"shap":' + shap + ',"imputed":%s,"reasons":%s}'
         elif task == "multiclass":
             keys = [json.dumps(class_key(c)) for c in classes]
             self.labels = [json.dumps(c) for c in classes]
             self.record = ('{"probabilities":{' + ",".join(f"{k}:%.17g" for k in keys) + '},"label":%s,'
-                           '"base_value":%s,"shap":{' + ",".join(f"{k}:{shap}" for k in keys) + '},"imputed":%s}')
+                           '"base_value":%s,"shap":{' + ",".join(f"{k}:{shap}" for k in keys) + '},"imputed":%s,"reasons":%s}')
             self.keys = keys
         elif task == "regression":
-            self.record = '{"prediction":%.17g,"base_value":%.17g,"shap":' + shap + ',"imputed":%s}'
+            self.record = '{"prediction":%.17g,"base_value":%.17g,"shap":' + shap + ',"imputed":%s,"reasons":%s}'
         else:
             raise ValueError(f"unknown task {task!r}")
         self._imputed: dict[tuple[str, ...], str] = {(): "[]"}
 
     def body(self, prediction: np.ndarray, shap: np.ndarray, base_value: np.ndarray, imputed: list[list[str]],
-             request_id: str | None = None) -> str:
+             records: list[dict], request_id: str | None = None) -> str:
         """prediction: (n,) probability or value, or (n, classes); shap: (n, outputs, features)."""
         if not (np.isfinite(prediction).all() and np.isfinite(shap).all() and np.isfinite(base_value).all()):
             raise ArithmeticError("the explainer produced a non-finite value")
@@ -61,17 +64,21 @@ class PredictionFormatter:
         if self.task == "binary":
             base = float(base_value[0])
             threshold, negative, positive = self.threshold, self.negative, self.positive
-            parts = [template % (p, positive if p >= threshold else negative, base, *row, flag)
-                     for p, row, flag in zip(prediction.tolist(), shap[:, 0, :].tolist(), flags)]
+            words = self.reasons.reasons(shap[:, 0, :], prediction >= threshold, records)
+            parts = [template % (p, positive if p >= threshold else negative, base, *row, flag, why)
+                     for p, row, flag, why in zip(prediction.tolist(), shap[:, 0, :].tolist(), flags, words)]
         elif self.task == "regression":
             base = float(base_value[0])
-            parts = [template % (v, base, *row, flag)
-                     for v, row, flag in zip(prediction.tolist(), shap[:, 0, :].tolist(), flags)]
+            words = self.reasons.reasons(shap[:, 0, :], None, records)
+            parts = [template % (v, base, *row, flag, why)
+                     for v, row, flag, why in zip(prediction.tolist(), shap[:, 0, :].tolist(), flags, words)]
         else:
             base = "{" + ",".join(f"{k}:{v:.17g}" for k, v in zip(self.keys, base_value.tolist())) + "}"
-            labels = [self.labels[i] for i in np.argmax(prediction, axis=1).tolist()]
-            parts = [template % (*p, label, base, *row, flag) for p, label, row, flag in
-                     zip(prediction.tolist(), labels, shap.reshape(len(shap), -1).tolist(), flags)]
+            chosen = np.argmax(prediction, axis=1)
+            words = self.reasons.reasons(shap[np.arange(len(shap)), chosen, :], None, records)
+            labels = [self.labels[i] for i in chosen.tolist()]
+            parts = [template % (*p, label, base, *row, flag, why) for p, label, row, flag, why in
+                     zip(prediction.tolist(), labels, shap.reshape(len(shap), -1).tolist(), flags, words)]
         prefix = self.prefix if request_id is None else self.prefix + ',"request_id":' + json.dumps(request_id)
         return prefix + ',"predictions":[' + ",".join(parts) + "]}"
 

@@ -56,6 +56,7 @@ class FeatureSpec(NamedTuple):
 class Batch(NamedTuple):
     x: np.ndarray  # (n, features): numbers and codes, NaN where the model routes a missing value itself
     imputed: list[list[str]]  # per record, the features that were null (or unseen) and imputed
+    records: list[dict]  # the records as sent
 
 
 def parse_body(body: bytes) -> object:
@@ -131,7 +132,7 @@ class RecordValidator:
         if infinite.any():
             row, col = (int(v[0]) for v in np.nonzero(infinite))
             raise self._field_error("non_finite_number", f"{names[col]} is too large to be a finite number", col, row)
-        return Batch(x=x, imputed=imputed)
+        return Batch(x=x, imputed=imputed, records=records)
 
     def _convert(self, value: object, col: int, index: int, gaps: list[str]) -> float:
         spec = self.features[col]

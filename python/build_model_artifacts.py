@@ -5,7 +5,7 @@
         [--check-rows N] [--rows N]
 
 Without --data it trains on the synthetic credit example. --spec carries the rest of the model
-configuration: features, exclude, required, constraints, unseenCategories, decision, name.
+configuration: features, exclude, required, constraints, unseenCategories, decision, reasons, name.
 Deployed (plain data, no pickle): model.json, model_card.json.
 Kept locally: metrics.json, shap_importance.png, model.joblib (a Pipeline taking the raw columns).
 Exit codes: 0 success, 2 bad input (data, configuration), 1 the build-time proof failed.
@@ -31,11 +31,13 @@ from pipe_export.card import mean_abs_shap
 from tabular_data import DataError, Table, frame_sha256, infer_task, read_table
 
 SYNTHETIC_ROWS = 20_000
-SPEC_KEYS = {"features", "exclude", "required", "constraints", "unseenCategories", "decision", "name", "description"}
+SPEC_KEYS = {"features", "exclude", "required", "constraints", "unseenCategories", "decision", "reasons", "name",
+             "description"}
 CREDIT_EXAMPLE = {"name": "credit-default-risk",
                   "description": "Probability of serious delinquency within two years, with exact SHAP values "
                                  "per feature.",
-                  "decision": {"positive": "decline", "negative": "approve"}}
+                  "decision": {"positive": "decline", "negative": "approve"},
+                  "reasons": {"subject": "risk"}}
 _started = time.perf_counter()
 
 
@@ -63,7 +65,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="seed for data generation, split and estimator")
     parser.add_argument("--params", default="{}", help="JSON object of the estimator's hyperparameters")
     parser.add_argument("--spec", default="{}", help="JSON object: features, exclude, required, constraints, "
-                                                     "unseenCategories, decision, name, description")
+                                                     "unseenCategories, decision, reasons, name, description")
     parser.add_argument("--rows", type=int, default=SYNTHETIC_ROWS, help="synthetic rows when no --data")
     parser.add_argument("--check-rows", type=int, default=200, help="rows in the SHAP proof (>= 200)")
     args = parser.parse_args(argv)
@@ -91,7 +93,8 @@ def load(args: argparse.Namespace) -> tuple[Table, dict]:
     frame = frame[[*CREDIT_FEATURES, CREDIT_TARGET]]
     table = Table(frame, list(CREDIT_FEATURES), {f: "number" for f in CREDIT_FEATURES}, CREDIT_TARGET,
                   frame_sha256(frame))
-    args.spec = {**CREDIT_EXAMPLE, **args.spec}
+    args.spec = {**CREDIT_EXAMPLE, **args.spec,
+                 "reasons": {**CREDIT_EXAMPLE["reasons"], **args.spec.get("reasons", {})}}
     return table, {"kind": "synthetic", "rows": args.rows, "seed": args.seed, "sha256": table.sha256}
 
 
@@ -215,6 +218,7 @@ def build(args: argparse.Namespace) -> None:
         pipeline, check, args.out, name=spec.get("name", "model"), description=spec.get("description"),
         target=target, required=spec.get("required", []), constraints=spec.get("constraints"),
         unseen_categories=spec.get("unseenCategories", "reject"), decision=spec.get("decision"), metrics=metrics,
+        reasons=spec.get("reasons"),
         check_rows_min=args.check_rows, seed=args.seed,
         card_extra={"model": {"estimator": args.estimator, "class": type(estimator).__name__,
                               "params": {**DEFAULT_PARAMS.get(args.estimator, {}), **args.params,

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { ResolvedConfig } from '../src/config/resolved.js';
+import { CommandError, UsageError } from '../src/errors.js';
 import type { TaskDefinition } from '../src/task.js';
 import { venvPython } from './env.js';
 
@@ -31,13 +32,25 @@ export const modelTask: TaskDefinition = {
       '--seed', String(config.model.seed),
       '--params', JSON.stringify(config.model.hyperparameters),
     ];
-    const { data, target, estimator, task, features, exclude, required, constraints, unseenCategories, decision } = config.model;
+    const { data, target, estimator, task, features, exclude, required, constraints, unseenCategories, decision, reasons } = config.model;
     if (data && target) command.push('--data', data, '--target', target);
     // Only what the config sets: a training script of the user's own need not know every option.
     if (estimator) command.push('--estimator', estimator);
     if (task) command.push('--task', task);
-    const spec = JSON.stringify({ features, exclude, required, constraints, unseenCategories, decision });
+    const spec = JSON.stringify({ features, exclude, required, constraints, unseenCategories, decision, reasons });
     if (spec !== '{}') command.push('--spec', spec);
-    await runner.exec({ command, env: { ...config.buildEnv, MPLBACKEND: 'Agg' } }, { signal: ctx.signal, reporter: ctx.reporter });
+    try {
+      await runner.exec({ command, env: { ...config.buildEnv, MPLBACKEND: 'Agg' } }, { signal: ctx.signal, reporter: ctx.reporter });
+    } catch (error) {
+      // The training script exits 2 for bad data or model settings: the user's to fix, not a failed build.
+      if (error instanceof CommandError && error.exitCode_ === 2) {
+        const said = error.stderrTail.filter((line) => line.startsWith('error: ')).pop()?.slice('error: '.length);
+        throw new UsageError('MODEL_INPUT', `the training data or model settings were refused: ${said ?? error.message}`, {
+          hint: `Fix model.* in ${path.basename(config.file)} or the data file; earlier artifacts are kept.`,
+          cause: error,
+        });
+      }
+      throw error;
+    }
   },
 };

@@ -24,7 +24,7 @@ import pandas as pd
 from .card import model_card
 from .features import InputColumn, input_columns, split_pipeline
 from .model_format import FORMAT, ExportError
-from .proof import Proof, ProofError, check_rows, prove
+from .proof import Proof, ProofError, check_reasons, check_rows, prove
 
 __all__ = ["ExportError", "ExportResult", "ProofError", "SUPPORTED", "canonical_json", "export_model"]
 
@@ -107,7 +107,7 @@ def _write(out: Path, files: dict[str, bytes]) -> None:
 def export_model(model, frame: pd.DataFrame, out: str | os.PathLike, *, target: str | None = None,
                  name: str = "model", description: str | None = None, required: list[str] = (),
                  constraints: dict | None = None, unseen_categories: str = "reject", decision: dict | None = None,
-                 metrics: dict | None = None, check_rows_min: int = 200, seed: int = 0,
+                 metrics: dict | None = None, reasons: dict | None = None, check_rows_min: int = 200, seed: int = 0,
                  card_extra: dict | None = None) -> ExportResult:
     """Proves and writes ``out/model.json`` and ``out/model_card.json``; raises ExportError or ProofError
     (and writes nothing) when the model cannot be served exactly."""
@@ -139,6 +139,7 @@ def export_model(model, frame: pd.DataFrame, out: str | os.PathLike, *, target: 
         classes = adapted["classes"]
         labels = {"negative": classes[0], "positive": classes[1], "threshold": 0.5, **(decision or {})}
         document["decision"] = labels
+    document["reasons"] = check_reasons(reasons or {}, features)
 
     rows = check_rows(features_frame, features, check_rows_min, seed)
     reference = _reference(adapter, transformer, estimator, [c.feature for c in columns], position)

@@ -69,6 +69,9 @@ def model_card(document: dict, digest: str, size: int, proof: Proof, rows: pd.Da
         },
         "artifacts": {"model.json": {"sha256": digest, "bytes": size}},
     }
+    card["reasons"] = dict(document["reasons"], rule=(
+        "per record, the features that moved the output toward its outcome, largest first (regression: the "
+        "largest contributions either way); 'exclude' lists features never named"))
     if "decision" in document:
         card["decision"] = dict(document["decision"], rule="probability >= threshold gives the positive label")
     if extra:

@@ -47,6 +47,34 @@ def handler_modules():
     return explainer, validation
 
 
+def check_reasons(settings: dict, features: list[dict]) -> dict:
+    """The reasons settings for model.json, each template compiled by the function's own code now."""
+    from .model_format import ExportError
+
+    sys.path.insert(0, str(HANDLER_DIR))
+    try:
+        import reasons
+    finally:
+        sys.path.remove(str(HANDLER_DIR))
+    names = {f["name"]: f["type"] for f in features}
+    unknown = sorted((set(settings.get("templates") or {}) | set(settings.get("exclude") or [])) - set(names))
+    if unknown:
+        raise ExportError(f"reasons: {unknown[0]!r} is not a feature of the model (features: {', '.join(names)})")
+    count = settings.get("count", reasons.DEFAULT_COUNT)
+    if type(count) is not int or not 0 <= count <= len(names):
+        raise ExportError(f"reasons.count must be a whole number from 0 to {len(names)}, got {count!r}")
+    for feature, template in (settings.get("templates") or {}).items():
+        if not isinstance(template, str):
+            raise ExportError(f"reasons.templates[{feature!r}] must be a string")
+        try:
+            reasons.compile_template(template, feature, names[feature] == "number")
+        except reasons.TemplateError as err:
+            raise ExportError(f"reasons.templates: {err}") from err
+    return {"count": count, "exclude": list(settings.get("exclude") or []),
+            "templates": dict(settings.get("templates") or {}), **({"subject": settings["subject"]}
+                                                                 if settings.get("subject") else {})}
+
+
 def records_of(frame: pd.DataFrame) -> list[dict]:
     """Rows as JSON records: None for missing, Python numbers, strings and booleans."""
     records = []

@@ -78,6 +78,19 @@ export interface ModelConfig {
   unseenCategories?: 'reject' | 'missing';
   /** Binary models: the probability threshold and the labels of the two decisions (default: the class labels). */
   decision?: { threshold?: number; positive?: string; negative?: string };
+  /** Reasons in words per prediction (see README "Reasons"). */
+  reasons?: ReasonsConfig;
+}
+
+export interface ReasonsConfig {
+  /** Reasons per record, default 4. */
+  count?: number;
+  /** Features never named in a reason (protected attributes). */
+  exclude?: string[];
+  /** Per feature a sentence, e.g. { RevolvingUtilizationOfUnsecuredLines: 'Credit utilisation of {value:%} is high' }. */
+  templates?: Record<string, string>;
+  /** What the output is called in the default sentence ("risk": "DebtRatio = 0.93 raised the risk by 0.12"). */
+  subject?: string;
 }
 
 export interface StageConfig {
@@ -217,6 +230,14 @@ export const configCheck = object({
       constraints: optional(recordOf(object({ integer: optional(boolean()), min: optional(number()), max: optional(number()) }))),
       unseenCategories: optional(oneOf(['reject', 'missing'] as const)),
       decision: optional(object({ threshold: optional(number({ min: 0, max: 1 })), positive: optional(string()), negative: optional(string()) })),
+      reasons: optional(
+        object({
+          count: optional(number({ min: 0, max: 50, integer: true })),
+          exclude: optional(arrayOf(string(/\S/, 'a column name'))),
+          templates: optional(recordOf(string(/\S/, 'a sentence with {placeholders}'))),
+          subject: optional(string(/\S/, 'a few words, e.g. "risk"')),
+        }),
+      ),
     }),
   ),
   function: optional(functionCheck),

@@ -119,15 +119,15 @@ describe('your own CSV and a LightGBM model, configuration only', () => {
     }
   });
 
-  it('refuses a config whose target is not in the CSV, exit 2, keeping the earlier artifacts', async () => {
+  it('refuses a config whose target is not in the CSV: exit 2, earlier artifacts kept', async () => {
     const before = await readFile(path.join(dir, 'artifacts/model.json'));
     const config = path.join(dir, 'pipeline.config.ts');
     const original = await readFile(config, 'utf8');
     await writeFile(config, original.replace('"target": "defaulted"', '"target": "default"'));
     try {
       const r = await runPipe(['model'], { cwd: dir });
-      assert.equal(r.code, 1, r.stdout + r.stderr);
-      assert.match(r.stdout + r.stderr, /target column 'default' not found/);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, /the training data or model settings were refused: .*target column 'default' not found/);
       assert.deepEqual(await readFile(path.join(dir, 'artifacts/model.json')), before);
     } finally {
       await writeFile(config, original);

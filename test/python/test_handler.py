@@ -213,3 +213,16 @@ json_values = st.recursive(st.none() | st.booleans() | st.floats(allow_nan=False
 def test_arbitrary_json_never_crashes(app, document):
     status, body = call(app, v2("POST", "/predict", json.dumps(document)))
     assert status == 400 and body["error"]["code"] != "internal_error"
+
+
+def test_a_browser_gets_the_what_if_page_and_a_client_the_card(app, card):
+    event = v2("GET", "/")
+    event["headers"] = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    response = app.handler(event, None)
+    assert response["statusCode"] == 200 and response["headers"]["content-type"].startswith("text/html")
+    assert "connect-src 'self'" in response["headers"]["content-security-policy"]
+    assert response["headers"]["vary"] == "Accept"
+    assert response["body"].lstrip().lower().startswith("<!doctype html>")
+    assert "http://" not in response["body"] and "https://" not in response["body"]
+    event["headers"] = {"Accept": "application/json"}
+    assert call(app, event) == (200, card)

@@ -1,0 +1,95 @@
+"""Reasons in words: which features are named, in which order, and how the sentences read."""
+
+import json
+
+import numpy as np
+import pytest
+
+from reasons import ReasonWriter, TemplateError, compile_template, subject_of
+from test_handler import card, predict  # noqa: F401 - the card fixture
+
+NAMES = ["utilisation", "income", "purpose", "age"]
+TYPES = ["number", "number", "category", "number"]
+RECORD = {"utilisation": 0.934, "income": 12500.0, "purpose": "car", "age": None}
+
+
+def writer(task="binary", **settings):
+    return ReasonWriter(NAMES, TYPES, task, settings, subject_of(task, "probability", "decline", settings.get("subject")))
+
+
+def parse(arrays):
+    return [json.loads(a) for a in arrays]
+
+
+@pytest.mark.parametrize("template, fields, expected", [
+    ("Credit utilisation of {value:%} is high", {"value": 0.934}, "Credit utilisation of 93% is high"),
+    ("{value:.1%}", {"value": 0.934}, "93.4%"),
+    ("Income {value:,.0f} {direction} it by {magnitude:.2f}", {"value": 12500.0, "direction": "lowered",
+                                                               "magnitude": 0.1234}, "Income 12,500 lowered it by 0.12"),
+    ("{feature}: {value}", {"feature": "age", "value": None}, "age: missing"),
+    ("{value}", {"value": 0.123456789}, "0.1235"),
+    ("{contribution:.3f}", {"contribution": -0.01234}, "-0.012"),
+])
+def test_template_language(template, fields, expected):
+    full = {"feature": "f", "value": 1, "contribution": 0.5, "magnitude": 0.5, "direction": "raised", **fields}
+    assert compile_template(template, "f", True)(full) == expected
+
+
+@pytest.mark.parametrize("template, numeric, message", [
+    ("{colour}", True, "unknown placeholder {colour}"),
+    ("{value:%d}", True, "invalid format {value:%d}"),
+    ("{direction:.2f}", True, "invalid format"),
+    ("{value:%}", False, "is not a number feature"),
+    ("{value", True, "unbalanced braces"),
+])
+def test_bad_templates_name_the_feature_and_the_problem(template, numeric, message):
+    with pytest.raises(TemplateError, match="template for 'purpose'") as err:
+        compile_template(template, "purpose", numeric)
+    assert message in str(err.value)
+
+
+def test_a_decline_names_what_raised_it_and_an_approval_what_lowered_it():
+    shap = np.array([[0.20, -0.10, 0.05, 0.20], [0.20, -0.10, 0.05, -0.30]])
+    declined, approved = parse(writer().reasons(shap, np.array([True, False]), [RECORD, RECORD]))
+    # Largest first; the tie between utilisation and age goes to the feature listed first.
+    assert [r["feature"] for r in declined] == ["utilisation", "age", "purpose"]
+    assert declined[0] == {"feature": "utilisation", "value": 0.934, "contribution": 0.2,
+                           "text": "utilisation = 0.934 raised the probability of decline by 0.2"}
+    assert declined[1]["text"] == "age = missing raised the probability of decline by 0.2"
+    assert [r["feature"] for r in approved] == ["age", "income"]
+    assert approved[1]["text"] == "income = 1.25e+04 lowered the probability of decline by 0.1"
+
+
+def test_count_excluded_features_templates_and_subject():
+    shap = np.array([[0.4, 0.3, 0.2, 0.1]])
+    settings = {"count": 2, "exclude": ["utilisation"], "subject": "risk",
+                "templates": {"purpose": "A {value} loan {direction} the risk"}}
+    [reasons] = parse(writer(**settings).reasons(shap, np.array([True]), [RECORD]))
+    assert [r["text"] for r in reasons] == ["income = 1.25e+04 raised the risk by 0.3", "A car loan raised the risk"]
+
+
+def test_regression_names_the_largest_contributions_either_way_and_multiclass_its_label():
+    shap = np.array([[0.1, -0.5, 0.0, 0.3]])
+    [regression] = parse(ReasonWriter(NAMES, TYPES, "regression", {}, subject_of("regression", "raw", None, None))
+                         .reasons(shap, None, [RECORD]))
+    assert [(r["feature"], r["text"].split(" ")[-5]) for r in regression] == [("income", "lowered"),
+                                                                              ("age", "raised"),
+                                                                              ("utilisation", "raised")]
+    assert regression[0]["text"].endswith("the prediction by 0.5")
+    multiclass = ReasonWriter(NAMES, TYPES, "multiclass", {}, subject_of("multiclass", "log_odds", None, None))
+    [label] = parse(multiclass.reasons(shap, None, [RECORD]))
+    assert [r["feature"] for r in label] == ["age", "utilisation"]
+    assert "log-odds of the predicted class" in label[0]["text"]
+
+
+def test_every_prediction_carries_reasons_that_follow_its_shap_values(app, card):
+    records = [card["example_request"], dict(card["example_request"], NumberOfTimes90DaysLate=4, age=23)]
+    status, body = predict(app, records)
+    assert status == 200
+    assert card["reasons"]["count"] == 4 and card["reasons"]["exclude"] == []
+    for p in body["predictions"]:
+        toward = {k: (v if p["decision"] == "decline" else -v) for k, v in p["shap"].items()}
+        expected = sorted((k for k in toward if toward[k] > 0), key=lambda k: -toward[k])[:4]
+        assert [r["feature"] for r in p["reasons"]] == expected
+        assert all(r["contribution"] == p["shap"][r["feature"]] for r in p["reasons"])
+        assert all(" the risk by " in r["text"] for r in p["reasons"])
