@@ -60,9 +60,9 @@ def check_reasons(settings: dict, features: list[dict]) -> dict:
     unknown = sorted((set(settings.get("templates") or {}) | set(settings.get("exclude") or [])) - set(names))
     if unknown:
         raise ExportError(f"reasons: {unknown[0]!r} is not a feature of the model (features: {', '.join(names)})")
-    count = settings.get("count", reasons.DEFAULT_COUNT)
-    if type(count) is not int or not 0 <= count <= len(names):
-        raise ExportError(f"reasons.count must be a whole number from 0 to {len(names)}, got {count!r}")
+    count = settings.get("count", min(reasons.DEFAULT_COUNT, len(names)))
+    if type(count) is not int or count < 0:
+        raise ExportError(f"reasons.count must be a whole number (0 or more), got {count!r}")
     for feature, template in (settings.get("templates") or {}).items():
         if not isinstance(template, str):
             raise ExportError(f"reasons.templates[{feature!r}] must be a string")
