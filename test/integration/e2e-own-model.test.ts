@@ -100,6 +100,10 @@ describe('your own CSV and a LightGBM model, configuration only', () => {
         assert.deepEqual(Object.keys(p.shap), card.features.map((f) => f.name));
         assert.ok(Math.abs(p.base_value + sumShap(p.shap) - logit(p.probability)) < 1e-9, 'base + sum(shap) = logit(p)');
         assert.ok(['no', 'yes'].includes(p.decision));
+        for (const reason of p.reasons) {
+          assert.equal(reason.contribution, p.shap[reason.feature], 'a reason carries its SHAP value');
+          assert.ok(reason.text.startsWith(`${reason.feature} = `), reason.text);
+        }
       }
       assert.ok(predictions[1]!.probability > predictions[0]!.probability, 'business loans with high debt are riskier');
       assert.ok(predictions[1]!.shap['loan purpose']! > 0, 'one SHAP value for the whole category column');

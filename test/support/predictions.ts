@@ -5,6 +5,7 @@ export interface BinaryPrediction {
   base_value: number;
   shap: Record<string, number>;
   imputed: string[];
+  reasons: { feature: string; value: unknown; contribution: number; text: string }[];
 }
 
 /** The sum of a record's SHAP values. */

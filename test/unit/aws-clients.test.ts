@@ -45,12 +45,12 @@ describe('AWS clients', () => {
 
   it('turns AccessDenied and missing credentials into errors that say what to do', () => {
     const denied = Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException' });
-    const e = translateAwsError(denied, 'lambda:CreateFunction', 'function credit-dev');
+    const e = translateAwsError(denied, { action: 'lambda:CreateFunction', resource: 'function credit-dev' });
     assert.ok(e instanceof PipeError && e.code === 'AWS_ACCESS_DENIED' && /lambda:CreateFunction on function credit-dev/.test(e.message));
-    const missing = translateAwsError(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }), 'sts:GetCallerIdentity', undefined);
+    const missing = translateAwsError(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }), { action: 'sts:GetCallerIdentity' });
     assert.ok(missing instanceof PipeError && missing.code === 'AWS_CREDENTIALS_MISSING');
     const other = new Error('boom');
-    assert.equal(translateAwsError(other, 'x:Y', undefined), other);
+    assert.equal(translateAwsError(other, { action: 'x:Y' }), other);
   });
 
   it('retries in-progress conflicts and role propagation, not "already exists"', () => {

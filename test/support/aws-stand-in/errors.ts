@@ -18,6 +18,20 @@ export class AwsError extends Error {
   }
 }
 
+/** An HTTP answer written as is, bypassing the protocol's error rendering. */
+export interface RawAnswer {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+/** Thrown by an injected `foreignAnswer` fault: the answer of something that is not the AWS service. */
+export class ForeignAnswer extends Error {
+  constructor(readonly answer: RawAnswer) {
+    super(`foreign answer ${answer.status}`);
+  }
+}
+
 /** Lambda's error shapes spell the message member differently per exception (as in its API model). */
 const LAMBDA_CAPITAL_MESSAGE = new Set([
   'ResourceNotFoundException',

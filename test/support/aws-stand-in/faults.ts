@@ -1,4 +1,4 @@
-import { AwsError } from './errors.js';
+import { AwsError, ForeignAnswer, type RawAnswer } from './errors.js';
 import type { AwsServiceName } from './types.js';
 
 /**
@@ -14,6 +14,12 @@ export interface Faults {
   /** Every call of the action is denied (403 AccessDenied/AccessDeniedException naming action and resource) until `allow` or `clear`. */
   accessDenied(action: string): void;
   allow(action: string): void;
+  /**
+   * Not AWS's behaviour, and never a default: something in front of the service (a proxy, a firewall,
+   * an emulator) answers the next `times` calls of the action with this raw response, e.g. an XML or
+   * HTML 403 to a JSON API. For testing what the client makes of an answer that is not an AWS error.
+   */
+  foreignAnswer(action: string, answer: RawAnswer, times?: number): void;
   /** Removes every injected fault. */
   clear(): void;
 }
@@ -29,6 +35,7 @@ export function createFaults(): FaultBook {
   const throttles = new Map<string, number>();
   const serverErrors = new Map<string, number>();
   const denied = new Set<string>();
+  const foreign = new Map<string, { answer: RawAnswer; left: number }>();
 
   function matching(keys: Iterable<string>, service: AwsServiceName, action: string): string | undefined {
     const names = new Set([action, `${IAM_PREFIX[service]}:${action}`, '*']);
@@ -58,12 +65,22 @@ export function createFaults(): FaultBook {
     allow(action) {
       denied.delete(action);
     },
+    foreignAnswer(action, answer, times = 1) {
+      foreign.set(action, { answer, left: times });
+    },
     clear() {
+      foreign.clear();
       throttles.clear();
       serverErrors.clear();
       denied.clear();
     },
     check(service, action, resource, callerArn) {
+      const foreignKey = matching(foreign.keys(), service, action);
+      const injected = foreignKey === undefined ? undefined : foreign.get(foreignKey);
+      if (injected && foreignKey !== undefined) {
+        if (--injected.left <= 0) foreign.delete(foreignKey);
+        throw new ForeignAnswer(injected.answer);
+      }
       const iamAction = `${IAM_PREFIX[service]}:${action}`;
       if (matching(denied, service, action) !== undefined) {
         const message =

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { AwsError, renderError } from './errors.js';
+import { AwsError, ForeignAnswer, renderError } from './errors.js';
 import { createFaults, type Faults } from './faults.js';
 import { createState, type StandInState } from './state.js';
 import { createUrlListeners } from './url-listeners.js';
@@ -16,6 +16,7 @@ import { parseAuthorization, signatureMatches, type ParsedAuthorization } from '
 export type * from './types.js';
 export type { StandInState, AppendLogOptions } from './state.js';
 export type { Faults } from './faults.js';
+export type { RawAnswer } from './errors.js';
 export { functionUrlEvent, functionUrlResponseFromResult } from './url-event.js';
 
 /** A running stand-in for the Lambda, IAM, CloudWatch Logs and STS control planes. */
@@ -196,6 +197,14 @@ async function serve(
     faults.check(service, call.action, call.resource(), ctx.callerArn);
     response = await call.run();
   } catch (error) {
+    if (error instanceof ForeignAnswer) {
+      // Answered by something in front of the service: the call changed nothing, and no AWS headers.
+      const { status, contentType, body: answer } = error.answer;
+      ctx.state.calls.push({ service, action: call?.action ?? 'Unknown', write: false, requestBytes: size, status, error: `foreign ${status}` });
+      res.writeHead(status, { 'content-type': contentType });
+      res.end(answer);
+      return;
+    }
     if (!(error instanceof AwsError)) throw error;
     errorCode = error.code;
     const rendered = renderError(service, error);
