@@ -19,6 +19,7 @@ if [ "$(id -u)" = 0 ]; then
   # XGBoost is not a wheel on these machines: Debian's python3-xgboost produces the real models
   # and pred_contribs that the XGBoost exporter is checked against.
   bash scripts/ensure-xgboost.sh || exit 1
+  bash scripts/ensure-chromium.sh || exit 1
 fi
 export DOCKER_HOST="${DOCKER_HOST:-unix:///tmp/podman.sock}"
 # OpenMP (HistGradientBoosting, LightGBM) spins waiting threads: with the node tests' processes on

@@ -136,8 +136,9 @@ describe(skipReason ? `what-if page in a browser (skipped: ${skipReason})` : 'wh
         width: r.getBBox().width,
         title: r.querySelector('title')?.textContent ?? '',
       }));
-      const at = (id: string) => Number(document.getElementById(id)!.getAttribute('x1'));
-      return { bars, base: at('base-marker'), output: at('output-marker'), axis: document.getElementById('axis-label')!.textContent ?? '' };
+      // No helper functions in here: tsx's esbuild would wrap them in a __name() the page does not have.
+      const [base, output] = ['base-marker', 'output-marker'].map((id) => Number(document.getElementById(id)!.getAttribute('x1')));
+      return { bars, base: base!, output: output!, axis: document.getElementById('axis-label')!.textContent ?? '' };
     });
 
   /**
@@ -166,6 +167,10 @@ describe(skipReason ? `what-if page in a browser (skipped: ${skipReason})` : 'wh
       end = to;
     }
     assert.ok(Math.abs(end - output) < 0.01, 'the last bar ends at the output marker');
+    const space = card.shap_output === 'log_odds' ? (q: number) => Math.log(q / (1 - q)) : (q: number) => q;
+    const drawn = (output - base) / scale;
+    const want = space(expected.probability) - expected.base_value;
+    assert.ok(Math.abs(drawn - want) <= 1e-3 * Math.abs(want) + 1e-9, `output - base drawn as ${drawn}, the API's is ${want}`);
     assert.match(axis, new RegExp(card.shap_output), 'the axis names the SHAP space');
   }
 
@@ -247,8 +252,8 @@ describe(skipReason ? `what-if page in a browser (skipped: ${skipReason})` : 'wh
     await held[0]!.fallback();
     await page.waitForFunction((n) => Number(document.getElementById('result')!.dataset.answers) === n, answered + 2);
     await page.unroute('**/predict');
-
-    await shownFor(page, record);
+    const shown = JSON.parse((await page.getAttribute('#result', 'data-record')) ?? 'null') as Record<string, unknown>;
+    assert.equal(shown[LATE], 3, 'the late answer for the older value did not replace the latest one');
     const expected = await predict(record);
     assert.notEqual(expected.probability, (await predict(card.example_request)).probability, 'the model reacts to late payments');
     assert.notEqual(await page.textContent('#probability'), before);
@@ -279,7 +284,9 @@ describe(skipReason ? `what-if page in a browser (skipped: ${skipReason})` : 'wh
     assert.equal(await age.getAttribute('aria-invalid'), 'true');
     assert.match((await age.getAttribute('aria-describedby')) ?? '', new RegExp(`${await error.getAttribute('id')}`));
     assert.equal(predictions(), sent, 'no request for an invalid record');
+    // The page still shows the answer for this same record: wait for the new request's answer.
     await age.fill(String(card.example_request.age));
+    await until(() => predictions() === sent + 1, 10_000, 'the request for the corrected age');
     await shownFor(page, { ...card.example_request, [LATE]: 3 });
     assert.equal(await error.textContent(), '');
     assert.equal(await age.getAttribute('aria-invalid'), null);
