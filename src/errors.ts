@@ -35,12 +35,24 @@ export class UsageError extends PipeError {
   }
 }
 
+/** Where in a file an error is: CI annotations point at it. */
+export interface SourceLocation {
+  /** Absolute path. */
+  file: string;
+  /** 1-based, when known. */
+  line?: number;
+  column?: number;
+}
+
 /** The config file is invalid: names the file, the key and what is allowed. Exit code 2. */
 export class ConfigError extends UsageError {
   readonly file: string;
-  constructor(file: string, message: string, options: Omit<PipeErrorOptions, 'exitCode'> = {}) {
+  /** The file, and the line of the offending key or syntax error when it could be found. */
+  readonly location?: SourceLocation;
+  constructor(file: string, message: string, options: Omit<PipeErrorOptions, 'exitCode'> & { location?: SourceLocation } = {}) {
     super('CONFIG_INVALID', `${file}: ${message}`, options);
     this.file = file;
+    this.location = options.location;
   }
 }
 
@@ -63,7 +75,10 @@ export class CommandError extends PipeError {
 /** The run was interrupted (SIGINT/SIGTERM): exit code 130. */
 export class InterruptedError extends PipeError {
   constructor(message = 'Interrupted') {
-    super('INTERRUPTED', message, { exitCode: 130 });
+    super('INTERRUPTED', message, {
+      exitCode: 130,
+      hint: 'Nothing half-written was kept. Run the same command again: tasks that finished are skipped.',
+    });
   }
 }
 

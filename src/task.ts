@@ -42,6 +42,10 @@ export interface TaskContext {
 export interface TaskResult {
   /** One line for the summary: a URL, package sizes. */
   summary?: string;
+  /** The URL the task deployed or serves (the JSON report and the CI step summary show it). */
+  url?: string;
+  /** Bytes of archives the task uploaded. */
+  bytesUploaded?: number;
 }
 
 /**
@@ -54,19 +58,33 @@ export interface TaskDefinition {
   dependencies: readonly string[];
   /** Project-relative globs whose content is part of the fingerprint. */
   inputs?: (config: ResolvedConfig) => readonly string[];
-  /** Project-relative files or directories the task produces. */
-  outputs?: (config: ResolvedConfig) => readonly string[];
+  /**
+   * Project-relative files or directories the task produces. A `perEnvironment` task gets the runner's
+   * `envKey`: its outputs are that environment's.
+   */
+  outputs?: (config: ResolvedConfig, envKey?: string) => readonly string[];
   /** The part of the configuration the task reads: part of the fingerprint. */
   configSlice?: (config: ResolvedConfig) => unknown;
   /** True when the task runs steps on the runner: the runner's tool versions join the fingerprint. */
   usesRunner?: boolean;
+  /**
+   * One set of outputs and one stored fingerprint per runner environment (the runner's `envKey`: runner
+   * and image or interpreter), so switching runner and back finds the first one's outputs up to date.
+   */
+  perEnvironment?: boolean;
   options?: Readonly<Record<string, TaskOption>>;
+  /**
+   * Checks the parsed options before anything is planned or built, throwing a UsageError (exit 2) that
+   * names the option: `serve --port abc` fails at once, not after the build.
+   */
+  checkOptions?: (options: Readonly<Record<string, unknown>>) => void;
   /** Asked for explicitly only (serve, invoke, ...): never a dependency of another task. */
   command?: boolean;
   /**
-   * Checks that can fail before anything runs (AWS credentials): the executor runs the preflight of every
-   * task about to run before it starts the first one, so `pipe env model deploy` without credentials
-   * fails at once instead of after the build.
+   * Checks that can fail before anything runs (AWS credentials, a free port): a task that always runs
+   * (no declared inputs and outputs) is checked before planning, others once the plan says they run, and
+   * all before the first task starts, so `pipe env model deploy` without credentials fails at once
+   * instead of after the build. Not run by a dry run.
    */
   preflight?: (ctx: Pick<TaskContext, 'config' | 'options' | 'signal'>) => Promise<void>;
   run(ctx: TaskContext): Promise<TaskResult | void>;

@@ -13,10 +13,11 @@ export const deployTask: TaskDefinition = {
   preflight: awsPreflight,
   async run(ctx) {
     const [{ withAwsClients }, { deployStage }] = await Promise.all([import('../src/aws/task-clients.js'), import('../src/aws/deploy-stage.js')]);
-    const result = await withAwsClients(ctx, (clients) =>
-      deployStage({ config: ctx.config, clients, reporter: ctx.reporter, signal: ctx.signal, allowSlim: ctx.options.slim === true }),
-    );
+    const { result, bytesUploaded } = await withAwsClients(ctx, async (clients) => ({
+      result: await deployStage({ config: ctx.config, clients, reporter: ctx.reporter, signal: ctx.signal, allowSlim: ctx.options.slim === true }),
+      bytesUploaded: clients.meter.bytesUploaded,
+    }));
     ctx.io.print(result.url);
-    return { summary: `${result.url} (version ${result.version}${result.changed ? '' : ', unchanged'})` };
+    return { summary: `${result.url} (version ${result.version}${result.changed ? '' : ', unchanged'})`, url: result.url, bytesUploaded };
   },
 };

@@ -1,17 +1,25 @@
 import path from 'node:path';
 import type { ResolvedConfig } from '../src/config/resolved.js';
 import type { TaskDefinition } from '../src/task.js';
+import { explainVendorFailure } from '../src/packaging/missing-wheels.js';
 import { pipPlatforms, runtimePythonVersion } from '../src/packaging/platforms.js';
 
-/** Where env puts its two environments (project-relative). */
-export const envPaths = (config: ResolvedConfig) => ({
+/**
+ * Where env puts the two environments of one runner environment (project-relative): each runner and
+ * image (or local interpreter) has its own, `envKey` being the runner's, so `--runner local` after
+ * `--runner docker` finds its earlier build instead of rebuilding.
+ */
+export const envPaths = (config: ResolvedConfig, envKey: string) => ({
   /** Training virtualenv: the model task runs in it. */
-  venv: path.posix.join(config.paths.build, 'venv'),
+  venv: path.posix.join(config.paths.build, `venv-${envKey}`),
   /** Runtime deps vendored for Lambda, in layer layout (`python/...`). */
-  runtimeDeps: path.posix.join(config.paths.build, 'runtime-deps'),
+  runtimeDeps: path.posix.join(config.paths.build, `runtime-deps-${envKey}`),
 });
 
-export const venvPython = (config: ResolvedConfig): string => `${envPaths(config).venv}/bin/python`;
+export const venvPython = (config: ResolvedConfig, envKey: string): string => `${envPaths(config, envKey).venv}/bin/python`;
+
+/** The requirements vendored for the Lambda runtime (project-relative). */
+export const runtimeRequirements = (config: ResolvedConfig): string => `${config.paths.handler}/requirements.txt`;
 
 /** The training requirements: the project's, plus the estimator's own library where it is optional. */
 const trainingRequirements = (config: ResolvedConfig): string[] => [
@@ -25,21 +33,25 @@ export const envTask: TaskDefinition = {
   name: 'env',
   description: 'Build the Python environments: training venv, and runtime deps vendored for Lambda',
   dependencies: [],
-  inputs: (c) => [`${c.paths.python}/requirements*.txt`, `${c.paths.handler}/requirements.txt`],
-  outputs: (c) => [envPaths(c).venv, envPaths(c).runtimeDeps],
+  inputs: (c) => [`${c.paths.python}/requirements*.txt`, runtimeRequirements(c)],
+  outputs: (c, envKey = 'none') => [envPaths(c, envKey).venv, envPaths(c, envKey).runtimeDeps],
+  // Runner, image and interpreter are not here: they choose the environment (envKey), and its tool
+  // versions (image id, Python) are part of the fingerprint.
   configSlice: (c) => ({
-    runtime: c.runtime, architecture: c.architecture, python: c.python, image: c.image, docker: c.docker, runner: c.runner, buildEnv: c.buildEnv,
+    runtime: c.runtime, architecture: c.architecture, docker: c.docker, buildEnv: c.buildEnv,
     xgboost: c.model.estimator === 'xgboost',
   }),
   usesRunner: true,
+  perEnvironment: true,
   async run(ctx) {
     const { config } = ctx;
     const runner = await ctx.runner();
     const io = { signal: ctx.signal, reporter: ctx.reporter };
     const env = config.buildEnv;
     const versions = await runner.toolVersions(ctx.signal);
-    const venv = rel(ctx.root, ctx.staging(envPaths(config).venv));
-    const deps = rel(ctx.root, ctx.staging(envPaths(config).runtimeDeps));
+    const paths = envPaths(config, runner.envKey);
+    const venv = rel(ctx.root, ctx.staging(paths.venv));
+    const deps = rel(ctx.root, ctx.staging(paths.runtimeDeps));
     ctx.reporter.line(`runner: ${runner.describe()}, Python ${versions.python ?? '?'}`, 'info');
 
     const train = ctx.reporter.step('training environment');
@@ -52,18 +64,23 @@ export const envTask: TaskDefinition = {
 
     const vendor = ctx.reporter.step(`runtime deps for ${config.runtime} ${config.architecture}`);
     const target = runtimePythonVersion(config.runtime);
+    const platforms = pipPlatforms(config.runtime, config.architecture);
     await runner.exec(
       {
         command: [
           `${venv}/bin/python`, '-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--no-compile',
           '--target', `${deps}/python`, '--implementation', 'cp', '--python-version', target, '--only-binary=:all:',
-          ...pipPlatforms(config.runtime, config.architecture).flatMap((p) => ['--platform', p]),
-          '-r', `${config.paths.handler}/requirements.txt`,
+          ...platforms.flatMap((p) => ['--platform', p]),
+          '-r', runtimeRequirements(config),
         ],
         env,
       },
       { ...io, reporter: vendor },
-    );
+    ).catch((error: unknown) => {
+      throw explainVendorFailure(error, {
+        runtime: config.runtime, architecture: config.architecture, pythonVersion: target, platforms, requirements: runtimeRequirements(config), runner: runner.kind,
+      });
+    });
     // Lambda's code directory is read-only, so bytecode must ship in the package or be compiled on every
     // cold start. Unchecked-hash pycs are deterministic (no mtimes) and never re-validated at import.
     if (versions.python?.startsWith(`${target}.`)) {

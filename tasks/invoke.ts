@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PipeError, UsageError } from '../src/errors.js';
 import { formatBytes, formatDuration } from '../src/reporter/format.js';
+import { readExampleRequest } from '../src/runtime/example-request.js';
 import { readServeState, serveStateFile } from '../src/runtime/serve-state.js';
 import { PROFILE_OPTION } from '../src/aws/profile-option.js';
 import type { TaskContext, TaskDefinition } from '../src/task.js';
@@ -45,6 +46,7 @@ async function buildRequest(ctx: TaskContext): Promise<InvokeRequest> {
   const deployed = ctx.options.deployed === true ? await deployedUrl(ctx) : undefined;
   if (deployed && base !== undefined) throw new UsageError('INVOKE_BAD_OPTION', 'Pass either --deployed or --url, not both');
   base ??= deployed?.url;
+  let servedCard: string | undefined;
   if (base === undefined) {
     const state = await readServeState(serveStateFile(ctx.root, ctx.config.paths.build));
     if (!state) {
@@ -53,16 +55,18 @@ async function buildRequest(ctx: TaskContext): Promise<InvokeRequest> {
       });
     }
     base = state.url;
+    servedCard = state.card;
   }
   const requestPath = stringOption(ctx, 'path') ?? '/predict';
-  let url: string;
+  let url: URL;
   try {
-    url = new URL(requestPath, base).toString();
+    url = new URL(requestPath, base);
   } catch {
     throw new UsageError('INVOKE_BAD_OPTION', `Not a valid URL: ${base} with path ${requestPath}`);
   }
   let body: Uint8Array<ArrayBuffer> | string | undefined;
   let contentType: string | undefined;
+  const explicitMethod = stringOption(ctx, 'method')?.toUpperCase();
   if (data !== undefined) {
     body = data;
     contentType = 'application/json';
@@ -72,14 +76,35 @@ async function buildRequest(ctx: TaskContext): Promise<InvokeRequest> {
       throw new UsageError('INVOKE_FILE_UNREADABLE', `Cannot read --file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
     });
     contentType = contentTypeOf(resolved);
+  } else if (url.pathname === '/predict' && (explicitMethod === undefined || explicitMethod === 'POST')) {
+    // /predict only answers POST: without a body, send the model card's own example.
+    body = JSON.stringify(await cardExample(ctx, servedCard));
+    contentType = 'application/json';
   }
-  const method = (stringOption(ctx, 'method') ?? (body === undefined ? 'GET' : 'POST')).toUpperCase();
+  const method = explicitMethod ?? (body === undefined ? 'GET' : 'POST');
   if ((method === 'GET' || method === 'HEAD') && body !== undefined) {
     throw new UsageError('INVOKE_BAD_OPTION', `A ${method} request cannot carry --data or --file`, { hint: 'Use --method POST, or drop the body.' });
   }
-  const request: InvokeRequest = { url, method, body, contentType };
+  const request: InvokeRequest = { url: url.toString(), method, body, contentType };
   if (deployed?.auth === 'AWS_IAM') request.headers = await deployed.sign(request);
   return request;
+}
+
+/**
+ * The example request of the model card: the served package's when invoking `pipe serve`, else the
+ * project's trained artifacts'.
+ */
+async function cardExample(ctx: TaskContext, servedCard: string | undefined): Promise<unknown> {
+  const cards = [...(servedCard ? [servedCard] : []), path.join(ctx.root, ctx.config.paths.artifacts, 'model_card.json')];
+  for (const card of cards) {
+    const example = await readExampleRequest(card);
+    if (example === undefined) continue;
+    ctx.reporter.line(`no --data: sending the example request of ${path.relative(ctx.root, card)}`, 'info');
+    return example;
+  }
+  throw new UsageError('INVOKE_NO_BODY', `POST /predict needs a body, and no model card with an example request was found (${cards.map((c) => path.relative(ctx.root, c)).join(', ')})`, {
+    hint: 'Pass --data \'{"feature": value, ...}\' or --file request.json, or train the model first (`npx pipe model`).',
+  });
 }
 
 /** The live Function URL of the stage, and a signer when the URL only takes signed requests. */
@@ -121,14 +146,14 @@ function describeBody(bytes: Buffer, contentType: string): string {
 
 export const invokeTask: TaskDefinition = {
   name: 'invoke',
-  description: 'Send one request to the served (or deployed) function and print the response',
+  description: "Send one request to the served (or deployed) function and print the response (default: POST /predict with the model card's example)",
   dependencies: [],
   command: true,
   options: {
     data: { type: 'string', describe: 'JSON request body, e.g. \'{"age": 45, ...}\'' },
     file: { type: 'string', describe: 'Read the request body from this file' },
     path: { type: 'string', describe: 'Request path', default: '/predict' },
-    method: { type: 'string', describe: 'HTTP method (default: POST with a body, GET without)' },
+    method: { type: 'string', describe: "HTTP method (default: POST with a body, GET without; POST /predict without a body sends the model card's example)" },
     url: { type: 'string', describe: 'Function URL (default: the one `pipe serve` is running)' },
     deployed: { type: 'boolean', describe: "Send it to the stage's deployed function (its live Function URL)", default: false },
     profile: PROFILE_OPTION,

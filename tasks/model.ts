@@ -26,7 +26,7 @@ export const modelTask: TaskDefinition = {
     const runner = await ctx.runner();
     const out = path.relative(ctx.root, ctx.staging(config.paths.artifacts)).split(path.sep).join('/');
     const command = [
-      venvPython(config),
+      venvPython(config, runner.envKey),
       `${config.paths.python}/build_model_artifacts.py`,
       '--out', out,
       '--seed', String(config.model.seed),

@@ -70,7 +70,8 @@ export const packageTask: TaskDefinition = {
     );
     fnStep.done(`${formatBytes(fn.size)} zipped, ${formatBytes(fn.unzippedSize)} unzipped`);
 
-    const depsDir = path.join(root, envPaths(config).runtimeDeps);
+    // The runtime deps of the environment the run's runner built (env ran, or was up to date, before).
+    const depsDir = path.join(root, envPaths(config, (await ctx.runner()).envKey).runtimeDeps);
     const depEntries = existsSync(depsDir) ? await collectFiles(depsDir, '', vendoredExcluded) : [];
     let layer: PackageManifest['layer'] = null;
     if (depEntries.length) {

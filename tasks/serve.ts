@@ -1,37 +1,50 @@
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import type { ResolvedConfig } from '../src/config/resolved.js';
 import { InternalError, PipeError, UsageError } from '../src/errors.js';
 import { formatDuration } from '../src/reporter/format.js';
+import { readExampleRequest } from '../src/runtime/example-request.js';
 import { extractZip } from '../src/runtime/extract-zip.js';
 import { startFunctionUrlServer } from '../src/runtime/function-url-server.js';
 import type { FunctionLauncher } from '../src/runtime/function-process.js';
 import { LocalFunction } from '../src/runtime/local-function.js';
+import { launchParentPid, parentGone, watchParent } from '../src/runtime/parent-watch.js';
+import { checkPortFree } from '../src/runtime/port-check.js';
 import { clearServeState, readServeState, serveStateFile, writeServeState } from '../src/runtime/serve-state.js';
-import type { TaskContext, TaskDefinition } from '../src/task.js';
+import type { TaskDefinition } from '../src/task.js';
 import { shellQuote } from '../src/util/format-command.js';
 
-async function exampleRequest(codeDir: string): Promise<unknown> {
-  try {
-    const card = JSON.parse(await readFile(path.join(codeDir, 'artifacts', 'model_card.json'), 'utf8')) as { example_request?: unknown };
-    return card.example_request;
-  } catch {
-    return undefined;
-  }
-}
+const HOST = '127.0.0.1';
 
-function portOption(ctx: TaskContext): number {
-  const port = ctx.options.port ?? 3000;
+function portOption(options: Readonly<Record<string, unknown>>): number {
+  const port = options.port ?? 3000;
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new UsageError('SERVE_BAD_PORT', `--port must be an integer from 0 to 65535, got ${String(port)}`);
+    throw new UsageError('SERVE_BAD_PORT', `--port must be an integer from 0 to 65535, got ${String(port)}`, { hint: 'Pass --port 0 for any free port.' });
   }
   return port;
 }
 
-function untilAborted(signal: AbortSignal): Promise<void> {
+/** Refuses a second serve of the same project (its state names the running one). */
+async function checkNotServing(config: ResolvedConfig): Promise<void> {
+  const running = await readServeState(serveStateFile(config.root, config.paths.build));
+  if (running) {
+    throw new PipeError('SERVE_RUNNING', `pipe serve is already running at ${running.url} (pid ${running.pid})`, {
+      hint: 'Use that one (`npx pipe invoke`), or stop it with Ctrl+C first.',
+    });
+  }
+}
+
+/** Resolves with why serving should end: the run was interrupted, or the process that started pipe exited. */
+function untilStopped(signal: AbortSignal): Promise<'aborted' | 'parent-gone'> {
   return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    signal.addEventListener('abort', () => resolve(), { once: true });
+    if (signal.aborted) return resolve('aborted');
+    if (parentGone()) return resolve('parent-gone');
+    const unwatch = watchParent(() => resolve('parent-gone'));
+    signal.addEventListener('abort', () => {
+      unwatch();
+      resolve('aborted');
+    }, { once: true });
   });
 }
 
@@ -43,9 +56,15 @@ export const serveTask: TaskDefinition = {
   options: {
     port: { type: 'number', describe: 'Port on 127.0.0.1 (0: any free port)', default: 3000 },
   },
+  checkOptions: (options) => void portOption(options),
+  // Before the build: a busy port or a serve already running would only be found after it.
+  async preflight({ config, options }) {
+    await checkNotServing(config);
+    await checkPortFree(HOST, portOption(options));
+  },
   async run(ctx) {
     const { config, root } = ctx;
-    const port = portOption(ctx);
+    const port = portOption(ctx.options);
     const verbose = ctx.options.verbose === true;
     const buildDir = path.join(root, config.paths.build);
     const functionZip = path.join(buildDir, 'package', 'function.zip');
@@ -54,12 +73,7 @@ export const serveTask: TaskDefinition = {
       throw new PipeError('PACKAGE_MISSING', `${path.relative(root, functionZip)} does not exist`, { hint: 'Run `npx pipe package` first.' });
     }
     const stateFile = serveStateFile(root, config.paths.build);
-    const running = await readServeState(stateFile);
-    if (running) {
-      throw new PipeError('SERVE_RUNNING', `pipe serve is already running at ${running.url} (pid ${running.pid})`, {
-        hint: 'Use that one (`npx pipe invoke`), or stop it with Ctrl+C first.',
-      });
-    }
+    await checkNotServing(config);
 
     // A fresh copy of exactly what Lambda would get: the function as /var/task, the layer as /opt.
     const serveDir = path.join(buildDir, 'serve');
@@ -103,14 +117,15 @@ export const serveTask: TaskDefinition = {
       const { initMs } = await fn.start();
       const server = await startFunctionUrlServer({
         fn,
-        host: '127.0.0.1',
+        host: HOST,
         port,
         region: config.region,
         onRequest: (r) => ctx.reporter.line(`${r.method} ${r.path} ${r.statusCode} ${formatDuration(r.durationMs)}`, r.statusCode >= 500 ? 'warn' : 'info'),
       });
       try {
-        await writeServeState(stateFile, { url: server.url, pid: process.pid });
-        const example = await exampleRequest(codeDir);
+        const card = path.join(codeDir, 'artifacts', 'model_card.json');
+        await writeServeState(stateFile, { url: server.url, pid: process.pid, card });
+        const example = await readExampleRequest(card);
         const lines = [`Serving ${config.function.handler} ${where} at ${server.url} (init ${formatDuration(initMs)})`];
         if (example !== undefined) {
           const json = JSON.stringify(example);
@@ -121,12 +136,15 @@ export const serveTask: TaskDefinition = {
         }
         lines.push('Press Ctrl+C to stop.');
         ctx.io.print(lines.join('\n'));
-        await untilAborted(ctx.signal);
+        if ((await untilStopped(ctx.signal)) === 'parent-gone') {
+          ctx.reporter.line(`the process that started pipe (pid ${launchParentPid()}) exited: stopping the server`, 'warn');
+          return { summary: `served at ${server.url} until its parent process exited`, url: server.url };
+        }
       } finally {
         await server.close();
         await clearServeState(stateFile, process.pid);
       }
-      return { summary: `served at ${server.url}` };
+      return { summary: `served at ${server.url}`, url: server.url };
     } finally {
       await fn.stop();
     }

@@ -13,10 +13,11 @@ export const updateTask: TaskDefinition = {
   preflight: awsPreflight,
   async run(ctx) {
     const [{ withAwsClients }, { updateStageCode }] = await Promise.all([import('../src/aws/task-clients.js'), import('../src/aws/update-code.js')]);
-    const result = await withAwsClients(ctx, (clients) =>
-      updateStageCode({ config: ctx.config, clients, reporter: ctx.reporter, signal: ctx.signal, allowSlim: ctx.options.slim === true }),
-    );
+    const { result, bytesUploaded } = await withAwsClients(ctx, async (clients) => ({
+      result: await updateStageCode({ config: ctx.config, clients, reporter: ctx.reporter, signal: ctx.signal, allowSlim: ctx.options.slim === true }),
+      bytesUploaded: clients.meter.bytesUploaded,
+    }));
     ctx.io.print(result.url);
-    return { summary: `${result.url} (version ${result.version}${result.changed ? '' : ', unchanged'})` };
+    return { summary: `${result.url} (version ${result.version}${result.changed ? '' : ', unchanged'})`, url: result.url, bytesUploaded };
   },
 };

@@ -38,6 +38,13 @@ export function endpointOverride(service: Service, endpoints: AwsClientOptions['
   return endpoints?.[service] ?? env[`AWS_ENDPOINT_URL_${ENV_KEY[service]}`] ?? env.AWS_ENDPOINT_URL;
 }
 
+/** Where the override of `service`'s endpoint comes from, for messages; undefined when there is none. */
+export function endpointSource(service: Service, endpoints: AwsClientOptions['endpoints'], env: NodeJS.ProcessEnv): string | undefined {
+  if (endpoints?.[service]) return `aws.endpoints.${service} in pipeline.config.ts`;
+  if (env[`AWS_ENDPOINT_URL_${ENV_KEY[service]}`]) return `AWS_ENDPOINT_URL_${ENV_KEY[service]}`;
+  return env.AWS_ENDPOINT_URL ? 'AWS_ENDPOINT_URL' : undefined;
+}
+
 export function clientOptionsOf(config: ResolvedConfig, options: Readonly<Record<string, unknown>>): AwsClientOptions {
   const profile = typeof options.profile === 'string' && options.profile !== '' ? options.profile : config.aws.profile;
   return { region: config.region, profile, endpoints: config.aws.endpoints };
@@ -71,7 +78,9 @@ export function createAwsClients(options: AwsClientOptions): AwsClients {
     logs: new CloudWatchLogsClient({ ...common, ...endpoint('logs') }),
     sts: new STSClient({ ...common, ...endpoint('sts') }),
   };
-  for (const [service, client] of Object.entries(clients)) instrument(service, client, meter);
+  for (const [service, client] of Object.entries(clients)) {
+    instrument(client, meter, { service: service as Service, region: options.region, endpointSource: endpointSource(service as Service, options.endpoints, env) });
+  }
   const pollEnv = Number(env.PIPE_AWS_POLL_SECONDS);
   const minDelay = Number.isFinite(pollEnv) && pollEnv > 0 ? pollEnv : 1;
   return {
@@ -86,22 +95,54 @@ export function createAwsClients(options: AwsClientOptions): AwsClients {
 }
 
 interface Instrumentable {
-  middlewareStack: { add(mw: unknown, options: { step: 'initialize'; name: string }): void };
+  middlewareStack: { add(mw: unknown, options: { step: 'initialize' | 'build'; name: string }): void };
 }
 
-/** Records each call on the meter and translates credential and permission errors into PipeErrors. */
-function instrument(service: string, client: unknown, meter: CallMeter): void {
-  (client as Instrumentable).middlewareStack.add(
-    (next: (args: { input: Record<string, unknown> }) => Promise<unknown>, context: { commandName?: string }) =>
+interface CallContext {
+  commandName?: string;
+  /** Set by the build step: where the request goes, for errors about it. */
+  pipeEndpoint?: string;
+}
+
+interface BuiltRequest {
+  protocol?: string;
+  hostname?: string;
+  port?: number;
+}
+
+/**
+ * Records each call on the meter and translates the errors a user must act on (credentials, permissions,
+ * network, answers that are not AWS errors) into PipeErrors, once, for every client.
+ */
+function instrument(client: unknown, meter: CallMeter, where: { service: Service; region: string; endpointSource?: string }): void {
+  const stack = (client as Instrumentable).middlewareStack;
+  stack.add(
+    (next: (args: { input: Record<string, unknown> }) => Promise<unknown>, context: CallContext) =>
       async (args: { input: Record<string, unknown> }) => {
         const action = (context.commandName ?? 'Unknown').replace(/Command$/, '');
-        meter.record(service, action);
+        meter.record(where.service, action);
         try {
           return await next(args);
         } catch (error) {
-          throw translateAwsError(error, `${service === 'logs' ? 'logs' : service}:${action}`, resourceOfInput(args.input));
+          throw translateAwsError(error, {
+            action: `${where.service}:${action}`,
+            resource: resourceOfInput(args.input),
+            endpoint: context.pipeEndpoint,
+            endpointSource: where.endpointSource,
+            region: where.region,
+          });
         }
       },
     { step: 'initialize', name: 'pipeMeter' },
+  );
+  // The endpoint is resolved after initialize: the serialized request knows it.
+  stack.add(
+    (next: (args: { request: unknown }) => Promise<unknown>, context: CallContext) =>
+      (args: { request: unknown }) => {
+        const request = args.request as BuiltRequest | undefined;
+        if (request?.hostname) context.pipeEndpoint = `${request.protocol ?? 'https:'}//${request.hostname}${request.port ? `:${request.port}` : ''}`;
+        return next(args);
+      },
+    { step: 'build', name: 'pipeEndpoint' },
   );
 }

@@ -20,7 +20,8 @@ export function checkPackageForLambda(config: ResolvedConfig, pkg: LocalPackage,
   checkRuntimeSupported(manifest.runtime, options.now);
   checkWheelsCompatible(manifest.wheels, manifest.runtime, manifest.architecture);
   const sizes = { function: manifest.function, layer: manifest.layer };
-  const strategy = chooseSizeStrategy({ ...sizes, ephemeralStorage: config.function.ephemeralStorage, allowSlim: options.allowSlim });
+  const sources = { requirements: `${config.paths.handler}/requirements.txt`, artifacts: config.paths.artifacts };
+  const strategy = chooseSizeStrategy({ ...sizes, ephemeralStorage: config.function.ephemeralStorage, allowSlim: options.allowSlim, sources });
   for (const line of describeSizeStrategy(strategy, sizes)) options.reporter.line(line);
   return strategy;
 }

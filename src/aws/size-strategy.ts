@@ -30,6 +30,8 @@ export interface SizeInput {
   ephemeralStorage: number;
   /** The user accepts slim mode (its cold start cost) when the package is over the unzipped limit. */
   allowSlim: boolean;
+  /** The project's files behind the sizes, named in the advice (`handler/requirements.txt`, `artifacts`). */
+  sources?: { requirements: string; artifacts: string };
 }
 
 export const uploadRoute = (size: number): UploadRoute => (size <= DIRECT_UPLOAD_LIMIT ? 'direct' : 's3');
@@ -71,10 +73,12 @@ function tooLarge(input: SizeInput, what: string): UsageError {
     layer ? `layer.zip (runtime deps): ${formatBytes(layer.size)} zipped, ${formatBytes(layer.unzippedSize)} unzipped` : 'no dependency layer',
     `total unzipped: ${total.toLocaleString('en-US')} bytes; Lambda's limit: ${UNZIPPED_LIMIT.toLocaleString('en-US')} bytes (function + layers)`,
   ];
+  const deps = input.sources ? `the runtime dependencies (${input.sources.requirements})` : 'the runtime dependencies';
+  const artifacts = input.sources ? `the artifacts (${input.sources.artifacts}/)` : 'the artifacts';
   return new UsageError('PACKAGE_TOO_LARGE', `The package is too large for Lambda: ${what} exceeds the limit.\n${lines.map((l) => `  ${l}`).join('\n')}`, {
     hint: input.allowSlim || !layer
-      ? 'Trim the runtime dependencies (python/requirements-runtime.txt) or the artifacts, then rerun pipe package.'
-      : 'Options: pass --slim (deps archive in S3, extracted to /tmp on each cold start: slower cold starts), or trim the runtime dependencies (python/requirements-runtime.txt) and rerun pipe package.',
+      ? `Trim ${deps} or ${artifacts}, then rerun pipe package.`
+      : `Options: pass --slim (deps archive in S3, extracted to /tmp on each cold start: slower cold starts), or trim ${deps} and rerun pipe package.`,
   });
 }
 

@@ -1,5 +1,6 @@
 import { PipeError } from '../errors.js';
 import type { StepReporter } from '../reporter/reporter.js';
+import { causeMessages, describeCause, networkFailure } from './network-errors.js';
 import { signRequest, type SigningCredentials } from './sigv4.js';
 import { readZipEntry } from './zip-entry.js';
 
@@ -56,7 +57,7 @@ async function request(target: SmokeTarget, ctx: SmokeContext, method: 'GET' | '
     response = await fetch(url, { method, headers, body: body === undefined ? undefined : text, signal: AbortSignal.any(signals) });
   } catch (error) {
     if (ctx.signal?.aborted) throw error;
-    throw fail(`could not connect (${(error as Error).message})`, error);
+    throw unreachable(error, fail);
   }
   const answer = await response.text();
   if (response.status !== 200) throw fail(`answered ${response.status}: ${answer.slice(0, 300)}`);
@@ -65,6 +66,18 @@ async function request(target: SmokeTarget, ctx: SmokeContext, method: 'GET' | '
   } catch (error) {
     throw fail(`answered 200 but not JSON: ${answer.slice(0, 200)}`, error);
   }
+}
+
+/**
+ * fetch() says only "fetch failed": what failed is in its cause (ECONNREFUSED, ENOTFOUND, a certificate
+ * error). The message names it, and the cause kept for --verbose is that innermost error.
+ */
+function unreachable(error: unknown, fail: (why: string, cause?: unknown) => PipeError): PipeError {
+  const network = networkFailure(error);
+  const inner = (error as { cause?: unknown } | null)?.cause ?? error;
+  if ((error as Error | null)?.name === 'TimeoutError') return fail(`did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`, error);
+  if (network) return fail(`could not connect: ${describeCause(network)} (${network.detail})`, inner);
+  return fail(`could not connect: ${causeMessages(error)}`, inner);
 }
 
 /** GET /health, then one POST /predict with the model card's example; both must answer 200 JSON. */

@@ -4,15 +4,17 @@ import yargs from 'yargs';
 import { builtinTasks } from '../../tasks/index.js';
 import { loadConfig } from '../config/load.js';
 import { RUNNER_CHOICES, type RunnerChoice } from '../config/schema.js';
-import { PipeError, UsageError } from '../errors.js';
-import { errorSummary, executeRun, failureCauses } from '../executor/executor.js';
+import { PipeError, UsageError, isAbortError } from '../errors.js';
+import { errorSummary, executeRun, failureCauses, interruptedSummary } from '../executor/executor.js';
 import { closestName } from '../graph/graph.js';
+import { GithubActionsReporter } from '../reporter/github-actions-reporter.js';
 import { JsonReporter } from '../reporter/json-reporter.js';
 import { formatProgress } from '../reporter/format.js';
 import { PlainReporter } from '../reporter/plain-reporter.js';
 import type { Reporter, RunReport, StepReporter } from '../reporter/reporter.js';
 import type { TaskDefinition, TaskIo, TaskOption } from '../task.js';
 import { userTasks } from '../user-tasks.js';
+import { attachDashValues, checkNumberOptions } from './argv.js';
 import { GLOBAL_OPTIONS, generalHelp, taskHelp } from './help.js';
 
 type Parsed = Record<string, unknown> & { _: (string | number)[] };
@@ -43,13 +45,46 @@ function suggestOption(argv: string[], known: string[]): void {
   }
 }
 
-/** listr2 on a terminal (loaded only then: CI logs and --json never pay for it), plain lines otherwise. */
-async function chooseReporter(args: Parsed): Promise<Reporter> {
-  if (args.json) return new JsonReporter(new PlainReporter(process.stderr), process.stdout);
-  const tty = process.stdout.isTTY && !process.env.CI && !args['dry-run'] && !args.verbose;
-  if (tty) return new (await import('../reporter/listr-reporter.js')).ListrReporter();
-  return new PlainReporter(process.stdout, { dryRun: Boolean(args['dry-run']) });
+/** What decides the renderer; read from argv as written when parsing itself failed. */
+interface OutputChoice {
+  json: boolean;
+  dryRun: boolean;
+  verbose: boolean;
+  /** The requested tasks, for the CI summary's heading. */
+  tasks: string[];
 }
+
+/**
+ * listr2 on a terminal (loaded only then: CI logs and --json never pay for it), workflow-command lines
+ * under GitHub Actions, plain lines otherwise; `--json` wraps the human one, which then writes to stderr.
+ */
+async function chooseReporter(choice: OutputChoice): Promise<Reporter> {
+  const out = choice.json ? process.stderr : process.stdout;
+  let human: Reporter;
+  if (process.env.GITHUB_ACTIONS === 'true') {
+    human = new GithubActionsReporter({
+      out,
+      title: `pipe ${choice.tasks.join(' ')}`.trim(),
+      workspace: process.env.GITHUB_WORKSPACE || process.cwd(),
+      stepSummaryFile: process.env.GITHUB_STEP_SUMMARY || undefined,
+      dryRun: choice.dryRun,
+    });
+  } else if (!choice.json && process.stdout.isTTY && !process.env.CI && !choice.dryRun && !choice.verbose) {
+    human = new (await import('../reporter/listr-reporter.js')).ListrReporter();
+  } else {
+    human = new PlainReporter(out, { dryRun: choice.dryRun });
+  }
+  return choice.json ? new JsonReporter(human, process.stdout) : human;
+}
+
+const choiceOf = (args: Parsed): OutputChoice => ({
+  json: Boolean(args.json), dryRun: Boolean(args['dry-run']), verbose: Boolean(args.verbose), tasks: args._.map(String),
+});
+
+/** The same choice from the raw words, for a command line that could not be parsed. */
+const choiceFromArgv = (argv: readonly string[]): OutputChoice => ({
+  json: argv.includes('--json'), dryRun: argv.includes('--dry-run'), verbose: argv.includes('--verbose'), tasks: argv.filter((a) => !a.startsWith('-')).slice(0, 5),
+});
 
 /** Message and hint; the stack too for a fault in pipe itself, or with --verbose. */
 function printError(error: unknown, verbose: boolean, prefix = ''): void {
@@ -84,10 +119,22 @@ function taskIo(reporter: Reporter): TaskIo {
 
 /** Runs the CLI and returns the exit code: 0 ok, 1 a task failed, 2 usage or config error, 130 interrupted. */
 export async function main(argv: string[], signal: AbortSignal): Promise<number> {
+  const started = Date.now();
   let verbose = argv.includes('--verbose');
+  let reporter: Reporter | undefined;
+  let reported = false;
+  // Every run that gets past --help and --version ends with one summary (the JSON document with --json,
+  // the CI summary), whether it ran tasks or stopped on a usage error, a config error or an interrupt.
+  const report = async (run: RunReport, choice: OutputChoice): Promise<void> => {
+    reported = true;
+    reporter ??= await chooseReporter(choice);
+    await reporter.finished(run);
+  };
+  let choice = choiceFromArgv(argv);
   try {
     const first = parse(argv, GLOBAL_OPTIONS, false);
     verbose = Boolean(first.verbose);
+    choice = choiceOf(first);
     if (first.version) {
       process.stdout.write(`${version()}\n`);
       return 0;
@@ -109,68 +156,72 @@ export async function main(argv: string[], signal: AbortSignal): Promise<number>
       return 0;
     }
     if (requested.length === 0) {
-      process.stderr.write(`${generalHelp(builtinTasks, user, note)}\n\nerror: no task given\n`);
-      return 2;
+      process.stderr.write(`${generalHelp(builtinTasks, user, note)}\n`);
+      throw new UsageError('NO_TASK', 'no task given', { hint: 'Name the task(s) to run, e.g. `npx pipe serve`; `npx pipe --help` lists them.' });
     }
     const byName = new Map(all.map((t) => [t.name, t]));
     const taskOptions: Record<string, TaskOption> = {};
     for (const name of requested) Object.assign(taskOptions, byName.get(name)?.options);
-    suggestOption(argv, [...Object.keys(GLOBAL_OPTIONS), ...Object.keys(taskOptions), ...Object.values(taskOptions).flatMap((o) => (o.alias ? [o.alias] : []))]);
-    const args = parse(argv, { ...GLOBAL_OPTIONS, ...taskOptions }, true);
+    const options = { ...GLOBAL_OPTIONS, ...taskOptions };
+    const words = attachDashValues(argv, options);
+    suggestOption(words, [...Object.keys(GLOBAL_OPTIONS), ...Object.keys(taskOptions), ...Object.values(taskOptions).flatMap((o) => (o.alias ? [o.alias] : []))]);
+    const args = parse(words, options, true);
+    checkNumberOptions(args, words, options);
     const runner = args.runner as string | undefined;
     if (runner !== undefined && !(RUNNER_CHOICES as readonly string[]).includes(runner)) {
       throw new UsageError('BAD_OPTION', `--runner is "${runner}"; expected docker, local or auto`);
     }
     const config = loaded!.config;
-    const reporter = await chooseReporter(args);
+    reporter = await chooseReporter(choiceOf(args));
+    const progressTo = reporter;
     // The runner reports before any task runs (image pull): its progress is throttled to a line per layer
     // every two seconds, and the last one.
     const lastProgress = new Map<string, number>();
     const runnerStep: StepReporter = {
-      line: (text) => reporter.notice(text),
+      line: (text) => progressTo.notice(text),
       progress: (u) => {
         const done = u.total !== undefined && u.current >= u.total;
         if (!done && Date.now() - (lastProgress.get(u.label) ?? 0) < 2000) return;
         lastProgress.set(u.label, Date.now());
-        reporter.notice(formatProgress(u));
+        progressTo.notice(formatProgress(u));
       },
       step: () => runnerStep,
       done() {},
       fail() {},
     };
-    let report: RunReport;
-    try {
-      report = await executeRun({
-        config,
-        tasks: all,
-        requested,
-        options: args,
-        reporter,
-        signal,
-        io: taskIo(reporter),
-        force: Boolean(args.force),
-        dryRun: Boolean(args['dry-run']),
-        createRunner: async () => {
-          const { selectRunner } = await import('../runners/select-runner.js');
-          return selectRunner({ config, choice: runner as RunnerChoice | undefined, image: args.image as string | undefined, reporter: runnerStep, signal, readOnly: Boolean(args['dry-run']) });
-        },
-      });
-    } catch (error) {
-      const code = error instanceof PipeError ? error.exitCode : 1;
-      await reporter.finished({ ok: false, exitCode: signal.aborted ? 130 : code, durationMs: 0, tasks: [], error: errorSummary(error) });
-      throw error;
-    }
-    await reporter.finished(report);
-    const failed = report.tasks.find((t) => t.outcome === 'failed');
+    const run = await executeRun({
+      config,
+      tasks: all,
+      requested,
+      options: args,
+      reporter,
+      signal,
+      io: taskIo(reporter),
+      force: Boolean(args.force),
+      dryRun: Boolean(args['dry-run']),
+      createRunner: async () => {
+        const { selectRunner } = await import('../runners/select-runner.js');
+        return selectRunner({ config, choice: runner as RunnerChoice | undefined, image: args.image as string | undefined, reporter: runnerStep, signal, readOnly: Boolean(args['dry-run']) });
+      },
+    });
+    await report(run, choice);
+    const failed = run.tasks.find((t) => t.outcome === 'failed');
     if (failed) printError(failureCauses.get(failed), verbose, `${failed.name}: `);
-    else if (report.exitCode === 130) process.stderr.write('\ninterrupted\n');
-    return report.exitCode;
+    else if (run.exitCode === 130) process.stderr.write('\ninterrupted\n');
+    return run.exitCode;
   } catch (error) {
-    if (signal.aborted) {
-      process.stderr.write('\ninterrupted\n');
-      return 130;
+    const interrupted = signal.aborted || isAbortError(error);
+    const exitCode = interrupted ? 130 : error instanceof PipeError ? error.exitCode : 1;
+    if (!reported) {
+      const summary = interrupted ? interruptedSummary(signal) : errorSummary(error);
+      try {
+        await report({ ok: false, exitCode, durationMs: Date.now() - started, tasks: [], error: summary }, choice);
+      } catch (reportError) {
+        printError(reportError, verbose);
+      }
     }
-    printError(error, verbose);
-    return error instanceof PipeError ? error.exitCode : 1;
+    if (interrupted) process.stderr.write('\ninterrupted\n');
+    else printError(error, verbose);
+    return exitCode;
   }
 }

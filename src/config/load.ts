@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { ConfigError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { sha256 } from '../util/hash.js';
+import { locateKey } from './locate-key.js';
 import { resolveConfig, type ResolvedConfig } from './resolved.js';
 import { configCheck, type PipeConfig } from './schema.js';
 import type { Issue } from './validate.js';
@@ -92,6 +93,7 @@ async function compileConfig(file: string, cacheDir: string): Promise<string> {
     const where = first?.location ? `:${first.location.line}:${first.location.column}` : '';
     throw new ConfigError(`${path.basename(file)}${where}`, first?.text ?? String(error), {
       hint: 'Fix the syntax error in the config file.',
+      location: { file, line: first?.location?.line, column: first?.location ? first.location.column + 1 : undefined },
     });
   }
   const inputs: Record<string, string> = {};
@@ -110,6 +112,18 @@ async function compileConfig(file: string, cacheDir: string): Promise<string> {
 
 function formatIssues(issues: Issue[]): string {
   return issues.map((i) => `  ${i.path || '(config)'} ${i.message}`).join('\n');
+}
+
+/** The file, and the line of the first issue's key when the source spells it out. */
+function issueLocation(file: string, issues: Issue[]): { file: string; line?: number; column?: number } {
+  let source: string;
+  try {
+    source = readFileSync(file, 'utf8');
+  } catch {
+    return { file };
+  }
+  const at = issues[0]?.path ? locateKey(source, issues[0].path) : undefined;
+  return { file, ...at };
 }
 
 /** Validates a config value: unknown keys, wrong types and cross-field rules, each named by key. */
@@ -135,6 +149,7 @@ export function validateConfig(raw: unknown, file: string, builtinTasks: readonl
   if (issues.length > 0 || !config) {
     throw new ConfigError(path.basename(file), `invalid configuration:\n${formatIssues(issues)}`, {
       hint: `Edit ${file}; the keys and allowed values are listed in README.md ("Configuration").`,
+      location: issueLocation(file, issues),
     });
   }
   return config;
@@ -157,10 +172,10 @@ export async function loadConfig(opts: { cwd: string; file?: string; stage?: str
   try {
     mod = (await import(pathToFileURL(compiled).href)) as { default?: unknown };
   } catch (error) {
-    throw new ConfigError(path.basename(file), `failed to evaluate: ${(error as Error).message}`, { cause: error, hint: 'Fix the error in the config file.' });
+    throw new ConfigError(path.basename(file), `failed to evaluate: ${(error as Error).message}`, { cause: error, hint: 'Fix the error in the config file.', location: { file } });
   }
   if (mod.default === undefined) {
-    throw new ConfigError(path.basename(file), 'has no default export', { hint: 'Write `export default defineConfig({ ... })`.' });
+    throw new ConfigError(path.basename(file), 'has no default export', { hint: 'Write `export default defineConfig({ ... })`.', location: { file } });
   }
   const raw = validateConfig(mod.default, file, opts.builtinTasks);
   if (opts.stage && raw.stages && !(opts.stage in raw.stages)) {

@@ -2,12 +2,12 @@ import { existsSync } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolved.js';
-import { InterruptedError, PipeError, isAbortError } from '../errors.js';
+import { ConfigError, InterruptedError, PipeError, isAbortError } from '../errors.js';
 import { combineFingerprint, hashConfigSlice, hashInputs, type FingerprintParts } from '../fingerprint/fingerprint.js';
 import { StateStore } from '../fingerprint/state-store.js';
 import { analyzeGraph } from '../graph/graph.js';
 import { planRun, type PlanInput, type PlannedTask } from '../plan/plan.js';
-import type { Reporter, RunReport, TaskReport } from '../reporter/reporter.js';
+import type { ErrorSummary, Reporter, RunReport, TaskReport } from '../reporter/reporter.js';
 import type { Runner } from '../runners/runner.js';
 import type { TaskDefinition, TaskIo } from '../task.js';
 import { promote } from '../util/atomic.js';
@@ -29,9 +29,24 @@ export interface RunOptions {
 
 const isCacheable = (task: TaskDefinition): boolean => Boolean(task.inputs && task.outputs);
 
-export function errorSummary(error: unknown): { code: string; message: string; hint?: string } {
+export function errorSummary(error: unknown): ErrorSummary {
+  if (error instanceof ConfigError && error.location) {
+    const { file, line, column } = error.location;
+    return { code: error.code, message: error.message, hint: error.hint, file, ...(line === undefined ? {} : { line }), ...(column === undefined ? {} : { column }) };
+  }
   if (error instanceof PipeError) return { code: error.code, message: error.message, hint: error.hint };
   return { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
+}
+
+/** The error of an interrupted run, naming the signal when there was one. */
+export function interruptedSummary(signal: AbortSignal): ErrorSummary {
+  const reason = signal.reason instanceof Error && /^SIG[A-Z]+$/.test(signal.reason.message) ? ` by ${signal.reason.message}` : '';
+  return errorSummary(new InterruptedError(`Interrupted${reason}`));
+}
+
+/** Preflight checks of the given tasks, run together. */
+async function runPreflights(tasks: readonly TaskDefinition[], opts: RunOptions): Promise<void> {
+  await Promise.all(tasks.map((t) => t.preflight?.({ config: opts.config, options: opts.options, signal: opts.signal })));
 }
 
 async function runnerTools(runner: () => Promise<Runner>, opts: RunOptions): Promise<Record<string, string>> {
@@ -42,6 +57,26 @@ async function runnerTools(runner: () => Promise<Runner>, opts: RunOptions): Pro
     if (opts.dryRun && error instanceof PipeError && error.code === 'IMAGE_MISSING') return { imageId: 'not present locally (would be pulled)' };
     throw error;
   }
+}
+
+/** Where a task keeps its stored state and its outputs. */
+interface TaskPlace {
+  stateName: string;
+  outputs: readonly string[];
+}
+
+/** A `perEnvironment` task (env) has a place per runner environment: switching runner back finds it. */
+async function placeOf(task: TaskDefinition, opts: RunOptions, runner: () => Promise<Runner>): Promise<TaskPlace> {
+  if (!task.perEnvironment) return { stateName: task.name, outputs: task.outputs?.(opts.config) ?? [] };
+  let envKey: string;
+  try {
+    envKey = (await runner()).envKey;
+  } catch (error) {
+    // A dry run does not pull: with the image missing, its environment cannot exist yet.
+    if (opts.dryRun && error instanceof PipeError && error.code === 'IMAGE_MISSING') envKey = 'image-not-present';
+    else throw error;
+  }
+  return { stateName: `${task.name}@${envKey}`, outputs: task.outputs?.(opts.config, envKey) ?? [] };
 }
 
 /** Gathers what the planner needs: fingerprints of every task in order (dependencies first). */
@@ -60,7 +95,8 @@ async function gatherPlanInputs(
       inputs.push({ name: task.name, dependencies: task.dependencies, cacheable: false, requested, missingOutputs: [] });
       continue;
     }
-    const stored = await store.read(task.name);
+    const place = await placeOf(task, opts, runner);
+    const stored = await store.read(place.stateName);
     const tools = task.usesRunner ? await runnerTools(runner, opts) : {};
     const parts: FingerprintParts = {
       files: await hashInputs(config.root, task.inputs!(config), stored?.parts.files),
@@ -70,7 +106,7 @@ async function gatherPlanInputs(
     };
     const fingerprint = combineFingerprint(task.name, parts);
     fingerprints.set(task.name, fingerprint);
-    const missingOutputs = task.outputs!(config).filter((o) => !existsSync(path.join(config.root, o)));
+    const missingOutputs = place.outputs.filter((o) => !existsSync(path.join(config.root, o)));
     inputs.push({ name: task.name, dependencies: task.dependencies, cacheable: true, requested, fingerprint, parts, stored, missingOutputs });
   }
   return inputs;
@@ -93,6 +129,10 @@ export async function executeRun(opts: RunOptions): Promise<RunReport> {
   const started = Date.now();
   const { config, reporter } = opts;
   const order = analyzeGraph(opts.tasks, opts.requested);
+  // Options are the user's to fix: checked before anything is locked, planned or built (exit 2).
+  for (const task of order) if (opts.requested.includes(task.name)) task.checkOptions?.(opts.options);
+  // Tasks that always run are checked before planning, which may pull a build image.
+  if (!opts.dryRun) await runPreflights(order.filter((t) => !isCacheable(t)), opts);
   const store = StateStore.forProject(config.root);
   let runnerPromise: Promise<Runner> | undefined;
   const runner = (): Promise<Runner> => (runnerPromise ??= opts.createRunner());
@@ -114,7 +154,7 @@ export async function executeRun(opts: RunOptions): Promise<RunReport> {
       return { ok: true, exitCode: 0, durationMs: Date.now() - started, tasks };
     }
     const toRun = plan.filter((p) => p.action === 'run').map((p) => byName.get(p.name)!);
-    await Promise.all(toRun.map((t) => t.preflight?.({ config, options: opts.options, signal: opts.signal })));
+    await runPreflights(toRun.filter(isCacheable), opts);
     let lockedRemaining = needsLock.length;
     const releaseWhenDone = async (name: string): Promise<void> => {
       if (needsLock.includes(name) && --lockedRemaining === 0) await lock?.release();
@@ -152,7 +192,8 @@ export async function executeRun(opts: RunOptions): Promise<RunReport> {
     const failed = tasks.find((t) => t.outcome === 'failed');
     const interrupted = opts.signal.aborted || tasks.some((t) => t.outcome === 'cancelled' && t.reason === 'interrupted');
     const exitCode = interrupted ? 130 : failed ? failedExitCode(failed) : 0;
-    return { ok: exitCode === 0, exitCode, durationMs: Date.now() - started, tasks, error: failed?.error };
+    const error = interrupted ? interruptedSummary(opts.signal) : failed?.error;
+    return { ok: exitCode === 0, exitCode, durationMs: Date.now() - started, tasks, ...(error ? { error } : {}) };
   } finally {
     await lock?.release();
     if (runnerPromise) await runnerPromise.then((r) => r.dispose(), () => undefined);
@@ -178,9 +219,9 @@ async function runTask(
   const { config } = opts;
   const started = Date.now();
   const step = opts.reporter.taskStarted(task.name, planned.reason);
-  const outputs = task.outputs?.(config) ?? [];
+  const { stateName, outputs } = await placeOf(task, opts, runner);
   const staged = new Map<string, string>();
-  if (input.cacheable) await store.forget(task.name);
+  if (input.cacheable) await store.forget(stateName);
   const before = await mtimes(config.root, outputs);
   try {
     const result = await task.run({
@@ -203,9 +244,13 @@ async function runTask(
     for (const [final, tmp] of staged) if (existsSync(tmp)) await promote(tmp, final);
     if (input.cacheable) {
       // Outputs the task wrote are not inputs, but files hashed before the run may have been rewritten.
-      await store.write(task.name, { fingerprint: input.fingerprint!, parts: input.parts!, finishedAt: new Date().toISOString() });
+      await store.write(stateName, { fingerprint: input.fingerprint!, parts: input.parts!, finishedAt: new Date().toISOString() });
     }
-    return { name: task.name, outcome: 'succeeded', reason: planned.reason, durationMs: Date.now() - started, summary: result?.summary };
+    return {
+      name: task.name, outcome: 'succeeded', reason: planned.reason, durationMs: Date.now() - started, summary: result?.summary,
+      ...(result?.url === undefined ? {} : { url: result.url }),
+      ...(result?.bytesUploaded === undefined ? {} : { bytesUploaded: result.bytesUploaded }),
+    };
   } catch (error) {
     for (const tmp of staged.values()) await rm(tmp, { recursive: true, force: true });
     // A failed task's outputs cannot be trusted: remove those it touched (others are left as they were).

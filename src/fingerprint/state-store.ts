@@ -19,8 +19,9 @@ export class StateStore {
     return new StateStore(path.join(root, '.pipe', 'state'));
   }
 
+  /** `task` is a task name, or `env@<envKey>` for a task with a state per runner environment. */
   private file(task: string): string {
-    return path.join(this.dir, `${task.replace(/[^a-zA-Z0-9_-]/g, '_')}.json`);
+    return path.join(this.dir, `${task.replace(/[^a-zA-Z0-9_@.-]/g, '_')}.json`);
   }
 
   async read(task: string): Promise<TaskState | undefined> {

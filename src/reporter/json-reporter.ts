@@ -3,10 +3,13 @@ import type { Reporter, RunReport, StepReporter, TaskReport } from './reporter.j
 
 /**
  * `--json`: progress goes to the wrapped human reporter (on stderr), and one JSON document, the run's
- * summary, is printed on stdout at the end.
+ * summary, is printed on stdout at the end: after a usage or config error and an interrupt too
+ * (`ok: false` and the error's code, message and hint).
  */
 export class JsonReporter implements Reporter {
   private readonly printed: string[] = [];
+  /** The summary is written once, whichever way the run ends. */
+  private written = false;
 
   constructor(
     private readonly inner: Reporter,
@@ -32,7 +35,16 @@ export class JsonReporter implements Reporter {
     this.printed.push(text);
   }
   async finished(report: RunReport): Promise<void> {
-    await this.inner.finished(report);
+    if (this.written) return;
+    this.written = true;
+    try {
+      await this.inner.finished(report);
+    } finally {
+      this.writeSummary(report);
+    }
+  }
+
+  private writeSummary(report: RunReport): void {
     const doc = { ...report, ...(this.printed.length ? { output: this.printed } : {}) };
     this.out.write(`${JSON.stringify(doc, null, 2)}\n`);
   }

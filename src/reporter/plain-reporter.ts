@@ -1,6 +1,10 @@
-import type { Writable } from 'node:stream';
 import type { ProgressUpdate, Reporter, RunReport, StepReporter, TaskReport } from './reporter.js';
 import { errorMessage, formatDuration, formatProgress } from './format.js';
+
+/** Where a renderer writes text: a stream (process.stdout), or a buffer in tests and CI groups. */
+export interface TextSink {
+  write(text: string): unknown;
+}
 
 /**
  * One line per event, for CI logs and pipes: every line says which task it belongs to. Progress is
@@ -12,7 +16,7 @@ export class PlainReporter implements Reporter {
   private started = false;
 
   constructor(
-    private readonly out: Writable,
+    private readonly out: TextSink,
     private readonly opts: { dryRun?: boolean } = {},
   ) {}
 

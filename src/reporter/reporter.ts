@@ -25,6 +25,17 @@ export interface StepReporter {
   fail(error: unknown): void;
 }
 
+/** An error as reports carry it; `file`/`line` when it points into a file (a config error). */
+export interface ErrorSummary {
+  code: string;
+  message: string;
+  hint?: string;
+  /** Absolute path. */
+  file?: string;
+  line?: number;
+  column?: number;
+}
+
 export interface TaskReport {
   name: string;
   outcome: TaskOutcome;
@@ -35,7 +46,11 @@ export interface TaskReport {
   durationMs: number;
   /** Short result line (a URL, sizes) when the task has one. */
   summary?: string;
-  error?: { code: string; message: string; hint?: string };
+  /** The URL the task deployed or serves. */
+  url?: string;
+  /** Bytes of archives the task uploaded. */
+  bytesUploaded?: number;
+  error?: ErrorSummary;
 }
 
 export interface RunReport {
@@ -43,7 +58,7 @@ export interface RunReport {
   exitCode: number;
   durationMs: number;
   tasks: TaskReport[];
-  error?: { code: string; message: string; hint?: string };
+  error?: ErrorSummary;
 }
 
 export interface Reporter {

@@ -6,9 +6,11 @@ import { CommandError, InterruptedError, PipeError } from '../errors.js';
 import type { StepReporter } from '../reporter/reporter.js';
 import { formatCommand } from '../util/format-command.js';
 import { containerSpec } from './docker-container.js';
+import { containerStartError } from './container-start-error.js';
 import { connectEngine, engineLocation, pingEngine, type EngineLocation } from './docker-engine.js';
 import { checkImagePython, engineMessage, ensureImage, localImageId } from './docker-image.js';
 import { FrameDemuxer } from './docker-output.js';
+import { environmentKey } from './env-key.js';
 import { LineSplitter, LineTail } from './stream-lines.js';
 import type { RunIo, RunResult, RunStep, Runner } from './runner.js';
 
@@ -69,6 +71,7 @@ const silentReporter: StepReporter = {
 export class DockerRunner implements Runner {
   readonly kind = 'docker' as const;
   readonly projectDir: string;
+  readonly envKey: string;
   python = 'python3';
   private pythonVersion = '';
   private readonly live = new Set<Docker.Container>();
@@ -81,6 +84,7 @@ export class DockerRunner implements Runner {
     readonly imageId: string,
   ) {
     this.projectDir = config.docker.mountPath;
+    this.envKey = environmentKey('docker', image);
   }
 
   describe(): string {
@@ -113,12 +117,14 @@ export class DockerRunner implements Runner {
         this.pythonVersion = version;
         return version;
       } catch (error) {
-        if (!(error instanceof CommandError)) throw error;
+        // Only a missing executable means "try the next name"; a container that could not start, or an
+        // interpreter that fails, is reported as what it is.
+        if (!(error instanceof CommandError) || error.exitCode_ !== 127) throw error;
         lastError = error;
       }
     }
     throw new PipeError('IMAGE_NO_PYTHON', `image ${this.image} has no python3 or python on its PATH`, {
-      hint: 'Use a Python build image such as public.ecr.aws/sam/build-python3.12 (image in the config or --image).',
+      hint: `Use a Python build image for the runtime, such as public.ecr.aws/sam/build-${this.config.runtime} (image in the config or --image).`,
       cause: lastError,
     });
   }
@@ -143,7 +149,7 @@ export class DockerRunner implements Runner {
     this.live.add(container);
     try {
       const stream = await attachStdin(this.docker, container.id).catch((error: unknown) => {
-        throw startError(error, command, where);
+        throw containerStartError(error, command, where);
       });
       const stdout = new PassThrough();
       const stderr = new PassThrough();
@@ -158,7 +164,7 @@ export class DockerRunner implements Runner {
         await container.start();
       } catch (error) {
         stream.destroy();
-        throw startError(error, command, where);
+        throw containerStartError(error, command, where);
       }
       const exited = (async () => {
         const code = await container.wait().then(
@@ -226,7 +232,7 @@ export class DockerRunner implements Runner {
       const stream = (await container
         .attach({ stream: true, stdout: true, stderr: true })
         .catch((error: unknown) => {
-          throw startError(error, command, where);
+          throw containerStartError(error, command, where);
         })) as Duplex;
       const drained = new Promise<void>((resolve) => {
         stream.on('end', resolve);
@@ -240,7 +246,7 @@ export class DockerRunner implements Runner {
       try {
         await container.start();
       } catch (error) {
-        throw startError(error, command, where);
+        throw containerStartError(error, command, where);
       }
       const { StatusCode: exitCode } = (await container.wait()) as { StatusCode: number };
       await drainWithin(drained, stream, OUTPUT_DRAIN_MS);
@@ -310,21 +316,6 @@ function signalName(exitCode: number): string | undefined {
   if (exitCode <= 128) return undefined;
   const entry = Object.entries(os.constants.signals).find(([, number]) => number === exitCode - 128);
   return entry?.[0];
-}
-
-/**
- * A start failure: podman answers HTTP 500 on start (or 409 on attach) when the executable is missing or
- * not executable, and leaves the container Created. Those read like a shell's 127/126; anything else is the engine's own message.
- */
-function startError(error: unknown, command: string, where: string): PipeError {
-  const message = engineMessage(error);
-  if (/not found|no such file/i.test(message)) {
-    return new CommandError({ command, exitCode: 127, where, stderrTail: [`executable not found in the image: ${message}`] });
-  }
-  if (/permission denied/i.test(message)) {
-    return new CommandError({ command, exitCode: 126, where, stderrTail: [`cannot execute: ${message}`] });
-  }
-  return new PipeError('CONTAINER_START_FAILED', `could not start a container (${where}) for ${command}: ${message}`, { cause: error });
 }
 
 /**

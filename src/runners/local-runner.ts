@@ -3,6 +3,7 @@ import type { ResolvedConfig } from '../config/resolved.js';
 import { PipeError } from '../errors.js';
 import type { StepReporter } from '../reporter/reporter.js';
 import type { RunIo, RunResult, Runner, RunStep } from './runner.js';
+import { environmentKey } from './env-key.js';
 import { spawnStreaming } from './spawn-streaming.js';
 
 const quiet: StepReporter = { line() {}, progress() {}, step: () => quiet, done() {}, fail() {} };
@@ -12,11 +13,13 @@ export class LocalRunner implements Runner {
   readonly kind = 'local' as const;
   readonly projectDir: string;
   readonly python: string;
+  readonly envKey: string;
   private versions?: Promise<Record<string, string>>;
 
   constructor(config: ResolvedConfig) {
     this.projectDir = config.root;
     this.python = config.python;
+    this.envKey = environmentKey('local', config.python);
   }
 
   describe(): string {

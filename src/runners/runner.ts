@@ -34,6 +34,11 @@ export interface Runner {
   readonly projectDir: string;
   /** The Python interpreter that builds environments (`python3`, or a configured path). */
   readonly python: string;
+  /**
+   * Names the environments this runner builds (see `environmentKey`): one per runner and image or
+   * interpreter, so switching runner reuses what each one built instead of rebuilding.
+   */
+  readonly envKey: string;
   /** One line for progress output: "docker (public.ecr.aws/sam/build-python3.11)". */
   describe(): string;
   /** Identity of the toolchain for fingerprints: image id, Python version. */

@@ -8,6 +8,8 @@ export interface ServeState {
   url: string;
   /** Process id of the `pipe serve` process. */
   pid: number;
+  /** The served package's model card (absolute path): `pipe invoke` sends its example request. */
+  card?: string;
 }
 
 export const serveStateFile = (root: string, buildDir: string): string => path.join(root, buildDir, 'serve.json');
@@ -21,7 +23,7 @@ export async function readServeState(file: string): Promise<ServeState | undefin
     return undefined;
   }
   if (typeof state.url !== 'string' || typeof state.pid !== 'number' || !processAlive(state.pid)) return undefined;
-  return { url: state.url, pid: state.pid };
+  return { url: state.url, pid: state.pid, ...(typeof state.card === 'string' ? { card: state.card } : {}) };
 }
 
 export async function writeServeState(file: string, state: ServeState): Promise<void> {

@@ -33,6 +33,12 @@ describe('pipe status / logs / undeploy through the CLI', () => {
     assert.match(r.stdout, /START RequestId: \S+ Version: 1/);
   });
 
+  it('logs --since -10m (a minus: "ago") reads the same events', async () => {
+    const r = await runPipe(['logs', '--since', '-10m'], { cwd: h.root });
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /START RequestId: \S+ Version: 1/);
+  });
+
   it('invoke --deployed sends the request to the live Function URL', async () => {
     const r = await runPipe(['invoke', '--deployed', '--data', JSON.stringify(EXAMPLE)], { cwd: h.root });
     assert.equal(r.code, 0, r.stderr + r.stdout);

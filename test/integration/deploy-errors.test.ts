@@ -46,7 +46,8 @@ describe('deploy error paths and recovery', () => {
     h = await startHarness();
     await h.writePackage({ layerUnzippedSize: 446_693_376 });
     await assert.rejects(deployStage({ config: h.config, clients: h.clients(), reporter: new LineReporter() }), (e: unknown) =>
-      code('PACKAGE_TOO_LARGE')(e) && /262,144,000/.test((e as Error).message) && /--slim/.test((e as PipeError).hint ?? ''));
+      code('PACKAGE_TOO_LARGE')(e) && /262,144,000/.test((e as Error).message) && /--slim/.test((e as PipeError).hint ?? '') &&
+      /\(handler\/requirements\.txt\)/.test((e as PipeError).hint ?? ''));
     assert.equal(h.standIn.state.calls.length, 0);
   });
 

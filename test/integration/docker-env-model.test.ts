@@ -6,8 +6,11 @@ import { after, before, describe, it } from 'node:test';
 import { runPipe } from '../support/cli.js';
 import { makeExampleProject, OFFLINE_PIP_DOCKER } from '../support/example-project.js';
 import { BUILD_IMAGE, DOCKER_HOST, engineSkipReason, projectContainers } from '../support/build-engine.js';
+import { environmentKey } from '../../src/runners/env-key.js';
 
 const IMAGE = BUILD_IMAGE;
+/** The environments of this runner and image: build/venv-<key>, build/runtime-deps-<key>. */
+const KEY = environmentKey('docker', IMAGE);
 const reason = await engineSkipReason();
 
 describe(reason ? `pipe env model --runner docker (skipped: ${reason})` : 'pipe env model --runner docker', { skip: reason }, () => {
@@ -33,12 +36,12 @@ describe(reason ? `pipe env model --runner docker (skipped: ${reason})` : 'pipe 
     const card = JSON.parse(await readFile(path.join(dir, 'artifacts/model_card.json'), 'utf8')) as Record<string, unknown>;
     assert.ok(card.example_request, 'model card has an example request');
     // Outputs belong to the invoking user, not to the container's root.
-    for (const rel of ['artifacts/model.json', 'build/venv/pyvenv.cfg', 'build/runtime-deps/python/numpy/__init__.py']) {
+    for (const rel of ['artifacts/model.json', `build/venv-${KEY}/pyvenv.cfg`, `build/runtime-deps-${KEY}/python/numpy/__init__.py`]) {
       const info = await stat(path.join(dir, rel));
       assert.equal(`${info.uid}:${info.gid}`, `${process.getuid!()}:${process.getgid!()}`, rel);
     }
     // The venv was made in the container: its interpreter is the image's, at the mount path.
-    assert.match(await readFile(path.join(dir, 'build/venv/pyvenv.cfg'), 'utf8'), /home = \/usr\/bin/);
+    assert.match(await readFile(path.join(dir, `build/venv-${KEY}/pyvenv.cfg`), 'utf8'), /home = \/usr\/bin/);
     // No container of this project is left behind.
     const left = await projectContainers(dir);
     assert.equal(left.length, 0);

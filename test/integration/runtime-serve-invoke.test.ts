@@ -97,6 +97,15 @@ describe('serve and invoke', () => {
     assert.match((result as TaskResult).summary ?? '', /^200 OK/);
   });
 
+  it("invoke without a body POSTs the served model card's example to /predict", async () => {
+    const { printed, error } = await invoke(root, {});
+    assert.equal(error, undefined);
+    assert.match(printed, /^POST http:\/\/127\.0\.0\.1:\d+\/predict\nHTTP 200/);
+    assert.ok(printed.includes('"received": {\n    "age": 41,\n    "note": "it\'s"\n  }'), printed);
+    const explicitGet = await invoke(root, { method: 'GET' });
+    assert.match(explicitGet.printed, /^GET /, 'an explicit --method is kept');
+  });
+
   it('invoke --file sends the file, and GET without a body', async () => {
     const file = path.join(root, 'request.json');
     await writeFile(file, '[{"age": 30}]');
@@ -141,6 +150,20 @@ describe('serve and invoke', () => {
     assert.match(after.error?.hint, /npx pipe serve/);
     const unreachable = await invoke(root, { url, data: '{}' });
     assert.equal(unreachable.error?.code, 'INVOKE_UNREACHABLE');
+  });
+});
+
+describe('invoke without a body or a model card', () => {
+  it('says what to pass', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'pipe-invoke-'));
+    try {
+      const { error } = await invoke(root, { url: 'http://127.0.0.1:9' });
+      assert.equal(error?.code, 'INVOKE_NO_BODY');
+      assert.equal(error?.exitCode, 2);
+      assert.match(error?.hint, /--data/);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
 

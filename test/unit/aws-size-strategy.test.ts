@@ -40,6 +40,22 @@ describe('size strategy', () => {
     );
   });
 
+  it('names the configured requirements file and artifacts directory in its advice', () => {
+    const sources = { requirements: 'lambda/requirements.txt', artifacts: 'model-out' };
+    const over = { function: { size: 1000, unzippedSize: 1000 }, layer: { size: 172 * MB, unzippedSize: UNZIPPED_LIMIT }, ephemeralStorage: 512, sources };
+    for (const allowSlim of [false, true]) {
+      const input = allowSlim ? { ...over, function: { size: 100 * MB, unzippedSize: UNZIPPED_LIMIT + 1 } } : over;
+      assert.throws(
+        () => chooseSizeStrategy({ ...input, allowSlim }),
+        (e: unknown) => e instanceof PipeError && /lambda\/requirements\.txt/.test(e.hint ?? '') && !/requirements-runtime/.test(e.hint ?? ''),
+      );
+    }
+    assert.throws(
+      () => chooseSizeStrategy({ ...over, function: { size: 100 * MB, unzippedSize: UNZIPPED_LIMIT + 1 }, allowSlim: true }),
+      (e: unknown) => e instanceof PipeError && /artifacts \(model-out\/\)/.test(e.hint ?? ''),
+    );
+  });
+
   it('chooses slim mode only when allowed, sizing /tmp to fit the deps', () => {
     const input = { function: { size: 300_000, unzippedSize: 900_000 }, layer: { size: 172 * MB, unzippedSize: 426 * MB }, ephemeralStorage: 512, allowSlim: true };
     const s = chooseSizeStrategy(input);

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { resolveConfig } from '../../src/config/resolved.js';
+import { UsageError } from '../../src/errors.js';
 import { executeRun } from '../../src/executor/executor.js';
 import type { TaskDefinition, TaskIo } from '../../src/task.js';
 import { RecordingReporter } from '../support/recording-reporter.js';
@@ -98,5 +99,47 @@ describe('executeRun', () => {
     assert.equal(report.exitCode, 130);
     assert.deepEqual(calls, ['first']);
     assert.equal(existsSync(path.join(root, '.pipe/lock')), false, 'lock released');
+    assert.equal(report.error?.code, 'INTERRUPTED', 'an interrupted run carries its error');
+  });
+
+  it("checks the requested tasks' options before planning (exit 2, nothing planned)", async () => {
+    const reporter = new RecordingReporter();
+    const tasks: TaskDefinition[] = [{
+      name: 'serve', description: '', dependencies: [], command: true,
+      checkOptions: (options) => {
+        if (options.port !== 3000) throw new UsageError('BAD_PORT', '--port is wrong');
+      },
+      run: async () => assert.fail('must not run'),
+    }];
+    await assert.rejects(
+      executeRun({ config: config(), tasks, requested: ['serve'], options: { port: 1 }, reporter, signal: new AbortController().signal, io, createRunner: noRunner }),
+      (e: any) => e.code === 'BAD_PORT' && e.exitCode === 2,
+    );
+    assert.deepEqual(reporter.plan, []);
+  });
+
+  it('runs the preflight of a task that always runs before planning, which may need the runner', async () => {
+    let runnerCreated = false;
+    const tasks: TaskDefinition[] = [
+      { name: 'build', description: '', dependencies: [], inputs: () => ['in.txt'], outputs: () => ['built'], usesRunner: true, run: async () => undefined },
+      { name: 'serve', description: '', dependencies: ['build'], command: true, preflight: async () => { throw new UsageError('PORT_BUSY', 'port in use'); }, run: async () => undefined },
+    ];
+    const createRunner = async () => {
+      runnerCreated = true;
+      throw new Error('planning asked for the runner');
+    };
+    const reporter = new RecordingReporter();
+    await assert.rejects(
+      executeRun({ config: config(), tasks, requested: ['serve'], options: {}, reporter, signal: new AbortController().signal, io, createRunner }),
+      (e: any) => e.code === 'PORT_BUSY',
+    );
+    assert.equal(runnerCreated, false, 'the preflight failed before planning touched the runner');
+    assert.deepEqual(reporter.plan, []);
+  });
+
+  it("carries a task result's URL and uploaded bytes into its report", async () => {
+    const tasks: TaskDefinition[] = [{ name: 'deploy', description: '', dependencies: [], run: async () => ({ summary: 'ok', url: 'https://x.example/', bytesUploaded: 1234 }) }];
+    const report = await run(tasks, ['deploy']);
+    assert.deepEqual([report.tasks[0]!.url, report.tasks[0]!.bytesUploaded], ['https://x.example/', 1234]);
   });
 });

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { makeProject, runPipe, startPipe, until } from '../support/cli.js';
+
+interface Summary {
+  ok: boolean;
+  exitCode: number;
+  tasks: unknown[];
+  error?: { code: string; message: string; hint?: string; file?: string; line?: number };
+}
+
+/** `--json` ends every run with one JSON document on stdout, however the run ends. */
+describe('pipe --json on every exit', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  before(async () => {
+    ({ dir, cleanup } = await makeProject({
+      'pipeline.config.ts': `export default { app: 'j', tasks: {
+        slow: { command: 'mkdir -p out && touch out/started && sleep 30' },
+      } };`,
+      'invalid/pipeline.config.ts': `export default {\n  app: 'j',\n  runtime: 'python2.7',\n};\n`,
+    }));
+  });
+  after(() => cleanup());
+
+  const summaryOf = (stdout: string): Summary => JSON.parse(stdout) as Summary;
+
+  it('a config error: ok false, exit 2, code, message, hint, file and line', async () => {
+    const r = await runPipe(['slow', '--json'], { cwd: path.join(dir, 'invalid') });
+    assert.equal(r.code, 2, r.stderr);
+    const doc = summaryOf(r.stdout);
+    assert.equal(doc.ok, false);
+    assert.equal(doc.exitCode, 2);
+    assert.deepEqual(doc.tasks, []);
+    assert.equal(doc.error?.code, 'CONFIG_INVALID');
+    assert.match(doc.error?.message ?? '', /runtime is "python2\.7"/);
+    assert.match(doc.error?.hint ?? '', /pipeline\.config\.ts/);
+    assert.equal(doc.error?.file, path.join(dir, 'invalid', 'pipeline.config.ts'));
+    assert.equal(doc.error?.line, 3);
+    assert.match(r.stderr, /error: pipeline\.config\.ts: invalid configuration/, 'the human message stays on stderr');
+  });
+
+  it('usage errors: an unknown option, an unknown task, no task at all', async () => {
+    const cases: [string[], string][] = [[['slow', '--jsno', '--json'], 'UNKNOWN_OPTION'], [['slwo', '--json'], 'UNKNOWN_TASK'], [['--json'], 'NO_TASK']];
+    for (const [args, code] of cases) {
+      const r = await runPipe(args, { cwd: dir });
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      const doc = summaryOf(r.stdout);
+      assert.equal(doc.ok, false);
+      assert.equal(doc.exitCode, 2);
+      assert.equal(doc.error?.code, code, args.join(' '));
+      assert.ok(doc.error?.hint, `${args.join(' ')} has a hint`);
+    }
+  });
+
+  it('an interrupt: exit 130 and the INTERRUPTED error naming the signal', async () => {
+    const { child, done } = startPipe(['slow', '--json'], { cwd: dir });
+    await until(() => existsSync(path.join(dir, 'out/started')), 10_000, 'the task to start');
+    child.kill('SIGTERM');
+    const r = await done;
+    assert.equal(r.code, 130, r.stderr);
+    const doc = summaryOf(r.stdout);
+    assert.equal(doc.ok, false);
+    assert.equal(doc.exitCode, 130);
+    assert.equal(doc.error?.code, 'INTERRUPTED');
+    assert.equal(doc.error?.message, 'Interrupted by SIGTERM');
+    assert.match(doc.error?.hint ?? '', /run the same command again/i);
+  });
+});
