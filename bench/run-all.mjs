@@ -15,6 +15,9 @@ const results = [
   ['python env', run('python test environment', 'bash', ['scripts/ensure-python-env.sh'])],
   ['no-op run', run('no-op run vs node start-up', process.execPath, ['bench/noop-run.mjs'])],
   ['handler', run('handler vs a shap-based handler', '.venv-test/bin/python', ['bench/handler_vs_shap.py'])],
+  // Exit status: outputs agree; its speed goals print PASS/MISS lines of their own.
+  ['models vs libraries', run('boosted models vs shap and LightGBM', '.venv-test/bin/python',
+    ['bench/models_vs_libraries.py'])],
   ['deploy bytes', run('bytes and AWS calls per deploy', process.execPath, ['--import', 'tsx', 'bench/deploy-bytes.ts'])],
   ['runners', run('docker runner vs local runner', process.execPath, ['--import', 'tsx', 'bench/runners.ts'])],
 ];

@@ -41,24 +41,50 @@ class FeatureCells:
         self.nan_rows = np.array(offsets[1:], dtype=np.int64) - 1
         self.n_rows = offsets[-1]
         self._paths = paths
+        # For one binary search over every numeric feature at once: each feature's thresholds at its
+        # rows, then +inf (the row after them is always its own: the missing-value cell's, at least).
+        self._numeric = np.nonzero(self.categorical == 0)[0]
+        counts = np.array([self.thresholds[f].size for f in self._numeric.tolist()], dtype=np.int64)
+        edges = np.full(self.n_rows + 1, np.inf)
+        for f in self._numeric.tolist():
+            edges[self.offsets[f]: self.offsets[f] + self.thresholds[f].size] = self.thresholds[f]
+        self._edges = edges
+        self._base = self.offsets[self._numeric][:, None]
+        self._last = (self._base[:, 0] + counts)[:, None]  # the +inf after the feature's thresholds
+        top = int(counts.max(initial=0))
+        self._steps = [1 << b for b in range(top.bit_length() - 1, -1, -1)]
+        self._categorical_features = np.nonzero(self.categorical)[0].tolist()
 
-    def rows(self, x: np.ndarray) -> list[np.ndarray]:
-        """Per feature, each record's row in the cell tables. x: (n, features), NaN for missing."""
-        x = x.astype(self.compare).astype(np.float64)
-        rows = []
-        for f in range(self.n_features):
-            column = x[:, f]
-            missing = np.isnan(column)
-            if self.categorical[f]:
-                last = float(self.categorical[f] - 1)
-                cell = np.clip(np.where(missing, 0.0, column), 0.0, last).astype(np.int64)
-            else:
-                cell = np.searchsorted(self.thresholds[f], column, side="left")
-            row = cell + self.offsets[f]
-            if missing.any():
-                row = np.where(missing, self.nan_rows[f], row)
-            rows.append(row)
+    def rows(self, x: np.ndarray) -> np.ndarray:
+        """(features, n): each record's row in the cell tables, per feature. x: (n, features), NaN for missing.
+
+        A numeric value's cell is the number of its feature's thresholds strictly below it, found by
+        one branchless binary search over all numeric features together (a few dozen numpy calls
+        whatever the number of features, instead of a few per feature).
+        """
+        values = np.ascontiguousarray(x.astype(self.compare).astype(np.float64).T)  # (features, n)
+        rows = np.empty(values.shape, dtype=np.int64)
+        if self._numeric.size:
+            v = values[self._numeric]
+            cell = np.zeros(v.shape, dtype=np.int64)
+            probe = np.empty(v.shape, dtype=np.int64)
+            for step in self._steps:
+                np.add(cell, self._base + (step - 1), out=probe)
+                np.minimum(probe, self._last, out=probe)
+                cell += (self._edges[probe] < v) * step
+            rows[self._numeric] = cell + self._base
+        for f in self._categorical_features:
+            column = values[f]
+            last = float(self.categorical[f] - 1)
+            rows[f] = np.clip(np.where(np.isnan(column), 0.0, column), 0.0, last).astype(np.int64) + self.offsets[f]
+        missing = np.isnan(values)
+        if missing.any():
+            rows[missing] = np.broadcast_to(self.nan_rows[:, None], rows.shape)[missing]
         return rows
+
+    def conditions(self, cond: np.ndarray) -> "ConditionTest":
+        """What tells, per record, whether it meets each listed condition (repeats allowed)."""
+        return ConditionTest(self, cond)
 
     def intervals(self, cond: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(numeric, first, end): which conditions are numeric, and the rows [first, end) their intervals hold in.
@@ -109,7 +135,11 @@ class FeatureCells:
         # Unsigned wrap-around keeps the running sum exact: every true value fits the pattern type.
         np.add.at(steps, (first[interval], group[interval]), bit[interval])
         np.add.at(steps, (end[interval], group[interval]), np.negative(bit[interval]))
-        bits = np.cumsum(steps, axis=0, dtype=dtype)[:-1]
+        # The running sum row by row: numpy's cumsum along axis 0 walks each column with a stride,
+        # some 30 times slower on a tall table than adding whole rows.
+        for row in range(1, self.n_rows):
+            np.add(steps[row], steps[row - 1], out=steps[row])
+        bits = steps[:-1]
         nan = p.cond_nan[cond]
         np.bitwise_or.at(bits, (self.nan_rows[feat[nan]], group[nan]), bit[nan])
         # Categorical cells: every allowed cell of each listed categorical condition (pairs sorted by condition).
@@ -130,8 +160,8 @@ class DensePatterns:
         self._bits = bits
         self.n_groups = n_groups
 
-    def __call__(self, rows: list[np.ndarray]) -> np.ndarray:
-        patterns = np.zeros((rows[0].size, self.n_groups), dtype=self._bits.dtype)
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        patterns = np.zeros((rows.shape[1], self.n_groups), dtype=self._bits.dtype)
         for feature_rows in rows:
             patterns |= self._bits[feature_rows]
         return patterns
@@ -160,9 +190,9 @@ class PairPatterns:
         self.n_groups = n_groups
         self._dtype = dtype
 
-    def __call__(self, rows: list[np.ndarray]) -> np.ndarray:
-        n = rows[0].size
-        by_feature = np.stack(rows, axis=1)  # (n, features): global rows
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        n = rows.shape[1]
+        by_feature = rows.T  # (n, features): global rows
         patterns = np.zeros((n, self.n_groups), dtype=self._dtype)
         step = max(1, PAIR_ELEMENTS // max(1, self._feat.size))
         for start in range(0, n, step):
@@ -174,3 +204,51 @@ class PairPatterns:
             weighted = np.where(hot, self._weight, 0).astype(self._dtype)
             patterns[start: start + step, self._groups] = np.bitwise_or.reduceat(weighted, self._starts, axis=1)
         return patterns
+
+
+class ConditionTest:
+    """Whether each record meets each listed condition, as (records, conditions) booleans.
+
+    A numeric condition holds on an interval of its feature's cells: one unsigned comparison of the
+    record's cell minus the interval's first. A missing value's cell comes right after the last
+    interval, so an interval reaching it (or an empty one) takes it in the same comparison; other
+    conditions a missing value meets, and categorical ones, are looked up separately.
+    """
+
+    def __init__(self, cells: FeatureCells, cond: np.ndarray):
+        p = cells._paths
+        feat = p.cond_feat[cond]
+        numeric, first, end = cells.intervals(cond)
+        nan_row = cells.nan_rows[feat]
+        span = np.where(numeric, np.maximum(end - first, 0), 0)
+        first = np.where(numeric, first, 0)
+        nan = p.cond_nan[cond]
+        joins = numeric & nan & ((end == nan_row) | (span == 0))
+        first[joins & (span == 0)] = nan_row[joins & (span == 0)]
+        span[joins] += 1
+        self._feat = feat
+        self._first = first
+        self._span = span.astype(np.uint64)
+        self._nan = np.nonzero(nan & ~joins)[0]
+        self._nan_row = nan_row[self._nan]
+        self._categorical = np.nonzero(~numeric)[0]
+        member = np.zeros((self._categorical.size, int(cells.categorical.max(initial=0)) + 1), dtype=bool)
+        for i, c in enumerate(cond[self._categorical].tolist()):
+            member[i, p.cat_cell[p.cat_cond == c]] = True
+        self._member = member
+        self._member_row = np.arange(self._categorical.size)
+        self._cat_offset = cells.offsets[feat[self._categorical]]
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        """rows: (features, n) from FeatureCells.rows."""
+        cell = np.take(np.ascontiguousarray(rows.T), self._feat, axis=1)  # (n, conditions)
+        extra = cell[:, self._nan] == self._nan_row if self._nan.size else None
+        if self._categorical.size:
+            categorical = self._member[self._member_row, cell[:, self._categorical] - self._cat_offset]
+        np.subtract(cell, self._first, out=cell)
+        hot = np.less(cell.view(np.uint64), self._span)
+        if extra is not None:
+            hot[:, self._nan] |= extra
+        if self._categorical.size:
+            hot[:, self._categorical] |= categorical
+        return hot

@@ -13,30 +13,59 @@ which ``ceil(d / 2)`` Gauss-Legendre nodes integrate exactly. With ``F = prod_j 
 * a cold feature (o_i = 0) gets ``-v * integral F / (1 - u)``, the same for all cold features;
 * a hot one gets ``v (1 - z_i) * integral F / (z_i (1 - u) + u)``.
 
-``log F`` is a sum of per-slot logs chosen by the hot bits, i.e. one small matrix product per leaf
-and record batch. Memory is linear in the depth, so any tree a library can grow is served.
-Padding every leaf to the deepest path with ``z = o = 1`` slots changes nothing (their factor is
-1 and their value is 0).
+``log F`` is a sum of per-slot logs chosen by the hot bits: one small matrix product per leaf
+and record batch, then one more for the per-slot integrals. Leaves are grouped by path length, so
+each group is computed at its own width with its own number of nodes (no padding to the deepest
+path), and the hot bits come straight from the conditions (FeatureCells.conditions), not packed
+into patterns and unpacked again. Memory is linear in the depth, so any tree a library can grow
+is served.
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 
 from feature_cells import FeatureCells
 from tree_paths import LeafPaths, ModelFormatError
 
-MAX_DEPTH = 64  # one 64-bit pattern per leaf
-# Elements of the per-batch (leaves x records x depth) work arrays: a few tens of megabytes.
-WORK_ELEMENTS = 2_000_000
+MAX_DEPTH = 64  # as many distinct features on one path as any library grows, and more
+# Elements of the per-batch (path slots x records) work arrays: a few megabytes, so that the dozen
+# passes over them run in cache (16 MB arrays made a 100-record batch twice as slow).
+WORK_ELEMENTS = 500_000
 
 
+@lru_cache(maxsize=None)
 def gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes and weights on [0, 1] (Golub-Welsch: numpy.linalg is loaded with numpy anyway)."""
+    """Nodes and weights on [0, 1] (Golub-Welsch: numpy.linalg is loaded with numpy anyway), read-only:
+    computed once per count (the table build asks for them per chunk)."""
     k = np.arange(1, n)
     off = k / np.sqrt(4.0 * k * k - 1.0)
     nodes, vectors = np.linalg.eigh(np.diag(off, 1) + np.diag(off, -1))
-    return (nodes + 1.0) / 2.0, vectors[0] ** 2
+    nodes, weights = (nodes + 1.0) / 2.0, vectors[0] ** 2
+    nodes.setflags(write=False)
+    weights.setflags(write=False)
+    return nodes, weights
+
+
+class _DepthGroup:
+    """The leaves of one path length ``d``: their slots are columns [start, start + leaves * d) of the hot array."""
+
+    def __init__(self, start: int, z: np.ndarray, value: np.ndarray, leaves: slice):
+        n_leaves, d = z.shape
+        self.start, self.end, self.shape, self.leaves = start, start + n_leaves * d, (n_leaves, d), leaves
+        u, weight = gauss_legendre(max(1, -(-d // 2)))
+        cold = z[:, :, None] * (1.0 - u)  # f_j when cold, (leaves, d, nodes)
+        hot = cold + u
+        self.log_ratio = np.log(hot / cold)  # (leaves, d, nodes)
+        # Quadrature weights and the leaf value folded in: f @ cold_weight is a cold slot's value.
+        self.log_cold = np.log(cold).sum(axis=1)[:, None, :] + np.log(weight)  # (leaves, 1, nodes)
+        self.inverse_hot = np.ascontiguousarray((1.0 / hot).transpose(0, 2, 1))  # (leaves, nodes, d)
+        self.cold_weight = (-value[:, None] / (1.0 - u))[:, :, None]  # (leaves, nodes, 1)
+        self.hot_scale = ((1.0 - z) * value[:, None])[:, None, :]  # (leaves, 1, d)
+        self.value = value[:, None]
+        self.ones = np.ones(d)
 
 
 class QuadratureLeaves:
@@ -44,68 +73,77 @@ class QuadratureLeaves:
 
     def __init__(self, paths: LeafPaths, cells: FeatureCells, leaves: np.ndarray):
         n_feat = cells.n_features
+        depth = paths.depth[leaves]
+        if depth.max(initial=0) > MAX_DEPTH:
+            raise ModelFormatError(f"a leaf's path reads {int(depth.max())} distinct features; at most {MAX_DEPTH} "
+                                   "are supported")
+        # Leaves by path length, then in model order; their slots (leaf-major, in path order) follow suit.
+        leaves = leaves[np.argsort(depth, kind="stable")]
+        depth = paths.depth[leaves]
         local = np.full(paths.unit.size, -1, dtype=np.int64)
         local[leaves] = np.arange(leaves.size)
         slots = np.nonzero(local[paths.slot_leaf] >= 0)[0]
-        slot_leaf, slot_k = local[paths.slot_leaf[slots]], paths.slot_k[slots]
-        depth = paths.depth[leaves]
-        width = int(depth.max(initial=0))
-        if width > MAX_DEPTH:
-            raise ModelFormatError(f"a leaf's path reads {width} distinct features; at most {MAX_DEPTH} are supported")
-        width = max(width, 1)
-        # One pattern per leaf: bit k is its k-th path condition; unused high bits are always set.
-        self._patterns = cells.patterns(paths.slot_cond[slots], slot_leaf, slot_k, leaves.size, np.uint64)
-        all_bits = (1 << width) - 1
-        self._padding = np.array([all_bits & ~((1 << int(d)) - 1) for d in depth], dtype=np.uint64)
-        self._full = np.uint64(all_bits)
-        self._shifts = np.arange(width, dtype=np.uint64)
+        slots = slots[np.lexsort((paths.slot_k[slots], local[paths.slot_leaf[slots]]))]
+        slot_leaf = local[paths.slot_leaf[slots]]
+        self._conditions = cells.conditions(paths.slot_cond[slots])
+        self._n_slots = slots.size
 
-        z = np.ones((leaves.size, width))
-        z[slot_leaf, slot_k] = paths.slot_z[slots]
-        u, weight = gauss_legendre(max(1, -(-width // 2)))
-        cold_factor = z[:, :, None] * (1.0 - u)  # f_j when cold, (leaves, width, nodes)
-        hot_factor = cold_factor + u
-        self._log_cold = np.log(cold_factor).sum(axis=1)[:, None, :]  # (leaves, 1, nodes)
-        self._log_ratio = np.log(hot_factor / cold_factor)  # (leaves, width, nodes)
-        self._inverse_hot = np.ascontiguousarray((1.0 / hot_factor).transpose(0, 2, 1))  # (leaves, nodes, width)
-        self._weight = weight
-        self._cold_weight = 1.0 / (1.0 - u)
-        self._hot_scale = (1.0 - z)[:, None, :]
+        z = paths.slot_z[slots]
+        self._groups = []
+        bounds = np.searchsorted(depth, np.arange(int(depth.max(initial=0)) + 2))
+        slot_start = 0
+        for d in range(1, bounds.size - 1):
+            a, b = int(bounds[d]), int(bounds[d + 1])
+            if b > a:
+                group = _DepthGroup(slot_start, z[slot_start: slot_start + (b - a) * d].reshape(b - a, d),
+                                    paths.value[leaves[a:b]], slice(a, b))
+                self._groups.append(group)
+                slot_start = group.end
         self._value = paths.value[leaves]
+        self._unconditional = int(bounds[1])  # leaves with an empty path: always reached
 
-        # Where each (leaf, k) contribution and each leaf's output go, sorted for one reduceat each.
-        target = np.full((leaves.size, width), -1, dtype=np.int64)
+        # Where each slot's contribution and each leaf's output go, sorted for one reduceat each.
         output = paths.output[leaves]
-        target[slot_leaf, slot_k] = output[slot_leaf] * (n_feat + 1) + paths.slot_feat[slots]
-        flat = target.ravel()
-        self._shap_order = np.argsort(flat, kind="stable")[np.sum(flat < 0):]
-        sorted_targets = flat[self._shap_order]
+        target = output[slot_leaf] * (n_feat + 1) + paths.slot_feat[slots]
+        self._shap_order = np.argsort(target, kind="stable")
+        sorted_targets = target[self._shap_order]
         self._shap_firsts = np.flatnonzero(np.r_[True, sorted_targets[1:] != sorted_targets[:-1]])
-        self._shap_targets = sorted_targets[self._shap_firsts] if sorted_targets.size else sorted_targets
+        self._shap_targets = sorted_targets[self._shap_firsts]
         out_target = output * (n_feat + 1) + n_feat
         self._out_order = np.argsort(out_target, kind="stable")
         sorted_out = out_target[self._out_order]
         self._out_firsts = np.flatnonzero(np.r_[True, sorted_out[1:] != sorted_out[:-1]])
         self._out_targets = sorted_out[self._out_firsts]
-        self._width = width
 
-    def accumulate(self, rows: list[np.ndarray], out: np.ndarray) -> None:
+    def accumulate(self, rows: np.ndarray, out: np.ndarray) -> None:
         n = out.shape[1]
-        patterns = self._patterns(rows) | self._padding
-        step = max(1, WORK_ELEMENTS // max(1, self._value.size * self._width))
+        step = max(1, WORK_ELEMENTS // max(1, self._n_slots))
         for start in range(0, n, step):
-            self._accumulate_batch(patterns[start: start + step], out[:, start: start + step])
+            self._accumulate_batch(rows[:, start: start + step], out[:, start: start + step])
 
-    def _accumulate_batch(self, patterns: np.ndarray, out: np.ndarray) -> None:
-        by_leaf = np.ascontiguousarray(patterns.T)  # (leaves, n)
-        hot = ((by_leaf[:, :, None] >> self._shifts) & np.uint64(1)).astype(np.float64)  # (leaves, n, width)
-        # Weighted F at every node: exp of the cold logs plus the hot slots' log ratios.
-        f = np.exp(self._log_cold + hot @ self._log_ratio) * self._weight  # (leaves, n, nodes)
-        cold = -(f @ self._cold_weight)  # (leaves, n)
-        hot_sum = self._hot_scale * (f @ self._inverse_hot)  # (leaves, n, width)
-        phi = np.where(hot > 0, hot_sum, cold[:, :, None]) * self._value[:, None, None]
-        flat = phi.transpose(0, 2, 1).reshape(-1, phi.shape[1])  # rows (leaf, k)
+    def _accumulate_batch(self, rows: np.ndarray, out: np.ndarray) -> None:
+        n = rows.shape[1]
+        hot = self._conditions(rows)  # (n, slots)
+        phi = np.empty((self._n_slots, n))  # rows: slots
+        reached = np.empty((self._value.size, n))
+        reached[: self._unconditional] = self._value[: self._unconditional, None]
+        for g in self._groups:
+            leaves, d = g.shape
+            on = np.empty((leaves, n, d))  # 1.0 where hot
+            np.copyto(on, hot[:, g.start: g.end].reshape(n, leaves, d).transpose(1, 0, 2))
+            # F at every node: exp of the all-cold logs plus the hot slots' log ratios, times the weights.
+            f = np.matmul(on, g.log_ratio)
+            f += g.log_cold
+            np.exp(f, out=f)  # (leaves, n, nodes)
+            cold = f @ g.cold_weight  # (leaves, n, 1): -v integral F / (1 - u)
+            value = f @ g.inverse_hot  # (leaves, n, d): integral F / f_i
+            value *= g.hot_scale  # v (1 - z_i) integral F / f_i
+            value -= cold
+            value *= on
+            value += cold  # the hot value where hot, the cold one elsewhere
+            phi[g.start: g.end] = value.transpose(0, 2, 1).reshape(leaves * d, n)
+            np.multiply(on @ g.ones == d, g.value, out=reached[g.leaves])  # every condition met
         if self._shap_order.size:
-            out[self._shap_targets] += np.add.reduceat(flat[self._shap_order], self._shap_firsts, axis=0)
-        reached = (by_leaf == self._full) * self._value[:, None]
+            out[self._shap_targets] += np.add.reduceat(phi[self._shap_order], self._shap_firsts, axis=0)
         out[self._out_targets] += np.add.reduceat(reached[self._out_order], self._out_firsts, axis=0)
+

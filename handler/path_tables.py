@@ -19,60 +19,88 @@ In the spirit of Fast TreeSHAP v2 (Yang 2021):
 
 from __future__ import annotations
 
-from math import factorial
-
 import numpy as np
 
 from feature_cells import FeatureCells
+from path_quadrature import gauss_legendre
 from tree_paths import LeafPaths
+
+
+# Elements of the build's work arrays: small enough to be reused from the heap rather than mapped
+# and page-faulted afresh at each step, which made a cold start's build twice as slow as a warm one.
+BUILD_ELEMENTS = 1 << 16
 
 
 def table_entries(paths: LeafPaths, unit_bits: np.ndarray, unit_features: np.ndarray) -> np.ndarray:
     """Per unit, the table entries tabulating it would take (its tables plus its leaves' own)."""
-    leaf_cost = np.bincount(paths.unit, weights=paths.depth * np.exp2(paths.depth),
+    leaf_cost = np.bincount(paths.unit, weights=(paths.depth + 1) * np.exp2(paths.depth),
                             minlength=unit_bits.size)
     return (unit_features + 1) * np.exp2(unit_bits) + leaf_cost
 
 
 def _pattern_weights(z: np.ndarray) -> np.ndarray:
-    """W(R_s) for every pattern s of every leaf in a group sharing path length d. z: (m, d)."""
+    """W(R_s) for every pattern s of every leaf in a group sharing path length d. z: (m, d).
+
+    By the Beta integral, W(R_s) = integral_0^1 prod_j g_j(u) / (1 - u) du with g_j = z_j (1 - u)
+    for a cold bit and z_j (1 - u) + u for a hot one: a polynomial of degree d - 1 whenever a bit is
+    cold (the only patterns used), integrated exactly by ceil(d / 2) Gauss-Legendre nodes. At each
+    node the products over all patterns are a Kronecker product, built one bit at a time.
+    """
     m, d = z.shape
-    poly = np.zeros((m, 1, d + 1))
-    poly[:, :, 0] = 1.0
+    u, weight = gauss_legendre(max(1, -(-d // 2)))
+    cold = z[:, :, None] * (1.0 - u)  # (m, d, nodes)
+    hot = cold + u
+    product = np.empty((m, 1 << d, u.size))
+    product[:, 0, :] = weight / (1.0 - u)
     for k in range(d):
-        zk = z[:, k][:, None, None]
-        cold = poly * zk
-        hot = cold.copy()
-        hot[:, :, 1:] += poly[:, :, :-1]
-        poly = np.concatenate([cold, hot], axis=1)  # new bit k is the high bit of the index
-    w = np.array([factorial(j) * factorial(d - 1 - j) / factorial(d) for j in range(d)] + [0.0])
-    return poly @ w  # (m, 2^d)
+        half = 1 << k  # the new bit k is the high bit of the index so far
+        np.multiply(product[:, :half], hot[:, k, None, :], out=product[:, half: 2 * half])
+        product[:, :half] *= cold[:, k, None, :]
+    return product.sum(axis=2)  # (m, 2^d); the all-hot pattern is not a polynomial's and not used
 
 
 def _leaf_tables(values: np.ndarray, depth: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per (leaf, path position k) the 2^d contributions T[s] = v (bit_k(s) - z_k) / z_k W(R_{s & ~bit_k}).
+    """Per (leaf, path position k) the 2^d contributions T[s] = v (bit_k(s) - z_k) / z_k W(R_{s & ~bit_k}),
+    and per leaf its output for each pattern (v when every condition holds, else 0).
 
-    Returns the flat table and each (leaf, k)'s start in it, shape (leaves, max_d) (-1 past the path).
+    Returns the flat table and where each row starts: shape (leaves, max_d + 1), column k < d for
+    the SHAP rows (-1 past the path), the last column for the output row. The rows of the leaves of
+    one path length form one contiguous (leaves, d + 1, 2^d) block, filled a few hundred kilobytes
+    at a time.
     """
     n_leaves, max_d = z.shape
-    starts = np.full((n_leaves, max_d), -1, dtype=np.int64)
-    sizes = np.where(np.arange(max_d)[None, :] < depth[:, None], np.left_shift(1, depth)[:, None], 0)
-    flat_sizes = sizes.ravel()
-    flat_starts = np.cumsum(flat_sizes) - flat_sizes
-    starts.ravel()[flat_sizes > 0] = flat_starts[flat_sizes > 0]
-    table = np.empty(int(flat_sizes.sum()))
-    for d in range(1, max_d + 1):
+    starts = np.full((n_leaves, max_d + 1), -1, dtype=np.int64)
+    lengths = np.unique(depth)
+    counts = np.array([np.count_nonzero(depth == d) for d in lengths.tolist()], dtype=np.int64)
+    table = np.empty(int(np.sum(counts * (lengths + 1) * np.left_shift(1, lengths))))
+    offset = 0
+    for d in lengths.tolist():
+        size = 1 << d
+        patterns = np.arange(size)
         group = np.nonzero(depth == d)[0]
-        if not group.size:
-            continue
-        q = _pattern_weights(z[group, :d])  # (m, 2^d)
-        patterns = np.arange(1 << d)
-        for k in range(d):
-            hot = (patterns >> k) & 1
-            zk = z[group, k][:, None]
-            block = values[group][:, None] * (hot - zk) / zk * q[:, patterns & ~(1 << k)]
-            table[starts[group, k][:, None] + patterns] = block
+        per_chunk = max(1, BUILD_ELEMENTS // ((d + 1) * size))
+        for a in range(0, group.size, per_chunk):
+            leaves = group[a: a + per_chunk]
+            block = table[offset: offset + leaves.size * (d + 1) * size].reshape(leaves.size, d + 1, size)
+            if d:
+                weights = _pattern_weights(z[leaves, :d])  # (m, 2^d)
+                value = values[leaves][:, None]
+                for k in range(d):
+                    zk = z[leaves, k][:, None]
+                    hot = (patterns >> k) & 1
+                    np.multiply(value * (hot - zk) / zk, np.take(weights, patterns & ~(1 << k), axis=1),
+                                out=block[:, k])
+            block[:, d] = 0.0
+            block[:, d, size - 1] = values[leaves]
+            row_starts = offset + (np.arange(leaves.size)[:, None] * (d + 1) + np.arange(d + 1)) * size
+            starts[leaves[:, None], np.arange(d)] = row_starts[:, :d]
+            starts[leaves, max_d] = row_starts[:, d]
+            offset += block.size
     return table, starts
+
+
+# Up to this many records, a request's per-target sums take one reduceat call.
+FEW_RECORDS = 8
 
 
 class UnitTables:
@@ -123,47 +151,56 @@ class UnitTables:
         order = np.lexsort((some_unit, target))
         slot_unit, slot_target = some_unit[order], target[order]
         slot_id[slot_unit, some_column[order]] = np.arange(slot_unit.size)
+
+        # The table: the slots' (2^bits)-entry blocks in slot order, so that a request's gather walks
+        # each target's segment at increasing addresses.
         sizes = np.left_shift(1, unit_bits[slot_unit])
         starts = np.cumsum(sizes) - sizes
-
-        leaf_table, leaf_slot_start = _leaf_tables(values, depth, z)
-        full = (np.int64(1) << depth) - 1
-        table = np.zeros(int(sizes.sum()))
-        for bits in np.unique(unit_bits):
-            group = np.nonzero(unit_bits[leaf_unit] == bits)[0]
-            if not group.size:
+        table = np.empty(int(sizes.sum()))
+        for bits in np.unique(unit_bits).tolist():
+            members = np.nonzero(unit_bits[leaf_unit] == bits)[0]
+            if not members.size:
                 continue
-            patterns = np.arange(1 << bits)
-            # Each leaf's own pattern for every pattern of its unit.
-            own = np.zeros((group.size, patterns.size), dtype=np.int64)
-            for k in range(int(depth[group].max(initial=0))):
-                reads = depth[group] > k
-                bit = (patterns[None, :] >> bit_of_leaf[group, k][:, None]) & 1
-                own += np.where(reads[:, None], bit << k, 0)
-            rows_leaf, rows_k = np.nonzero(np.arange(width)[None, :] < depth[group][:, None])
-            leaf_ids = group[rows_leaf]
-            # Targets first, so the (rows x patterns) blocks are built already sorted for reduceat.
-            targets = np.concatenate([slot_id[leaf_unit[leaf_ids], leaf_feat[leaf_ids, rows_k]],
-                                      slot_id[leaf_unit[group], n_feat]])
-            order = np.argsort(targets, kind="stable")
-            targets = targets[order]
-            firsts = np.flatnonzero(np.r_[True, targets[1:] != targets[:-1]])
-            n_shap = rows_leaf.size
-            is_shap = order < n_shap
-            rows = np.empty((order.size, patterns.size))
-            shap_order = order[is_shap]
-            rows[is_shap] = leaf_table[leaf_slot_start[leaf_ids[shap_order], rows_k[shap_order]][:, None]
-                                       + own[rows_leaf[shap_order]]]
-            out_order = order[~is_shap] - n_shap
-            rows[~is_shap] = values[group[out_order]][:, None] * (own[out_order] == full[group[out_order]][:, None])
-            table[starts[targets[firsts]][:, None] + patterns] = np.add.reduceat(rows, firsts, axis=0)
+            size = 1 << bits
+            unit_patterns = ((np.arange(size)[None, :] >> np.arange(max(bits, 1))[:, None]) & 1).astype(np.float64)
+            # A few hundred kilobytes of (rows x patterns) work at a time, whole units per chunk.
+            members = members[np.argsort(leaf_unit[members], kind="stable")]
+            new_unit = np.r_[True, leaf_unit[members][1:] != leaf_unit[members][:-1]]
+            unit_first = np.flatnonzero(new_unit)
+            chunk_of_unit = unit_first // max(1, BUILD_ELEMENTS // ((bits + 2) * size))
+            bounds = np.r_[unit_first[np.r_[True, chunk_of_unit[1:] != chunk_of_unit[:-1]]], members.size]
+            for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+                group = members[a:b]
+                # Each leaf's own pattern for every pattern of its unit: sum over its conditions k of
+                # bit_k(unit pattern) << k, as one small matrix product.
+                reads = np.arange(width)[None, :] < depth[group][:, None]
+                place = np.zeros((group.size, max(bits, 1)))
+                rows_leaf, rows_k = np.nonzero(reads)
+                place[rows_leaf, bit_of_leaf[group[rows_leaf], rows_k]] = np.exp2(rows_k)
+                own = (place @ unit_patterns).astype(np.int64)  # (leaves, 2^bits)
+                leaf_table, leaf_start = _leaf_tables(values[group], depth[group], z[group])
+                # Every row of these leaves (their SHAP rows, then their output rows) by target, so
+                # that the gathered (rows x patterns) block is already sorted for reduceat.
+                leaf_ids = np.concatenate([group[rows_leaf], group])
+                row_of = np.concatenate([rows_leaf, np.arange(group.size)])  # the row's leaf within the chunk
+                column = np.concatenate([leaf_feat[group[rows_leaf], rows_k], np.full(group.size, n_feat)])
+                first = np.concatenate([leaf_start[rows_leaf, rows_k], leaf_start[:, -1]])
+                targets = slot_id[leaf_unit[leaf_ids], column]
+                order = np.argsort(targets, kind="stable")
+                targets = targets[order]
+                firsts = np.flatnonzero(np.r_[True, targets[1:] != targets[:-1]])
+                index = own[row_of[order]]
+                index += first[order][:, None]
+                summed = np.add.reduceat(np.take(leaf_table, index), firsts, axis=0)
+                table[starts[targets[firsts]][:, None] + np.arange(size)] = summed
 
         self._table = table
         self._slot_start = starts.astype(np.int32)[:, None]  # < the table budget: int32 is enough
         self._slot_unit = slot_unit.astype(np.intp)
         bounds = np.searchsorted(slot_target, np.arange(n_outputs * (n_feat + 1) + 1))
-        self._segments = [(t, int(bounds[t]), int(bounds[t + 1])) for t in range(bounds.size - 1)
-                          if bounds[t + 1] > bounds[t]]
+        self._targets = np.nonzero(bounds[1:] > bounds[:-1])[0]  # each target's slots are one segment
+        self._target_starts = bounds[self._targets]
+        self._segments = [(t, int(bounds[t]), int(bounds[t + 1])) for t in self._targets.tolist()]
         self._n_units = n_units
         self.entries = int(table.size)
         self._scratch: tuple | None = None
@@ -178,7 +215,7 @@ class UnitTables:
         shape = (self._slot_unit.size, n)
         return tuple(buffer[: shape[0] * n].reshape(shape) for buffer in self._scratch)
 
-    def accumulate(self, rows: list[np.ndarray], out: np.ndarray, chunk: int) -> None:
+    def accumulate(self, rows: np.ndarray, out: np.ndarray, chunk: int) -> None:
         """Adds every unit's SHAP values and output share for the records whose cell rows are given."""
         n = out.shape[1]
         patterns = self._patterns(rows)
@@ -186,7 +223,11 @@ class UnitTables:
         if self._slot_unit.size:
             slot_patterns, idx, contrib = self._buffers(n, chunk)
             np.take(by_unit, self._slot_unit, axis=0, out=slot_patterns)
-            np.add(slot_patterns, self._slot_start, out=idx)
+            np.copyto(idx, slot_patterns)  # then an int32 add: faster than one mixed-type add
+            idx += self._slot_start
             np.take(self._table, idx, out=contrib, mode="clip")  # in range by construction
-            for target, a, b in self._segments:
-                out[target] += contrib[a:b].sum(axis=0)
+            if n <= FEW_RECORDS:  # one call instead of one per target (a hundred for a hundred features)
+                out[self._targets] += np.add.reduceat(contrib, self._target_starts, axis=0)
+            else:  # reduceat along axis 0 is slow on wide blocks: whole-block sums are not
+                for target, a, b in self._segments:
+                    out[target] += contrib[a:b].sum(axis=0)
