@@ -30,13 +30,22 @@ step "python test environment"
 bash scripts/ensure-python-env.sh || exit 1
 export PIPE_TEST_PYTHON="$root/.venv-test/bin/python"
 
+# The Python tests need no engine or network of their own: they run beside the node tests, whose
+# integration tests spend much of their time waiting on servers and containers.
+py_log="$(mktemp)"
+"$PIPE_TEST_PYTHON" -m pytest -q -p no:cacheprovider test/python > "$py_log" 2>&1 &
+py_pid=$!
+trap 'kill "$py_pid" 2>/dev/null' EXIT
+
 step "node tests"
 node --import tsx --test --test-reporter=spec test/unit/*.test.ts test/integration/*.test.ts
 node_status=$?
 
 step "python tests"
-"$PIPE_TEST_PYTHON" -m pytest -q -p no:cacheprovider test/python
+wait "$py_pid"
 py_status=$?
+cat "$py_log"
+rm -f "$py_log"
 
 if [ "$node_status" -ne 0 ] || [ "$py_status" -ne 0 ]; then
   echo "tests failed: node exit $node_status, pytest exit $py_status"
