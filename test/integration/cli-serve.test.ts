@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -66,7 +66,8 @@ describe('pipe serve, invoke and clean through the CLI', () => {
       assert.equal(existsSync(path.join(dir, 'build/package')), false, 'the package itself is removed');
       const all = await runPipe(['clean', '--all', '--yes'], { cwd: dir });
       assert.equal(all.code, 0, all.stderr);
-      for (const gone of ['build/venv', 'artifacts', '.pipe/state']) assert.equal(existsSync(path.join(dir, gone)), false, gone);
+      for (const gone of ['artifacts', '.pipe/state']) assert.equal(existsSync(path.join(dir, gone)), false, gone);
+      assert.deepEqual((await readdir(path.join(dir, 'build'))).sort(), ['serve', 'serve.json'], 'only the running serve is kept');
       assert.deepEqual(await stateOf(dir), state, "serve's state is kept");
       const again = await runPipe(['invoke', '--path', '/health'], { cwd: dir });
       assert.equal(again.code, 0, again.stdout + again.stderr);
