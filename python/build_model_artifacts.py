@@ -188,8 +188,8 @@ def build(args: argparse.Namespace) -> None:
     frame, features, target = table.frame, table.features, table.target
     task = args.task or infer_task(frame[target])
     check_task(table, task)
-    if len(frame) < max(args.check_rows, 20):
-        raise DataError(f"need at least {max(args.check_rows, 20)} rows to train and verify, the data has {len(frame)}")
+    if len(frame) < 20:
+        raise DataError(f"need at least 20 rows to train and validate, the data has {len(frame)}")
     missing = {f: float(frame[f].isna().mean()) for f in features if frame[f].isna().any()}
     progress(f"{len(frame)} rows, {len(features)} features ({', '.join(f'{k} {v:.1%}' for k, v in missing.items())}"
              f"{' missing' if missing else 'none missing'}), task {task}")

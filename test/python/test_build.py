@@ -65,3 +65,10 @@ def test_bad_arguments_exit_2(tmp_path):
         result = run_build(tmp_path, "--rows", "600", *args)
         assert result.returncode == 2, (args, result.stderr)
         assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_table_smaller_than_the_proof_is_verified_on_its_rows_with_values_missing(tmp_path):
+    data = kaggle_csv(tmp_path / "small.csv", rows=120)
+    result = run_build(tmp_path / "out", "--data", str(data), "--target", "SeriousDlqin2yrs")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "out" / "model_card.json").read_text())["explainer"]["verified_rows"] >= 200
