@@ -36,26 +36,22 @@ class Proof(NamedTuple):
     base_value: list[float]
 
 
-def handler_modules():
+def handler_modules(*names: str) -> list:
     """The function's own modules, imported from handler/ (they need numpy only)."""
+    import importlib
+
     sys.path.insert(0, str(HANDLER_DIR))
     try:
-        import explainer
-        import validation
+        return [importlib.import_module(name) for name in names]
     finally:
         sys.path.remove(str(HANDLER_DIR))
-    return explainer, validation
 
 
 def check_reasons(settings: dict, features: list[dict]) -> dict:
     """The reasons settings for model.json, each template compiled by the function's own code now."""
     from .model_format import ExportError
 
-    sys.path.insert(0, str(HANDLER_DIR))
-    try:
-        import reasons
-    finally:
-        sys.path.remove(str(HANDLER_DIR))
+    [reasons] = handler_modules("reasons")
     names = {f["name"]: f["type"] for f in features}
     unknown = sorted((set(settings.get("templates") or {}) | set(settings.get("exclude") or [])) - set(names))
     if unknown:
@@ -99,7 +95,7 @@ def model_outputs(model, frame: pd.DataFrame, task: str) -> np.ndarray:
 
 def prove(document: dict, model, frame: pd.DataFrame, reference) -> Proof:
     """``reference(frame) -> (shap (n, K, F) in feature order, expected (K,)) or None`` is the oracle."""
-    explainer, validation = handler_modules()
+    explainer, validation = handler_modules("explainer", "validation")
     specs = [validation.FeatureSpec.from_document(f) for f in document["features"]]
     records = records_of(frame[[f["name"] for f in document["features"]]])
     try:
