@@ -142,6 +142,7 @@ export function validateConfig(raw: unknown, file: string, builtinTasks: readonl
     if (model?.target && !model.data) issues.push({ path: 'model.target', message: 'is set without model.data; the built-in example has its own target' });
     const overlap = (model?.features ?? []).find((f) => model?.exclude?.includes(f) || f === model?.target);
     if (overlap) issues.push({ path: 'model.features', message: `lists "${overlap}", which is also the target or excluded` });
+    issues.push(...concurrencyIssues(config), ...reservedEnvIssues(config));
     if (config.defaultStage && config.stages && !(config.defaultStage in config.stages)) {
       issues.push({ path: 'defaultStage', message: `is "${config.defaultStage}"; expected one of the stages: ${Object.keys(config.stages).join(', ')}` });
     }
@@ -153,6 +154,38 @@ export function validateConfig(raw: unknown, file: string, builtinTasks: readonl
     });
   }
   return config;
+}
+
+/** Environment variables pipe sets on the function itself (audit.log and its salt). */
+export const PIPE_FUNCTION_ENV = ['PIPE_AUDIT_LOG', 'PIPE_AUDIT_SALT'] as const;
+
+/** Per stage (the top level merged with it): provisioned concurrency needs room inside a reserved cap. */
+function concurrencyIssues(config: PipeConfig): Issue[] {
+  const issues: Issue[] = [];
+  const scopes: [string, PipeConfig['function']][] = [['function', config.function]];
+  for (const [name, stage] of Object.entries(config.stages ?? {})) scopes.push([`stages.${name}.function`, { ...config.function, ...stage.function }]);
+  for (const [where, fn] of scopes) {
+    const reserved = fn?.reservedConcurrency;
+    const provisioned = fn?.provisionedConcurrency;
+    if (reserved !== undefined && provisioned !== undefined && provisioned > reserved) {
+      issues.push({
+        path: `${where}.provisionedConcurrency`,
+        message: `is ${provisioned}, above reservedConcurrency ${reserved}; Lambda provisions instances out of the reserved ones: lower it or raise reservedConcurrency`,
+      });
+    }
+  }
+  return issues;
+}
+
+function reservedEnvIssues(config: PipeConfig): Issue[] {
+  const scopes: [string, Record<string, string> | undefined][] = [['function.env', config.function?.env]];
+  for (const [name, stage] of Object.entries(config.stages ?? {})) scopes.push([`stages.${name}.function.env`, stage.function?.env]);
+  return scopes.flatMap(([where, env]) =>
+    PIPE_FUNCTION_ENV.filter((key) => env?.[key] !== undefined).map((key) => ({
+      path: `${where}.${key}`,
+      message: `is set by pipe itself (from audit.log); remove it${key === 'PIPE_AUDIT_LOG' ? ' and set audit.log instead' : ''}`,
+    })),
+  );
 }
 
 export interface LoadedConfig {

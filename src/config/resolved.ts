@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type {
-  Architecture, AwsConfig, DockerConfig, ModelConfig, PipeConfig, RunnerChoice, Runtime, StageConfig, UrlConfig, UserTaskConfig,
+  Architecture, AuditLogMode, AwsConfig, DockerConfig, LogsConfig, ModelConfig, PipeConfig, RunnerChoice, Runtime, StageConfig, UrlConfig, UserTaskConfig,
 } from './schema.js';
 
 /** The configuration of one run: defaults filled in and the chosen stage merged over the top level. */
@@ -24,7 +24,19 @@ export interface ResolvedConfig {
   paths: { python: string; handler: string; artifacts: string; build: string };
   /** The model settings; an unset estimator is the training script's default (random_forest). */
   model: Required<Pick<ModelConfig, 'seed' | 'hyperparameters'>> & Omit<ModelConfig, 'seed' | 'hyperparameters'>;
-  function: { memory: number; timeout: number; ephemeralStorage: number; env: Record<string, string>; handler: string };
+  function: {
+    memory: number;
+    timeout: number;
+    ephemeralStorage: number;
+    env: Record<string, string>;
+    handler: string;
+    /** EventBridge rate ('5 minutes'); undefined: no keep-warm schedule. */
+    keepWarm?: string;
+    provisionedConcurrency?: number;
+    reservedConcurrency?: number;
+  };
+  audit: { log: AuditLogMode };
+  logs: { retentionDays: NonNullable<LogsConfig['retentionDays']> };
   url: { auth: 'NONE' | 'AWS_IAM'; cors?: UrlConfig['cors'] };
   aws: AwsConfig;
   stages: string[];
@@ -36,6 +48,8 @@ export function defaultImage(runtime: Runtime, architecture: Architecture): stri
 }
 
 export const DEFAULT_STAGE = 'dev';
+/** About the 25 months credit regulations (US Regulation B) ask adverse-action records to be kept. */
+export const DEFAULT_RETENTION_DAYS = 731;
 
 export function resolveConfig(config: PipeConfig, file: string, stage: string | undefined): ResolvedConfig {
   const stageName = stage ?? config.defaultStage ?? DEFAULT_STAGE;
@@ -77,7 +91,12 @@ export function resolveConfig(config: PipeConfig, file: string, stage: string | 
       ephemeralStorage: stageConfig.function?.ephemeralStorage ?? config.function?.ephemeralStorage ?? 512,
       env: { ...config.function?.env, ...stageConfig.function?.env },
       handler: stageConfig.function?.handler ?? config.function?.handler ?? 'app.handler',
+      keepWarm: (stageConfig.function?.keepWarm ?? config.function?.keepWarm) || undefined,
+      provisionedConcurrency: stageConfig.function?.provisionedConcurrency ?? config.function?.provisionedConcurrency,
+      reservedConcurrency: stageConfig.function?.reservedConcurrency ?? config.function?.reservedConcurrency,
     },
+    audit: { log: stageConfig.audit?.log ?? config.audit?.log ?? 'decisions' },
+    logs: { retentionDays: stageConfig.logs?.retentionDays ?? config.logs?.retentionDays ?? DEFAULT_RETENTION_DAYS },
     url: {
       auth: stageConfig.url?.auth ?? config.url?.auth ?? 'NONE',
       cors: stageConfig.url?.cors ?? config.url?.cors,

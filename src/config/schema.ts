@@ -1,6 +1,7 @@
 import {
-  arrayOf, boolean, either, func, number, object, oneOf, optional, recordOf, string, type Check,
+  arrayOf, boolean, either, func, number, object, oneOf, oneOfNumbers, optional, recordOf, string, type Check,
 } from './validate.js';
+import { keepWarmCheck } from './rate.js';
 import type { UserTaskContext } from '../task.js';
 
 export const RUNTIMES = ['python3.8', 'python3.9', 'python3.10', 'python3.11', 'python3.12', 'python3.13'] as const;
@@ -22,6 +23,32 @@ export interface FunctionConfig {
   env?: Record<string, string>;
   /** Handler entry point inside the package. */
   handler?: string;
+  /**
+   * Invoke the live alias on a schedule so an instance stays warm: an EventBridge rate such as
+   * '5 minutes' or '1 hour'. Off (false) by default.
+   */
+  keepWarm?: string | false;
+  /** Instances kept initialised on the live alias (billed while configured). */
+  provisionedConcurrency?: number;
+  /** The most instances the function may run at once (0 stops every invocation). */
+  reservedConcurrency?: number;
+}
+
+export const AUDIT_LOG_MODES = ['decisions', 'full', 'off'] as const;
+/** decisions: one JSON line per prediction without feature values; full: with them; off: none. */
+export type AuditLogMode = (typeof AUDIT_LOG_MODES)[number];
+
+export interface AuditConfig {
+  /** What the function logs per prediction; default 'decisions'. */
+  log?: AuditLogMode;
+}
+
+/** The values CloudWatch Logs' PutRetentionPolicy accepts. */
+export const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+export interface LogsConfig {
+  /** Days CloudWatch keeps the function's logs; default 731 (about 25 months). */
+  retentionDays?: (typeof RETENTION_DAYS)[number];
 }
 
 export interface UrlConfig {
@@ -37,7 +64,7 @@ export interface AwsConfig {
   /** Bucket for code and layer uploads; default derived from app, account and region. */
   bucket?: string;
   /** Endpoint overrides (LocalStack-style targets); AWS_ENDPOINT_URL* also work. */
-  endpoints?: Partial<Record<'s3' | 'lambda' | 'iam' | 'logs' | 'sts', string>>;
+  endpoints?: Partial<Record<'s3' | 'lambda' | 'iam' | 'logs' | 'sts' | 'events', string>>;
 }
 
 export const ESTIMATORS = [
@@ -98,6 +125,8 @@ export interface StageConfig {
   function?: FunctionConfig;
   url?: UrlConfig;
   aws?: AwsConfig;
+  audit?: AuditConfig;
+  logs?: LogsConfig;
 }
 
 /** A task defined in the config: a shell command or a function, with its place in the graph. */
@@ -142,6 +171,8 @@ export interface PipeConfig {
   function?: FunctionConfig;
   url?: UrlConfig;
   aws?: AwsConfig;
+  audit?: AuditConfig;
+  logs?: LogsConfig;
   stages?: Record<string, StageConfig>;
   defaultStage?: string;
   tasks?: Record<string, UserTaskConfig>;
@@ -163,7 +194,13 @@ const functionCheck = object({
   ephemeralStorage: optional(number({ min: 512, max: 10240, integer: true })),
   env: optional(recordOf(string(), /^[A-Za-z][A-Za-z0-9_]*$/, 'an environment variable name')),
   handler: optional(string(/^[A-Za-z_][\w.]*\.[A-Za-z_]\w*$/, 'module.function, e.g. "app.handler"')),
+  keepWarm: optional(keepWarmCheck),
+  provisionedConcurrency: optional(number({ min: 1, integer: true })),
+  reservedConcurrency: optional(number({ min: 0, integer: true })),
 });
+
+const auditCheck = object({ log: optional(oneOf(AUDIT_LOG_MODES)) });
+const logsCheck = object({ retentionDays: optional(oneOfNumbers(RETENTION_DAYS)) });
 
 const urlCheck = object({
   auth: optional(oneOf(['NONE', 'AWS_IAM'] as const)),
@@ -183,7 +220,9 @@ const awsCheck = object({
   roleArn: optional(string(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'an IAM role ARN')),
   bucket: optional(string(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name')),
   endpoints: optional(
-    object({ s3: optional(endpoint), lambda: optional(endpoint), iam: optional(endpoint), logs: optional(endpoint), sts: optional(endpoint) }),
+    object({
+      s3: optional(endpoint), lambda: optional(endpoint), iam: optional(endpoint), logs: optional(endpoint), sts: optional(endpoint), events: optional(endpoint),
+    }),
   ),
 });
 
@@ -243,9 +282,14 @@ export const configCheck = object({
   function: optional(functionCheck),
   url: optional(urlCheck),
   aws: optional(awsCheck),
+  audit: optional(auditCheck),
+  logs: optional(logsCheck),
   stages: optional(
     recordOf(
-      object({ region: optional(string(REGION, 'an AWS region such as "us-east-1"')), function: optional(functionCheck), url: optional(urlCheck), aws: optional(awsCheck) }),
+      object({
+        region: optional(string(REGION, 'an AWS region such as "us-east-1"')), function: optional(functionCheck), url: optional(urlCheck), aws: optional(awsCheck),
+        audit: optional(auditCheck), logs: optional(logsCheck),
+      }),
       /^[a-z][a-z0-9-]{0,19}$/,
       'a stage name: lowercase letters, digits and dashes',
     ),

@@ -1,3 +1,5 @@
+import { closestName } from '../graph/graph.js';
+
 /**
  * A small structural validator for pipeline.config.ts. Hand-written rather than a schema library so
  * that loading the config stays cheap on every run; each failure names the key path and what is allowed.
@@ -75,13 +77,39 @@ export const oneOf = <T extends string>(values: readonly T[]): Check<T> => {
     describe,
     parse(value, path, issues) {
       if (typeof value !== 'string' || !values.includes(value as T)) {
-        issues.push({ path, message: `is ${show(value)}; expected ${describe}` });
+        issues.push({ path, message: `is ${show(value)}; expected ${describe}${didYouMean(value, values)}` });
         return undefined;
       }
       return value as T;
     },
   };
 };
+
+/** One of a fixed set of numbers; a value between them names its neighbours. */
+export const oneOfNumbers = (values: readonly number[]): Check<number> => {
+  const describe = `one of ${values.join(', ')}`;
+  return {
+    describe,
+    parse(value, path, issues) {
+      if (typeof value !== 'number' || !values.includes(value)) {
+        const below = typeof value === 'number' ? values.filter((v) => v < value).at(-1) : undefined;
+        const above = typeof value === 'number' ? values.find((v) => v > value) : undefined;
+        const near = [below, above].filter((v) => v !== undefined);
+        const hint = near.length ? `; the nearest: ${near.join(' or ')}` : '';
+        issues.push({ path, message: `is ${show(value)}; expected ${describe}${hint}` });
+        return undefined;
+      }
+      return value;
+    },
+  };
+};
+
+/** ` (did you mean "x"?)` when a written value is close to an allowed one. */
+function didYouMean(value: unknown, allowed: readonly string[]): string {
+  if (typeof value !== 'string') return '';
+  const close = closestName(value, allowed) ?? allowed.find((a) => a.toLowerCase() === value.toLowerCase());
+  return close !== undefined && close !== value ? `; did you mean ${JSON.stringify(close)}?` : '';
+}
 
 export const func = <T extends (...args: never[]) => unknown>(): Check<T> => ({
   describe: 'a function',
@@ -170,7 +198,7 @@ export const object = <S extends Shape>(shape: S, describe = 'an object'): Check
     for (const key of Object.keys(record)) {
       if (!(key in shape)) {
         const allowed = Object.keys(shape).join(', ');
-        issues.push({ path: path ? `${path}.${key}` : key, message: `is not a known key; allowed here: ${allowed}` });
+        issues.push({ path: path ? `${path}.${key}` : key, message: `is not a known key; allowed here: ${allowed}${didYouMean(key, Object.keys(shape))}` });
       }
     }
     for (const [key, check] of Object.entries(shape)) {

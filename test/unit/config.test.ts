@@ -59,7 +59,71 @@ describe('config validation', () => {
   });
 });
 
+describe('config validation: keep-warm, concurrency, audit and logs', () => {
+  it('accepts rates in EventBridge\'s grammar, and false', () => {
+    for (const keepWarm of ['1 minute', '5 minutes', '1 hour', '12 hours', '1 day', 'rate(10 minutes)', false]) {
+      validateConfig({ app: 'x', function: { keepWarm } }, 'f', BUILTIN);
+    }
+  });
+
+  it('says what is wrong with a rate', () => {
+    invalid({ app: 'x', function: { keepWarm: '1 minutes' } }, /function\.keepWarm is "1 minutes"; a value of 1 takes the singular unit: "1 minute"/);
+    invalid({ app: 'x', function: { keepWarm: '5 hour' } }, /function\.keepWarm is "5 hour"; a value above 1 takes the plural unit: "5 hours"/);
+    invalid({ app: 'x', function: { keepWarm: '5 minuts' } }, /the unit must be one of minute, minutes, hour, hours, day, days; did you mean "5 minutes"\?/);
+    invalid({ app: 'x', function: { keepWarm: '0 minutes' } }, /the value must be a positive whole number/);
+    invalid({ app: 'x', function: { keepWarm: '2.5 hours' } }, /the value must be a positive whole number/);
+    invalid({ app: 'x', function: { keepWarm: 'every 5 minutes' } }, /expected a rate such as "5 minutes"/);
+    invalid({ app: 'x', function: { keepWarm: true } }, /function\.keepWarm is true; expected a rate/);
+    invalid({ app: 'x', stages: { prod: { function: { keepWarm: '1 days' } } } }, /stages\.prod\.function\.keepWarm is "1 days"; a value of 1 takes the singular unit: "1 day"/);
+  });
+
+  it('checks concurrency values and that provisioned fits in reserved, per stage', () => {
+    invalid({ app: 'x', function: { reservedConcurrency: -1 } }, /function\.reservedConcurrency is -1; expected an integer >= 0/);
+    invalid({ app: 'x', function: { provisionedConcurrency: 0 } }, /function\.provisionedConcurrency is 0; expected an integer >= 1/);
+    invalid({ app: 'x', function: { reservedConcurrency: 2.5 } }, /expected an integer >= 0/);
+    invalid({ app: 'x', function: { reservedConcurrency: 2, provisionedConcurrency: 3 } }, /function\.provisionedConcurrency is 3, above reservedConcurrency 2/);
+    invalid(
+      { app: 'x', function: { reservedConcurrency: 5 }, stages: { prod: { function: { provisionedConcurrency: 8 } } } },
+      /stages\.prod\.function\.provisionedConcurrency is 8, above reservedConcurrency 5/,
+    );
+    validateConfig({ app: 'x', function: { reservedConcurrency: 0 } }, 'f', BUILTIN);
+    validateConfig({ app: 'x', function: { reservedConcurrency: 10, provisionedConcurrency: 10 } }, 'f', BUILTIN);
+  });
+
+  it('names allowed values of audit.log and logs.retentionDays, with the nearest ones', () => {
+    invalid({ app: 'x', audit: { log: 'decision' } }, /audit\.log is "decision"; expected one of "decisions", "full", "off"; did you mean "decisions"\?/);
+    invalid({ app: 'x', logs: { retentionDays: 700 } }, /logs\.retentionDays is 700; expected one of 1, 3, 5, .*3653; the nearest: 545 or 731/);
+    invalid({ app: 'x', logs: { retentionDays: 5000 } }, /the nearest: 3653$/m);
+    invalid({ app: 'x', logs: { retention: 30 } }, /logs\.retention is not a known key; allowed here: retentionDays; did you mean "retentionDays"\?/);
+    invalid({ app: 'x', function: { keepwarm: '5 minutes' } }, /function\.keepwarm is not a known key; allowed here: .*; did you mean "keepWarm"\?/);
+    validateConfig({ app: 'x', audit: { log: 'off' }, logs: { retentionDays: 3653 }, stages: { prod: { audit: { log: 'full' }, logs: { retentionDays: 90 } } } }, 'f', BUILTIN);
+  });
+
+  it('keeps the audit variables for pipe to set', () => {
+    invalid({ app: 'x', function: { env: { PIPE_AUDIT_SALT: 'abc' } } }, /function\.env\.PIPE_AUDIT_SALT is set by pipe itself/);
+    invalid({ app: 'x', stages: { dev: { function: { env: { PIPE_AUDIT_LOG: 'off' } } } } }, /stages\.dev\.function\.env\.PIPE_AUDIT_LOG is set by pipe itself .* set audit\.log instead/);
+  });
+});
+
 describe('resolveConfig', () => {
+  it('defaults: no keep-warm or concurrency settings, decisions logged, logs kept 731 days; a stage overrides', () => {
+    const raw = validateConfig(
+      { app: 'a', function: { keepWarm: '5 minutes', reservedConcurrency: 20 }, stages: { dev: { function: { keepWarm: false } }, prod: { audit: { log: 'full' }, logs: { retentionDays: 3653 } } } },
+      'f',
+      BUILTIN,
+    );
+    const dev = resolveConfig(raw, '/p/pipeline.config.ts', 'dev');
+    assert.equal(dev.function.keepWarm, undefined);
+    assert.equal(dev.function.reservedConcurrency, 20);
+    assert.equal(dev.function.provisionedConcurrency, undefined);
+    assert.deepEqual(dev.audit, { log: 'decisions' });
+    assert.deepEqual(dev.logs, { retentionDays: 731 });
+    const prod = resolveConfig(raw, '/p/pipeline.config.ts', 'prod');
+    assert.equal(prod.function.keepWarm, '5 minutes');
+    assert.deepEqual(prod.audit, { log: 'full' });
+    assert.deepEqual(prod.logs, { retentionDays: 3653 });
+  });
+
   it('fills defaults and merges the stage over the top level', () => {
     const raw = validateConfig(
       { app: 'a', runtime: 'python3.11', function: { memory: 512, env: { A: '1' } }, stages: { prod: { region: 'eu-west-1', function: { memory: 2048, env: { B: '2' } } } } },
