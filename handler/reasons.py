@@ -53,37 +53,49 @@ def show_value(value: object) -> str:
 def _number(value: object, spec: str) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return show_value(value)
-    # A bare '%' is a whole percentage (Python's own default would print six decimals).
-    return format(value, spec[:-1] + ".0%" if spec in ("%", ",%") else spec)
+    return format(value, _python_spec(spec))
 
 
-def compile_template(template: str, feature: str, numeric: bool) -> Callable[[dict], str]:
-    """A function of {feature, value, contribution, magnitude, direction} giving the sentence."""
-    pieces: list = []
-    position = 0
-    for match in PLACEHOLDER.finditer(template):
-        name, spec = match.group(1), match.group(2)
-        if name not in FIELDS:
-            raise TemplateError(f"template for {feature!r}: unknown placeholder {{{name}}}; "
-                                f"use {', '.join('{' + f + '}' for f in FIELDS)}")
-        if spec is not None:
-            if name not in NUMERIC_FIELDS or not NUMBER_SPEC.match(spec):
-                raise TemplateError(f"template for {feature!r}: invalid format {{{name}:{spec}}}; numbers take "
-                                    "':%', ':.1%', ':.2f' or ':,.0f'")
-            if name == "value" and not numeric:
-                raise TemplateError(f"template for {feature!r}: {{value:{spec}}} formats numbers, and "
-                                    f"{feature!r} is not a number feature")
-        pieces.append(template[position: match.start()])
-        pieces.append((name, spec))
-        position = match.end()
-    tail = template[position:]
-    if "{" in tail or "}" in tail or any("{" in p or "}" in p for p in pieces if isinstance(p, str)):
-        raise TemplateError(f"template for {feature!r}: unbalanced braces in {template!r}")
-    pieces.append(tail)
+def compile_template(template: str, feature: str, numeric: bool) -> "ReasonTemplate":
+    """The sentence of a template: ``compiled(fields)`` with fields feature, value, contribution,
+    magnitude and direction; TemplateError names the feature and what is wrong."""
+    return ReasonTemplate(template, feature, numeric)
 
-    def render(fields: dict) -> str:
+
+class ReasonTemplate:
+    """A parsed template. ``__call__`` writes the sentence from a dict of fields; ``item_format`` is the
+    same sentence as one ``str.format`` string that writes a whole JSON reason object at once."""
+
+    def __init__(self, template: str, feature: str, numeric: bool):
+        self.feature = feature
+        self.pieces: list = []
+        position = 0
+        for match in PLACEHOLDER.finditer(template):
+            name, spec = match.group(1), match.group(2)
+            if name not in FIELDS:
+                raise TemplateError(f"template for {feature!r}: unknown placeholder {{{name}}}; "
+                                    f"use {', '.join('{' + f + '}' for f in FIELDS)}")
+            if spec is not None:
+                if name not in NUMERIC_FIELDS or not NUMBER_SPEC.match(spec):
+                    raise TemplateError(f"template for {feature!r}: invalid format {{{name}:{spec}}}; numbers take "
+                                        "':%', ':.1%', ':.2f' or ':,.0f'")
+                if name == "value" and not numeric:
+                    raise TemplateError(f"template for {feature!r}: {{value:{spec}}} formats numbers, and "
+                                        f"{feature!r} is not a number feature")
+            self.pieces.append(template[position: match.start()])
+            self.pieces.append((name, spec))
+            position = match.end()
+        tail = template[position:]
+        if "{" in tail or "}" in tail or any("{" in p or "}" in p for p in self.pieces if isinstance(p, str)):
+            raise TemplateError(f"template for {feature!r}: unbalanced braces in {template!r}")
+        self.pieces.append(tail)
+        # Whether the sentence formats the value as a number (then a missing value takes the slow path).
+        self.formats_value = any(piece == ("value", piece[1]) and piece[1] is not None
+                                 for piece in self.pieces if isinstance(piece, tuple))
+
+    def __call__(self, fields: dict) -> str:
         out = []
-        for piece in pieces:
+        for piece in self.pieces:
             if isinstance(piece, str):
                 out.append(piece)
             else:
@@ -95,7 +107,61 @@ def compile_template(template: str, feature: str, numeric: bool) -> Callable[[di
                     out.append(show_value(value) if spec is None else _number(value, spec))
         return "".join(out)
 
-    return render
+    def item_format(self, value_json: str = "{0}", value_text: str = "{1}") -> str:
+        """The JSON reason object as a format string of (value as JSON, value as text, value, contribution,
+        magnitude, direction), the text's fixed parts escaped for JSON once, here. ``value_json`` and
+        ``value_text`` say how the value is written (a float formats itself: "{2!r}", "{2:.4g}")."""
+        text = []
+        for piece in self.pieces:
+            if isinstance(piece, str):
+                text.append(_escaped(piece))
+                continue
+            name, spec = piece
+            if name == "feature":
+                text.append(_escaped(self.feature))
+            elif name == "direction":
+                text.append("{5}")
+            elif name == "value":
+                text.append(value_text if spec is None else "{2:" + _python_spec(spec) + "}")
+            else:  # a contribution or magnitude is always a finite float: show_value's 4 digits unless a spec says
+                slot = 3 if name == "contribution" else 4
+                text.append("{%d:%s}" % (slot, ".4g" if spec is None else _python_spec(spec)))
+        # repr: the shortest text that reads back as the same double, as JSON writes floats.
+        return ('{{"feature":' + _escaped_json(json.dumps(self.feature)) + ',"value":' + value_json
+                + ',"contribution":{3!r},"text":"' + "".join(text) + '"}}')
+
+
+def _python_spec(spec: str) -> str:
+    # A bare '%' is a whole percentage (Python's own default would print six decimals).
+    return spec[:-1] + ".0%" if spec in ("%", ",%") else spec
+
+
+def _escaped(text: str) -> str:
+    """Text as it reads inside a JSON string, with braces doubled for str.format."""
+    return _escaped_json(json.dumps(text)[1:-1])
+
+
+def _escaped_json(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def _value_json_and_text(value: object) -> tuple[str, str]:
+    """A value as sent, as JSON and as show_value writes it (JSON-escaped)."""
+    kind = type(value)
+    if kind is float:
+        return repr(value), f"{value:.4g}"
+    if kind is str:
+        encoded = json.dumps(value)
+        return encoded, encoded[1:-1]
+    if value is None:
+        return "null", "missing"
+    if kind is bool:
+        return ("true", "true") if value else ("false", "false")
+    if kind is int:
+        text = repr(value)
+        return text, text
+    encoded = json.dumps(value)
+    return encoded, json.dumps(show_value(value))[1:-1]
 
 
 class ReasonWriter:
@@ -109,12 +175,20 @@ class ReasonWriter:
         self._allowed = np.array([name not in excluded for name in names])
         templates = settings.get("templates") or {}
         default = "{feature} = {value} {direction} the " + re.sub(r"[{}]", "", subject) + " by {magnitude}"
-        self._render = [compile_template(templates.get(name, default), name, kind == "number")
-                        for name, kind in zip(names, types)]
+        self._templates = [compile_template(templates.get(name, default), name, kind == "number")
+                           for name, kind in zip(names, types)]
+        # Per feature, the reason's format string by the value's type: numbers format themselves in the
+        # one call; other values (text, booleans, missing) come as JSON and text.
+        self._formats = [{float: t.item_format("{2!r}", "{2:.4g}"), int: t.item_format("{2}", "{2}"),
+                          None: t.item_format()} for t in self._templates]
 
     def reasons(self, shap: np.ndarray, positive: np.ndarray | None, records: list[dict]) -> list[str]:
         """JSON arrays of reasons, one per record. shap: (n, features) toward the outcome's output;
         positive: per record, whether the outcome is the one the output measures (binary decisions)."""
+        return ["[" + ",".join(items) + "]" for items in self.items(shap, positive, records)]
+
+    def chosen(self, shap: np.ndarray, positive: np.ndarray | None) -> list[list[int]]:
+        """Per record, the features named as reasons: largest score first, ties in feature order."""
         if self.task == "regression":
             score = np.abs(shap)
         elif positive is None:
@@ -122,23 +196,34 @@ class ReasonWriter:
         else:
             score = np.where(positive[:, None], shap, -shap)
         score = np.where(self._allowed & (score > 0), score, 0.0)
-        # Largest first; the stable sort keeps feature order among equal scores.
+        # The stable sort keeps feature order among equal scores; features that did not push are dropped.
         order = np.argsort(-score, axis=1, kind="stable")[:, : self.count]
+        named = np.take_along_axis(score, order, axis=1) > 0
+        return [picks[:count] for picks, count in zip(order.tolist(), named.sum(axis=1).tolist())]
+
+    def items(self, shap: np.ndarray, positive: np.ndarray | None, records: list[dict]) -> list[list[str]]:
+        """Per record, its reasons as JSON objects (feature, value, contribution, text)."""
+        names, formats, templates = self.names, self._formats, self._templates
         out = []
-        for row, (picks, record) in enumerate(zip(order.tolist(), records)):
+        for picks, contributions, record in zip(self.chosen(shap, positive), shap.tolist(), records):
             items = []
             for f in picks:
-                if score[row, f] <= 0:
-                    break
-                contribution = float(shap[row, f])
-                name = self.names[f]
-                value = record[name]
-                fields = {"feature": name, "value": value, "contribution": contribution,
-                          "magnitude": abs(contribution), "direction": "raised" if contribution > 0 else "lowered"}
-                text = self._render[f](fields)
-                items.append('{"feature":%s,"value":%s,"contribution":%.17g,"text":%s}'
-                             % (json.dumps(name), json.dumps(value), contribution, json.dumps(text)))
-            out.append("[" + ",".join(items) + "]")
+                contribution = contributions[f]
+                value = record[names[f]]
+                direction = "raised" if contribution > 0 else "lowered"
+                number_format = formats[f].get(type(value))  # a float or an int (finite: validated)
+                if number_format is not None:
+                    items.append(number_format.format(None, None, value, contribution, abs(contribution), direction))
+                elif not templates[f].formats_value:
+                    encoded, shown = _value_json_and_text(value)
+                    items.append(formats[f][None].format(encoded, shown, None, contribution, abs(contribution),
+                                                         direction))
+                else:  # a number format and no number to format (a missing value): the sentence falls back
+                    text = templates[f]({"feature": names[f], "value": value, "contribution": contribution,
+                                         "magnitude": abs(contribution), "direction": direction})
+                    items.append('{"feature":%s,"value":%s,"contribution":%r,"text":%s}'
+                                 % (json.dumps(names[f]), json.dumps(value), contribution, json.dumps(text)))
+            out.append(items)
         return out
 
 

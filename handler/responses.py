@@ -8,8 +8,8 @@ Every answer has ``model_version``, ``task``, ``shap_output`` (the space SHAP va
 * regression: ``prediction``, ``base_value``, ``shap {feature: value}``
 
 and ``imputed`` (the features that were missing and imputed) and ``reasons`` (see reasons.py). A per-record %-template with the
-names pre-encoded is about three times faster than json.dumps over dicts. Floats are written with
-17 significant digits ('%.17g'), which reproduces every double exactly.
+names pre-encoded is about three times faster than json.dumps over dicts. Floats are written
+as repr writes them (the shortest text that reads back as the same double, as json.dumps does).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from reasons import ReasonWriter
 
 
 def _shap_fields(names: list[str]) -> str:
-    return "{" + ",".join(f"{json.dumps(name)}:%.17g" for name in names) + "}"
+    return "{" + ",".join(f"{json.dumps(name)}:%r" for name in names) + "}"
 
 
 def class_key(label: object) -> str:
@@ -41,15 +41,15 @@ class PredictionFormatter:
         if task == "binary":
             self.threshold = float(decision["threshold"])
             self.negative, self.positive = json.dumps(decision["negative"]), json.dumps(decision["positive"])
-            self.record = '{"probability":%.17g,"decision":%s,"base_value":%.17g,"shap":' + shap + ',"imputed":%s,"reasons":%s}'
+            self.record = '{"probability":%r,"decision":%s,"base_value":%r,"shap":' + shap + ',"imputed":%s,"reasons":%s}'
         elif task == "multiclass":
             keys = [json.dumps(class_key(c)) for c in classes]
             self.labels = [json.dumps(c) for c in classes]
-            self.record = ('{"probabilities":{' + ",".join(f"{k}:%.17g" for k in keys) + '},"label":%s,'
+            self.record = ('{"probabilities":{' + ",".join(f"{k}:%r" for k in keys) + '},"label":%s,'
                            '"base_value":%s,"shap":{' + ",".join(f"{k}:{shap}" for k in keys) + '},"imputed":%s,"reasons":%s}')
             self.keys = keys
         elif task == "regression":
-            self.record = '{"prediction":%.17g,"base_value":%.17g,"shap":' + shap + ',"imputed":%s,"reasons":%s}'
+            self.record = '{"prediction":%r,"base_value":%r,"shap":' + shap + ',"imputed":%s,"reasons":%s}'
         else:
             raise ValueError(f"unknown task {task!r}")
         self._imputed: dict[tuple[str, ...], str] = {(): "[]"}
@@ -73,7 +73,7 @@ class PredictionFormatter:
             parts = [template % (v, base, *row, flag, why)
                      for v, row, flag, why in zip(prediction.tolist(), shap[:, 0, :].tolist(), flags, words)]
         else:
-            base = "{" + ",".join(f"{k}:{v:.17g}" for k, v in zip(self.keys, base_value.tolist())) + "}"
+            base = "{" + ",".join(f"{k}:{v!r}" for k, v in zip(self.keys, base_value.tolist())) + "}"
             chosen = np.argmax(prediction, axis=1)
             words = self.reasons.reasons(shap[np.arange(len(shap)), chosen, :], None, records)
             labels = [self.labels[i] for i in chosen.tolist()]

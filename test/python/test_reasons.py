@@ -4,6 +4,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reasons import ReasonWriter, TemplateError, compile_template, subject_of
 from test_handler import card, predict  # noqa: F401 - the card fixture
@@ -93,3 +95,28 @@ def test_every_prediction_carries_reasons_that_follow_its_shap_values(app, card)
         assert [r["feature"] for r in p["reasons"]] == expected
         assert all(r["contribution"] == p["shap"][r["feature"]] for r in p["reasons"])
         assert all(" the risk by " in r["text"] for r in p["reasons"])
+
+
+TEMPLATES = ["{feature} = {value} {direction} it by {magnitude}", 'Quote " and \\ in {feature}: {value:.1%}',
+             "{value:,.0f} é {contribution:.3f} {{}} {magnitude:%}", "{contribution} {value:.2f}", "plain"]
+VALUES = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.text(max_size=8),
+                   st.floats(allow_nan=False, allow_infinity=False, width=64))
+
+
+@settings(max_examples=150, deadline=None)
+@given(name=st.text(min_size=1, max_size=6), template=st.sampled_from(TEMPLATES), value=VALUES,
+       contribution=st.floats(-5, 5, allow_nan=False).filter(lambda c: c != 0))
+def test_the_one_format_call_writes_what_the_template_says(name, template, value, contribution):
+    """The request path writes each reason with one str.format call: the same JSON, value and sentence
+    as the template's own rendering, for any name, value and template (quotes, braces, non-ASCII)."""
+    template = template.replace("{{}}", "")  # literal braces are refused by the language
+    numeric = value is None or isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not numeric and "{value:" in template:
+        template = template.replace("{value:.1%}", "{value}").replace("{value:,.0f}", "{value}") \
+            .replace("{value:.2f}", "{value}")
+    [[item]] = ReasonWriter([name], ["number" if numeric else "category"], "regression", {"templates": {name: template}},
+                            "prediction").items(np.array([[contribution]]), None, [{name: value}])
+    expected_text = compile_template(template, name, numeric)(
+        {"feature": name, "value": value, "contribution": contribution, "magnitude": abs(contribution),
+         "direction": "raised" if contribution > 0 else "lowered"})
+    assert json.loads(item) == {"feature": name, "value": value, "contribution": contribution, "text": expected_text}
