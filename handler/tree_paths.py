@@ -7,7 +7,8 @@ the cover fraction ``z`` (product of the split ratios). A condition is
 * for a numeric feature, an interval ``(lo, hi]`` plus whether a missing value (NaN) meets it;
 * for a categorical feature, a set of category codes plus whether a missing value meets it.
 
-All trees are processed together, one vectorised step per tree level.
+All trees are processed together: every (leaf, ancestor) step at once, merged per (leaf, feature)
+by segmented reductions; units are found bottom-up, one vectorised step per tree level.
 """
 
 from __future__ import annotations
@@ -160,65 +161,66 @@ def leaf_paths(ensemble: dict, n_features: int, n_outputs: int, max_unit_bits: i
     cat_cells, left_cells = _categorical_cells(a, n_features)
     left, right, feature, threshold, cover = (a["children_left"], a["children_right"], a["feature"],
                                               a["threshold"], a["cover"])
-    missing_left = a["missing_left"] > 0
     n_nodes = left.size
-
-    # Per node and feature: the merged condition a record meets to get there, and its cover fraction.
-    lo = np.full((n_nodes, n_features), -np.inf)
-    hi = np.full((n_nodes, n_features), np.inf)
-    nan_ok = np.ones((n_nodes, n_features), dtype=bool)
-    on_path = np.zeros((n_nodes, n_features), dtype=bool)
-    z = np.ones((n_nodes, n_features))
-    cat_ok = {f: np.ones((n_nodes, int(cat_cells[f])), dtype=bool) for f in np.nonzero(cat_cells)[0]}
+    internal = np.nonzero(left >= 0)[0]
     parent = np.full(n_nodes, -1, dtype=np.int64)
-    frontier = a["roots"]
-    height = 1
-    while frontier.size:
-        parents = frontier[left[frontier] >= 0]
-        f, thr = feature[parents], threshold[parents]
-        numeric = ~a["is_cat"][parents]
-        for children, is_left in ((left[parents], True), (right[parents], False)):
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = cover[children] / cover[parents]
-            if not (ratio > 0).all():
-                node = int(children[np.argmin(ratio > 0)])
-                raise ModelFormatError(f"node {node} has zero cover; path-dependent SHAP is undefined")
-            parent[children] = parents
-            for table in (lo, hi, nan_ok, on_path, z, *cat_ok.values()):
-                table[children] = table[parents]
-            on_path[children, f] = True
-            z[children, f] = z[parents, f] * ratio
-            goes = missing_left[parents] if is_left else ~missing_left[parents]
-            nan_ok[children, f] &= goes
-            num_children, num_f = children[numeric], f[numeric]
-            if is_left:
-                hi[num_children, num_f] = np.minimum(hi[num_children, num_f], thr[numeric])
-            else:
-                lo[num_children, num_f] = np.maximum(lo[num_children, num_f], thr[numeric])
-            for p, child in zip(parents[~numeric].tolist(), children[~numeric].tolist()):
-                row = left_cells[p] if is_left else ~left_cells[p]
-                cat_ok[int(feature[p])][child] &= row
-        frontier = np.concatenate([left[parents], right[parents]])
-        height += 1
+    parent[left[internal]] = internal
+    parent[right[internal]] = internal
+    children = np.concatenate([left[internal], right[internal]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.ones(n_nodes)
+        ratio[children] = cover[children] / cover[parent[children]]
+    if not (ratio > 0).all():
+        node = int(np.argmin(ratio > 0))
+        raise ModelFormatError(f"node {node} has zero cover; path-dependent SHAP is undefined")
 
     # A zero leaf adds nothing to any output, SHAP value or the base value: drop it.
     leaves = np.nonzero((left < 0) & (a["value"] != 0.0))[0]
-    used = on_path[leaves]
-    slot_leaf, slot_feat = np.nonzero(used)
-    depth = used.sum(axis=1)
+    # Each leaf's ancestors, nearest first (-1 past the root): one column per level.
+    chain = [leaves]
+    while True:
+        above = np.where(chain[-1] >= 0, parent[np.maximum(chain[-1], 0)], -1)
+        if not (above >= 0).any():
+            break
+        chain.append(above)
+    ancestors = np.stack(chain, axis=1)
+
+    # The path's steps (leaf, split node, child taken), merged per (leaf, feature) as path-dependent
+    # TreeSHAP merges repeated splits on one feature: the interval (lo, hi] or the categories a
+    # record must meet, whether a missing value meets it, and the product of the cover ratios.
+    step_leaf, level = np.nonzero(ancestors[:, 1:] >= 0)
+    node, child = ancestors[step_leaf, level + 1], ancestors[step_leaf, level]
+    key = step_leaf * n_features + feature[node]
+    order = np.argsort(key, kind="stable")
+    key, node, child = key[order], node[order], child[order]
+    new_slot = np.r_[True, key[1:] != key[:-1]] if key.size else np.zeros(0, dtype=bool)
+    starts = np.flatnonzero(new_slot)
+    step_slot = np.cumsum(new_slot) - 1
+    went_left = left[node] == child
+    thr = threshold[node]
+    slot_leaf, slot_feat = key[starts] // n_features, key[starts] % n_features
+    numeric = ~a["is_cat"][node]
+    slot_z = _per_slot(np.multiply, ratio[child], starts)
+    slot_hi = _per_slot(np.minimum, np.where(went_left & numeric, thr, np.inf), starts)
+    slot_lo = _per_slot(np.maximum, np.where(~went_left & numeric, thr, -np.inf), starts)
+    slot_nan = _per_slot(np.logical_and, (a["missing_left"][node] > 0) == went_left, starts)
+
+    depth = np.bincount(slot_leaf, minlength=leaves.size)
     slot_k = np.arange(slot_leaf.size) - np.repeat(np.cumsum(depth) - depth, depth)
-    slot_node = leaves[slot_leaf]
-    slot_lo, slot_hi = lo[slot_node, slot_feat], hi[slot_node, slot_feat]
-    slot_nan = nan_ok[slot_node, slot_feat]
-    # Categorical conditions are told apart by their cell set, numbered per feature.
+    # Categorical conditions: the cells every categorical step on the feature lets through, told
+    # apart by their cell set, numbered per feature.
     slot_set = np.full(slot_leaf.size, -1, dtype=np.int64)
     set_rows: dict[int, np.ndarray] = {}
-    for f, table in cat_ok.items():
-        mine = np.nonzero(slot_feat == f)[0]
-        if mine.size:
-            rows, ids = np.unique(table[slot_node[mine]], axis=0, return_inverse=True)
-            slot_set[mine] = ids.ravel()
-            set_rows[f] = rows
+    for f in np.nonzero(cat_cells)[0].tolist():
+        steps = np.nonzero(~numeric & (feature[node] == f))[0]
+        if not steps.size:
+            continue
+        rows = np.array([left_cells[p] for p in node[steps].tolist()]) ^ ~went_left[steps, None]
+        slots, first = np.unique(step_slot[steps], return_index=True)
+        allowed = np.logical_and.reduceat(rows, first, axis=0)
+        ids_rows, ids = np.unique(allowed, axis=0, return_inverse=True)
+        slot_set[slots] = ids.ravel()
+        set_rows[f] = ids_rows
 
     # Distinct conditions, numbered in sorted order.
     keys = (slot_set, slot_nan, slot_hi, slot_lo, slot_feat)
@@ -235,27 +237,50 @@ def leaf_paths(ensemble: dict, n_features: int, n_outputs: int, max_unit_bits: i
              for cell in np.nonzero(set_rows[int(cond_feat[c])][cond_set[c]])[0].tolist()]
     cat_pairs = np.array(pairs, dtype=np.int64).reshape(-1, 2)
 
-    unit = _units(leaves, parent, slot_leaf, slot_cond, max(firsts.size, 1), n_nodes, height, max_unit_bits)
+    unit = _units(a, ancestors, slot_leaf, slot_k, slot_cond, max(firsts.size, 1), max_unit_bits)
     return LeafPaths(
         value=a["value"][leaves], output=a["output"][leaves], depth=depth, unit=unit,
-        slot_leaf=slot_leaf, slot_k=slot_k, slot_feat=slot_feat, slot_z=z[slot_node, slot_feat], slot_cond=slot_cond,
+        slot_leaf=slot_leaf, slot_k=slot_k, slot_feat=slot_feat, slot_z=slot_z, slot_cond=slot_cond,
         cond_feat=cond_feat, cond_lo=slot_lo[firsts], cond_hi=slot_hi[firsts], cond_nan=slot_nan[firsts],
         cat_cond=cat_pairs[:, 0], cat_cell=cat_pairs[:, 1], cat_cells=cat_cells)
 
 
-def _units(leaves, parent, slot_leaf, slot_cond, n_cond, n_nodes, height, max_bits) -> np.ndarray:
-    """The unit of each leaf: the highest ancestor whose leaves use at most ``max_bits`` conditions."""
-    ancestors = np.full((leaves.size, height), -1, dtype=np.int64)
-    current = leaves
-    for level in range(height):
-        ancestors[:, level] = current
-        current = np.where(current >= 0, parent[np.maximum(current, 0)], -1)
-    pairs = ancestors[slot_leaf]  # (slots, height)
-    valid = pairs >= 0
-    keys = np.unique(pairs[valid] * n_cond + np.broadcast_to(slot_cond[:, None], pairs.shape)[valid])
-    count = np.bincount(keys // n_cond, minlength=n_nodes)
-    # Counts shrink towards the leaves, so the nodes within budget form a prefix of each leaf's
+def _per_slot(ufunc: np.ufunc, values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The steps of each slot (contiguous, from ``starts``) reduced with ``ufunc``."""
+    return ufunc.reduceat(values, starts) if starts.size else values[:0]
+
+
+def _units(a: dict, ancestors: np.ndarray, slot_leaf: np.ndarray, slot_k: np.ndarray, slot_cond: np.ndarray,
+           n_cond: int, max_bits: int) -> np.ndarray:
+    """The unit of each leaf: the highest ancestor whose leaves use at most ``max_bits`` distinct
+    conditions. ancestors: (leaves, levels), each leaf's own node first, -1 past the root.
+
+    Bottom-up, a level of the trees at a time: each node keeps its subtree's distinct conditions
+    while they fit ``max_bits`` (a sorted row padded with ``n_cond``), else is marked over budget.
+    """
+    left, right = a["children_left"], a["children_right"]
+    width = max_bits + 1
+    sets = np.full((left.size, width), n_cond, dtype=np.int64)
+    over = np.zeros(left.size, dtype=bool)
+    leaf_node = ancestors[:, 0]
+    over[leaf_node] = np.bincount(slot_leaf, minlength=leaf_node.size) > max_bits
+    kept = slot_k < width
+    sets[leaf_node[slot_leaf[kept]], slot_k[kept]] = slot_cond[kept]
+    levels = []
+    frontier = a["roots"]
+    while frontier.size:
+        parents = frontier[left[frontier] >= 0]
+        levels.append(parents)
+        frontier = np.concatenate([left[parents], right[parents]])
+    for parents in reversed(levels):
+        both = np.concatenate([sets[left[parents]], sets[right[parents]]], axis=1)
+        both.sort(axis=1)
+        both[:, 1:][both[:, 1:] == both[:, :-1]] = n_cond
+        both.sort(axis=1)
+        over[parents] = over[left[parents]] | over[right[parents]] | (both[:, max_bits] < n_cond)
+        sets[parents] = both[:, :width]
+    # Over budget is inherited upwards, so the nodes within budget form a prefix of each leaf's
     # ancestor list: its last one is the unit root (the leaf itself if even it is over budget).
-    within = (ancestors >= 0) & (count[np.maximum(ancestors, 0)] <= max_bits)
-    root_of_unit = ancestors[np.arange(leaves.size), np.maximum(within.sum(axis=1) - 1, 0)]
+    within = (ancestors >= 0) & ~over[np.maximum(ancestors, 0)]
+    root_of_unit = ancestors[np.arange(ancestors.shape[0]), np.maximum(within.sum(axis=1) - 1, 0)]
     return np.unique(root_of_unit, return_inverse=True)[1].ravel()
