@@ -29,7 +29,9 @@ export interface AwsCall {
   region?: string;
 }
 
-const SERVICE_NAMES: Record<string, string> = { lambda: 'AWS Lambda', iam: 'AWS IAM', sts: 'AWS STS', logs: 'CloudWatch Logs', s3: 'Amazon S3' };
+const SERVICE_NAMES: Record<string, string> = {
+  lambda: 'AWS Lambda', iam: 'AWS IAM', sts: 'AWS STS', logs: 'CloudWatch Logs', s3: 'Amazon S3', events: 'Amazon EventBridge',
+};
 
 /** "AWS Lambda" for "lambda:GetFunction". */
 export const serviceName = (action: string): string => {
@@ -46,6 +48,9 @@ export function resourceOfInput(input: Record<string, unknown> | undefined): str
   if (s('LayerName')) return `layer ${s('LayerName')}`;
   if (s('Bucket')) return s('Key') ? `s3://${s('Bucket')}/${s('Key')}` : `bucket ${s('Bucket')}`;
   if (s('logGroupName')) return `log group ${s('logGroupName')}`;
+  // EventBridge rules: PutRule/DescribeRule/DeleteRule name them `Name`, the target calls `Rule`.
+  if (s('Rule') ?? s('Name')) return `rule ${s('Rule') ?? s('Name')}`;
+  if (s('ResourceARN')) return s('ResourceARN');
   return undefined;
 }
 

@@ -1,4 +1,5 @@
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -15,6 +16,8 @@ export interface AwsClients {
   iam: IAMClient;
   logs: CloudWatchLogsClient;
   sts: STSClient;
+  /** EventBridge: the keep-warm schedule. */
+  events: EventBridgeClient;
   meter: CallMeter;
   /** Delays of the state polling loops (seconds); short in tests. */
   poll: { minDelay: number; maxDelay: number; maxWait: number };
@@ -29,10 +32,10 @@ export interface AwsClientOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-type Service = 's3' | 'lambda' | 'iam' | 'logs' | 'sts';
+type Service = 's3' | 'lambda' | 'iam' | 'logs' | 'sts' | 'events';
 
 /** The SDK reads AWS_ENDPOINT_URL_<SERVICE> itself; pipe only needs to know whether S3 is redirected. */
-const ENV_KEY: Record<Service, string> = { s3: 'S3', lambda: 'LAMBDA', iam: 'IAM', logs: 'CLOUDWATCH_LOGS', sts: 'STS' };
+const ENV_KEY: Record<Service, string> = { s3: 'S3', lambda: 'LAMBDA', iam: 'IAM', logs: 'CLOUDWATCH_LOGS', sts: 'STS', events: 'EVENTBRIDGE' };
 
 export function endpointOverride(service: Service, endpoints: AwsClientOptions['endpoints'], env: NodeJS.ProcessEnv): string | undefined {
   return endpoints?.[service] ?? env[`AWS_ENDPOINT_URL_${ENV_KEY[service]}`] ?? env.AWS_ENDPOINT_URL;
@@ -77,6 +80,7 @@ export function createAwsClients(options: AwsClientOptions): AwsClients {
     iam: new IAMClient({ ...common, ...endpoint('iam') }),
     logs: new CloudWatchLogsClient({ ...common, ...endpoint('logs') }),
     sts: new STSClient({ ...common, ...endpoint('sts') }),
+    events: new EventBridgeClient({ ...common, ...endpoint('events') }),
   };
   for (const [service, client] of Object.entries(clients)) {
     instrument(client, meter, { service: service as Service, region: options.region, endpointSource: endpointSource(service as Service, options.endpoints, env) });

@@ -1,11 +1,16 @@
 import type { ResolvedConfig } from '../config/resolved.js';
 import type { StepReporter } from '../reporter/reporter.js';
+import { auditEnvironment } from './audit-env.js';
 import { ensureBucket, uploadArchive } from './bucket.js';
 import type { AwsClients } from './clients.js';
+import { checkConcurrencyRoom, ensureConcurrency } from './concurrency.js';
 import { checkCredentials } from './credentials.js';
-import { ensureFunction, type DesiredFunction } from './function.js';
+import { ensureFunction, getFunction, type DesiredFunction } from './function.js';
 import { corsOf } from './function-url.js';
+import { ensureKeepWarm } from './keep-warm.js';
 import { ensureLayer } from './layer.js';
+import { ensureLogGroup } from './log-group.js';
+import { provisionedCostLine } from './provisioned-cost.js';
 import { checkPackageForLambda } from './local-checks.js';
 import { objectKey, resourceNames } from './names.js';
 import { readLocalPackage } from './package-manifest.js';
@@ -57,9 +62,13 @@ export async function deployStage(options: StageRunOptions): Promise<DeployResul
   reporter.line(`AWS account ${identity.account}, region ${config.region}, stage ${config.stage}`);
   const { manifest } = pkg;
 
+  // The account's concurrency is checked before anything is written: a cap it cannot give fails now.
+  const concurrency = await checkConcurrencyRoom(clients, config, names, identity.account, signal);
+  const existing = (await getFunction(clients, names.functionName, signal)) ?? null;
+
   const bucket = await ensureBucket(clients, names, reporter, signal);
   let depsObject: { bucket: string; key: string } | undefined;
-  const env: Record<string, string> = { ...config.function.env };
+  const env: Record<string, string> = { ...config.function.env, ...auditEnvironment(config.audit.log, existing?.Configuration?.Environment?.Variables) };
   if (strategy.mode === 'slim') {
     const key = objectKey(names, 'deps', manifest.layer!.depsHash);
     await uploadArchive(clients, { bucket: names.bucket, key, file: pkg.layerZip!, size: manifest.layer!.size, label: 'upload deps archive (slim)' }, reporter, signal);
@@ -80,6 +89,9 @@ export async function deployStage(options: StageRunOptions): Promise<DeployResul
     layerPublished = layer.published;
   }
 
+  // Before the function first runs: Lambda would create the group itself, keeping logs forever.
+  const logGroup = await ensureLogGroup(clients, names, config.logs.retentionDays, reporter, signal);
+
   const desired: DesiredFunction = {
     runtime: manifest.runtime,
     handler: manifest.handler,
@@ -91,12 +103,31 @@ export async function deployStage(options: StageRunOptions): Promise<DeployResul
     layers,
     architecture: manifest.architecture,
   };
-  const fn = await ensureFunction(clients, { names, archive: manifest.function, file: pkg.functionZip, route: strategy.functionUpload, desired }, reporter, signal);
+  const fn = await ensureFunction(clients, { names, archive: manifest.function, file: pkg.functionZip, route: strategy.functionUpload, desired, existing }, reporter, signal);
   const release = await releaseLatest(clients, { names, auth: config.url.auth, cors: corsOf(config.url.cors), example, reporter, signal });
-  const changed = bucket === 'created' || role.changed || layerPublished || fn.created || fn.codeChanged || fn.configChanged || release.released;
+  // After the smoke test: a cap of 0 would throttle it. Provisioned instances and the schedule belong to the live alias.
+  const capped = await ensureConcurrency(clients, { config, names, account: identity.account, state: concurrency, reporter, signal });
+  const aliasArn = `arn:${partitionOf(identity.arn)}:lambda:${config.region}:${identity.account}:function:${names.functionName}:${names.liveAlias}`;
+  const warm = await ensureKeepWarm(clients, { names, rate: config.function.keepWarm, aliasArn, reporter, signal });
+  reportSafety(config, reporter);
+  const changed = bucket === 'created' || role.changed || layerPublished || logGroup.changed || fn.created || fn.codeChanged || fn.configChanged ||
+    release.released || capped || warm.changed;
   reporter.line(changed ? `deployed version ${release.version}` : `no changes: version ${release.version} is live and up to date`);
   reporter.line(clients.meter.summary());
   return { url: release.url, version: release.version, changed };
 }
 
 export const partitionOf = (arn: string): string => arn.split(':')[1] ?? 'aws';
+
+/** What a stage left running costs or risks: provisioned instances' price, a public URL without a cap. */
+function reportSafety(config: StageRunOptions['config'], reporter: StageRunOptions['reporter']): void {
+  const { provisionedConcurrency, reservedConcurrency, memory } = config.function;
+  if (provisionedConcurrency !== undefined) reporter.line(provisionedCostLine(provisionedConcurrency, memory, config.architecture, config.region));
+  if (config.url.auth === 'NONE' && reservedConcurrency === undefined) {
+    reporter.line(
+      'the Function URL is public (url.auth NONE) and nothing caps how many instances requests can start: ' +
+        "set function.reservedConcurrency (e.g. `function: { reservedConcurrency: 10 }` in pipeline.config.ts) to bound the bill",
+      'warn',
+    );
+  }
+}

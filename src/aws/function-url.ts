@@ -72,15 +72,27 @@ export async function ensureUrl(
   return { url: updated.FunctionUrl ?? current.url, changed: true };
 }
 
-export async function policyStatementIds(clients: AwsClients, functionName: string, qualifier: string, signal?: AbortSignal): Promise<string[]> {
+/** One statement of a function's resource-based policy, as GetPolicy returns it. */
+export interface PolicyStatement {
+  Sid?: string;
+  Principal?: string | { Service?: string; AWS?: string };
+  Action?: string;
+  Condition?: Record<string, Record<string, string>>;
+}
+
+/** The statements of the resource policy on `qualifier`; none when it has no policy. */
+export async function policyStatements(clients: AwsClients, functionName: string, qualifier: string, signal?: AbortSignal): Promise<PolicyStatement[]> {
   try {
     const { Policy } = await clients.lambda.send(new GetPolicyCommand({ FunctionName: functionName, Qualifier: qualifier }), { abortSignal: signal });
-    const doc = JSON.parse(Policy ?? '{}') as { Statement?: { Sid?: string }[] };
-    return (doc.Statement ?? []).flatMap((s) => (s.Sid ? [s.Sid] : []));
+    return (JSON.parse(Policy ?? '{}') as { Statement?: PolicyStatement[] }).Statement ?? [];
   } catch (error) {
     if (isNotFound(error)) return [];
     throw error;
   }
+}
+
+export async function policyStatementIds(clients: AwsClients, functionName: string, qualifier: string, signal?: AbortSignal): Promise<string[]> {
+  return (await policyStatements(clients, functionName, qualifier, signal)).flatMap((s) => (s.Sid ? [s.Sid] : []));
 }
 
 /**

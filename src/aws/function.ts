@@ -110,10 +110,13 @@ export async function ensureFunctionCode(
  * happens only when something differs, so converging an up-to-date stage writes nothing.
  */
 export async function ensureFunction(
-  clients: AwsClients, args: FunctionCodeArgs & { desired: DesiredFunction }, reporter: StepReporter, signal?: AbortSignal,
+  clients: AwsClients,
+  args: FunctionCodeArgs & { desired: DesiredFunction; /** GetFunction's answer when the caller already read it (null: no function). */ existing?: GetFunctionCommandOutput | null },
+  reporter: StepReporter,
+  signal?: AbortSignal,
 ): Promise<{ created: boolean; codeChanged: boolean; configChanged: boolean }> {
   const name = args.names.functionName;
-  const existing = await getFunction(clients, name, signal);
+  const existing = args.existing === undefined ? await getFunction(clients, name, signal) : (args.existing ?? undefined);
   if (!existing?.Configuration) {
     const code = await functionCode(clients, args.names, args.archive, args.file, args.route, reporter, signal);
     await retryUntilRoleReady(clients, () => clients.lambda.send(new CreateFunctionCommand({

@@ -1,4 +1,5 @@
 import type { ResolvedConfig } from '../config/resolved.js';
+import { sha256 } from '../util/hash.js';
 
 /** The AWS names pipe uses for one stage; derived, never stored, so every task agrees on them. */
 export interface ResourceNames {
@@ -12,6 +13,8 @@ export interface ResourceNames {
   /** Every object pipe writes for the stage lives under this prefix. */
   objectPrefix: string;
   logGroup: string;
+  /** The EventBridge rule of the keep-warm schedule (default event bus). */
+  keepWarmRule: string;
   liveAlias: 'live';
   candidateAlias: 'candidate';
   tags: Record<string, string>;
@@ -30,10 +33,17 @@ export function resourceNames(config: Pick<ResolvedConfig, 'app' | 'stage' | 're
     bucketConfigured: config.aws.bucket !== undefined,
     objectPrefix: `${config.app}/${config.stage}/`,
     logGroup: `/aws/lambda/${functionName}`,
+    keepWarmRule: keepWarmRuleName(functionName),
     liveAlias: LIVE_ALIAS,
     candidateAlias: CANDIDATE_ALIAS,
     tags: managedTags(config),
   };
+}
+
+/** Rule names are at most 64 characters; a longer one keeps its start and a hash of the whole. */
+export function keepWarmRuleName(functionName: string): string {
+  const name = `${functionName}-keep-warm`;
+  return name.length <= 64 ? name : `${name.slice(0, 55)}-${sha256(name).slice(0, 8)}`;
 }
 
 export function managedTags(config: Pick<ResolvedConfig, 'app' | 'stage'>): Record<string, string> {

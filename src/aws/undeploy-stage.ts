@@ -4,6 +4,7 @@ import { deleteBucketIfEmpty, deletePrefix } from './bucket.js';
 import { isNotFound } from './aws-errors.js';
 import { checkCredentials } from './credentials.js';
 import { getFunction } from './function.js';
+import { managedKeepWarmRule, removeKeepWarm } from './keep-warm.js';
 import { PUBLIC_INVOKE_SID, PUBLIC_URL_SID } from './function-url.js';
 import { deleteLayerVersion, listLayerVersions } from './layer.js';
 import { depsHashOfLayerDescription, resourceNames } from './names.js';
@@ -41,6 +42,11 @@ export async function undeployStage(options: StageRunOptions & { removeLogs: boo
   // Each delete is retried while the function is busy with an update (409).
   const send = (command: DeleteFunctionUrlConfigCommand | RemovePermissionCommand | DeleteAliasCommand | DeleteFunctionCommand) =>
     retryConflicts(clients, () => clients.lambda.send(command as DeleteFunctionCommand, writeOptions(signal)), signal);
+
+  // The schedule first: a rule left behind would keep invoking (and failing on) a function that is gone.
+  const rule = await managedKeepWarmRule(clients, names, signal);
+  if (rule === 'managed' && (await removeKeepWarm(clients, names, signal))) note(`keep-warm schedule (rule ${names.keepWarmRule})`);
+  if (rule === 'foreign') reporter.line(`kept EventBridge rule ${names.keepWarmRule}: it is not tagged pipe:managed`, 'warn');
 
   const existing = await getFunction(clients, fn, signal);
   if (existing && existing.Tags?.['pipe:managed'] !== 'true') {

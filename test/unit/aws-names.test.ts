@@ -17,6 +17,15 @@ describe('resource names', () => {
     assert.equal(n.logGroup, '/aws/lambda/credit-dev');
     assert.deepEqual(n.tags, { 'pipe:project': 'credit', 'pipe:stage': 'dev', 'pipe:managed': 'true' });
     assert.equal(objectKey(n, 'function', 'ab'), 'credit/dev/function/ab.zip');
+    assert.equal(n.keepWarmRule, 'credit-dev-keep-warm');
+  });
+  it('keeps the keep-warm rule name within EventBridge\'s 64 characters, distinct per function', () => {
+    const long = (stage: string) => resourceNames({ ...config, app: 'a'.repeat(40), stage }, '123456789012').keepWarmRule;
+    const a = long('production-europe-01');
+    const b = long('production-europe-02');
+    assert.ok(a.length <= 64 && b.length <= 64, `${a} ${b}`);
+    assert.match(a, /^[.\-_A-Za-z0-9]+$/);
+    assert.notEqual(a, b);
   });
   it('uses a configured bucket and remembers it was configured', () => {
     const n = resourceNames({ ...config, aws: { bucket: 'my-bucket' } }, '123456789012');

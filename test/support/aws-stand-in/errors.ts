@@ -69,6 +69,7 @@ export function renderError(service: AwsServiceName, error: AwsError): RenderedR
       };
     }
     case 'logs':
+    case 'events':
       return {
         status: error.status,
         headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': requestId, ...error.headers },

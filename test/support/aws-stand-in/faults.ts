@@ -29,7 +29,7 @@ export interface FaultBook extends Faults {
   check(service: AwsServiceName, action: string, resource: string, callerArn: string): void;
 }
 
-const IAM_PREFIX: Record<AwsServiceName, string> = { lambda: 'lambda', iam: 'iam', logs: 'logs', sts: 'sts' };
+const IAM_PREFIX: Record<AwsServiceName, string> = { lambda: 'lambda', iam: 'iam', logs: 'logs', sts: 'sts', events: 'events' };
 
 export function createFaults(): FaultBook {
   const throttles = new Map<string, number>();
@@ -87,13 +87,14 @@ export function createFaults(): FaultBook {
           `User: ${callerArn} is not authorized to perform: ${iamAction} on resource: ${resource} ` +
           `because no identity-based policy allows the ${iamAction} action`;
         const code = service === 'iam' || service === 'sts' ? 'AccessDenied' : 'AccessDeniedException';
-        throw new AwsError(code, message, service === 'logs' ? 400 : 403);
+        throw new AwsError(code, message, service === 'logs' || service === 'events' ? 400 : 403);
       }
       if (consume(throttles, matching(throttles.keys(), service, action))) {
         switch (service) {
           case 'lambda':
             throw new AwsError('TooManyRequestsException', 'Rate exceeded', 429, 'Sender', { 'retry-after': '1' });
           case 'logs':
+          case 'events':
             throw new AwsError('ThrottlingException', 'Rate exceeded', 400);
           case 'iam':
           case 'sts':
@@ -106,6 +107,8 @@ export function createFaults(): FaultBook {
             throw new AwsError('ServiceException', 'An internal error occurred. Please try again.', 500);
           case 'logs':
             throw new AwsError('ServiceUnavailableException', 'The service cannot complete the request.', 503);
+          case 'events':
+            throw new AwsError('InternalException', 'An internal error occurred.', 500);
           case 'iam':
             throw new AwsError('ServiceFailure', 'The request processing has failed because of an unknown error, exception or failure.', 500);
           case 'sts':

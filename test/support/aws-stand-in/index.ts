@@ -8,6 +8,7 @@ import { createUrlListeners } from './url-listeners.js';
 import { routeLambda } from './lambda-routes.js';
 import { routeIam } from './iam.js';
 import { routeLogs } from './logs.js';
+import { fireRule, routeEvents, type RuleInvocation } from './events.js';
 import { routeSts } from './sts.js';
 import type { ApiRequest, ApiResponse, RoutedCall, StandInContext } from './context.js';
 import type { AwsServiceName, AwsStandInOptions, InvokeUrlHook } from './types.js';
@@ -17,6 +18,7 @@ export type * from './types.js';
 export type { StandInState, AppendLogOptions } from './state.js';
 export type { Faults } from './faults.js';
 export type { RawAnswer } from './errors.js';
+export type { RuleInvocation } from './events.js';
 export { functionUrlEvent, functionUrlResponseFromResult } from './url-event.js';
 
 /** A running stand-in for the Lambda, IAM, CloudWatch Logs and STS control planes. */
@@ -35,6 +37,8 @@ export interface AwsStandIn {
   faults: Faults;
   /** Replaces (or removes) the hook Function URL requests run through. */
   setInvokeUrl(hook: InvokeUrlHook | undefined): void;
+  /** Fires an EventBridge rule as its schedule would; throws when Lambda would refuse a target. */
+  fireRule(name: string): RuleInvocation[];
   close(): Promise<void>;
 }
 
@@ -52,7 +56,7 @@ export async function startAwsStandIn(options: AwsStandInOptions = {}): Promise<
   const region = options.region ?? 'us-east-1';
   const accessKeyId = options.accessKeyId ?? 'S3RVER';
   const secretAccessKey = options.secretAccessKey ?? 'S3RVER';
-  const state = createState(accountId, region);
+  const state = createState(accountId, region, options.accountConcurrency ?? 1000);
   const faults = createFaults();
   const ctx: StandInContext = {
     state,
@@ -90,6 +94,7 @@ export async function startAwsStandIn(options: AwsStandInOptions = {}): Promise<
     setInvokeUrl(hook) {
       ctx.invokeUrl = hook;
     },
+    fireRule: (name) => fireRule(ctx, name),
     async close() {
       await ctx.urls.closeAll();
       server.closeAllConnections();
@@ -100,8 +105,9 @@ export async function startAwsStandIn(options: AwsStandInOptions = {}): Promise<
 
 /** Which service a request is for: the SigV4 scope when present, else the request's shape. */
 function serviceOf(req: ApiRequest, scope: string | undefined): AwsServiceName | 's3' | undefined {
-  if (scope === 'lambda' || scope === 'iam' || scope === 'logs' || scope === 'sts' || scope === 's3') return scope;
+  if (scope === 'lambda' || scope === 'iam' || scope === 'logs' || scope === 'sts' || scope === 'events' || scope === 's3') return scope;
   if (typeof req.headers['x-amz-target'] === 'string' && req.headers['x-amz-target'].startsWith('Logs_')) return 'logs';
+  if (typeof req.headers['x-amz-target'] === 'string' && req.headers['x-amz-target'].startsWith('AWSEvents.')) return 'events';
   if (/^\/20\d\d-\d\d-\d\d\//.test(req.path)) return 'lambda';
   if (req.method === 'POST') {
     const action = new URLSearchParams(req.body.toString('utf8')).get('Action');
@@ -122,6 +128,10 @@ function route(ctx: StandInContext, service: AwsServiceName, req: ApiRequest): R
     case 'logs': {
       const target = req.headers['x-amz-target'];
       return typeof target === 'string' ? routeLogs(ctx, req, target) : undefined;
+    }
+    case 'events': {
+      const target = req.headers['x-amz-target'];
+      return typeof target === 'string' ? routeEvents(ctx, req, target) : undefined;
     }
     default: {
       const never: never = service;
@@ -192,7 +202,7 @@ async function serve(
       throw new AwsError('RequestEntityTooLargeException', `Request must be smaller than ${LAMBDA_BODY_LIMIT} bytes for the ${call.action} operation`, 413);
     }
     if (size > OTHER_BODY_LIMIT && service !== 'lambda') {
-      throw new AwsError(service === 'logs' ? 'InvalidParameterException' : 'ValidationError', 'Request is too large.', 400);
+      throw new AwsError(service === 'logs' ? 'InvalidParameterException' : service === 'events' ? 'ValidationException' : 'ValidationError', 'Request is too large.', 400);
     }
     faults.check(service, call.action, call.resource(), ctx.callerArn);
     response = await call.run();
@@ -222,18 +232,22 @@ async function serve(
   write(res, response);
 }
 
+/** Services speaking a JSON protocol; the JSON 1.1 ones (CloudWatch Logs, EventBridge) answer auth failures with 400. */
+const isJson = (service: AwsServiceName): boolean => service === 'lambda' || service === 'logs' || service === 'events';
+const isJson11 = (service: AwsServiceName): boolean => service === 'logs' || service === 'events';
+
 function signatureMismatch(service: AwsServiceName): AwsError {
-  const json = service === 'lambda' || service === 'logs';
+  const json = isJson(service);
   return new AwsError(
     json ? 'InvalidSignatureException' : 'SignatureDoesNotMatch',
     'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key ' +
       'and signing method. Consult the service documentation for details.',
-    json && service === 'logs' ? 400 : 403,
+    isJson11(service) ? 400 : 403,
   );
 }
 
 function checkAuth(service: AwsServiceName, auth: ParsedAuthorization | 'missing' | 'incomplete', accessKeyId: string): void {
-  const json = service === 'lambda' || service === 'logs';
+  const json = isJson(service);
   if (auth === 'missing') {
     throw new AwsError(json ? 'MissingAuthenticationTokenException' : 'MissingAuthenticationToken', 'Missing Authentication Token', 403);
   }
@@ -248,7 +262,7 @@ function checkAuth(service: AwsServiceName, auth: ParsedAuthorization | 'missing
     throw new AwsError(
       json ? 'UnrecognizedClientException' : 'InvalidClientTokenId',
       'The security token included in the request is invalid.',
-      json && service === 'logs' ? 400 : 403,
+      isJson11(service) ? 400 : 403,
     );
   }
 }

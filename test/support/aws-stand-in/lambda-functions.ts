@@ -104,6 +104,7 @@ export async function createFunction(ctx: StandInContext, input: CreateInput): P
     policies: new Map(),
     policyRevisions: new Map(),
     tags: { ...(input.Tags ?? {}) },
+    provisioned: new Map(),
   };
   ctx.state.functions.set(name, fn);
   if (input.Publish) {
@@ -145,6 +146,7 @@ export function getFunction(ctx: StandInContext, ref: FunctionRef): ApiResponse 
     },
   };
   if (Object.keys(fn.tags).length > 0) body['Tags'] = fn.tags;
+  if (fn.reservedConcurrency !== undefined) body['Concurrency'] = { ReservedConcurrentExecutions: fn.reservedConcurrency };
   return jsonResponse(200, body);
 }
 

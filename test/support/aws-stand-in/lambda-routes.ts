@@ -22,6 +22,15 @@ import {
   publishLayerVersion,
 } from './lambda-layers.js';
 import { DIRECT_ZIP_LIMIT, UNZIPPED_LIMIT } from './code.js';
+import {
+  deleteFunctionConcurrency,
+  deleteProvisionedConcurrency,
+  getFunctionConcurrency,
+  getProvisionedConcurrency,
+  putFunctionConcurrency,
+  putProvisionedConcurrency,
+  unreservedConcurrency,
+} from './lambda-concurrency.js';
 
 type Handler = (ctx: StandInContext, req: ApiRequest, params: string[]) => Promise<ApiResponse> | ApiResponse;
 
@@ -100,6 +109,15 @@ const ROUTES: Route[] = [
   route('POST', '/2017-03-31/tags/*', 'TagResource', (_c, p) => p[0]!, (ctx, req, p) => tagResource(ctx, p[0]!, body(req))),
   route('DELETE', '/2017-03-31/tags/*', 'UntagResource', (_c, p) => p[0]!, (ctx, req, p) => untagResource(ctx, p[0]!, req.query.getAll('tagKeys'))),
   route('GET', '/2017-03-31/tags/*', 'ListTags', (_c, p) => p[0]!, (ctx, _req, p) => listTags(ctx, p[0]!)),
+  route('PUT', '/2017-10-31/functions/*/concurrency', 'PutFunctionConcurrency', fnResource, (ctx, req, p) => putFunctionConcurrency(ctx, ref(ctx, req, p), body(req))),
+  route('DELETE', '/2017-10-31/functions/*/concurrency', 'DeleteFunctionConcurrency', fnResource, (ctx, req, p) => deleteFunctionConcurrency(ctx, ref(ctx, req, p))),
+  route('GET', '/2019-09-30/functions/*/concurrency', 'GetFunctionConcurrency', fnResource, (ctx, req, p) => getFunctionConcurrency(ctx, ref(ctx, req, p))),
+  route('PUT', '/2019-09-30/functions/*/provisioned-concurrency', 'PutProvisionedConcurrencyConfig', fnResource,
+    (ctx, req, p) => putProvisionedConcurrency(ctx, ref(ctx, req, p), body(req))),
+  route('GET', '/2019-09-30/functions/*/provisioned-concurrency', 'GetProvisionedConcurrencyConfig', fnResource,
+    (ctx, req, p) => getProvisionedConcurrency(ctx, ref(ctx, req, p))),
+  route('DELETE', '/2019-09-30/functions/*/provisioned-concurrency', 'DeleteProvisionedConcurrencyConfig', fnResource,
+    (ctx, req, p) => deleteProvisionedConcurrency(ctx, ref(ctx, req, p))),
   route('GET', '/2016-08-19/account-settings', 'GetAccountSettings', anyResource, (ctx) => accountSettings(ctx)),
 ];
 
@@ -167,8 +185,8 @@ function accountSettings(ctx: StandInContext): ApiResponse {
       TotalCodeSize: 80_530_636_800,
       CodeSizeUnzipped: UNZIPPED_LIMIT,
       CodeSizeZipped: DIRECT_ZIP_LIMIT,
-      ConcurrentExecutions: 1000,
-      UnreservedConcurrentExecutions: 1000,
+      ConcurrentExecutions: ctx.state.accountConcurrency,
+      UnreservedConcurrentExecutions: unreservedConcurrency(ctx),
     },
     AccountUsage: { TotalCodeSize: total, FunctionCount: ctx.state.functions.size },
   });

@@ -148,6 +148,7 @@ export async function deleteAlias(ctx: StandInContext, ref: FunctionRef, name: s
   // DeleteAlias is idempotent on AWS: a missing alias is not an error.
   if (fn.aliases.delete(name)) {
     fn.policies.delete(name);
+    fn.provisioned.delete(name);
     if (fn.urlConfigs.delete(name)) await ctx.urls.close(fn.name, name);
   }
   return emptyResponse(204);

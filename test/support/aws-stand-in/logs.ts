@@ -16,7 +16,11 @@ const HANDLERS: Record<string, LogsHandler> = {
     if (ctx.state.logGroups.has(name)) {
       throw new AwsError('ResourceAlreadyExistsException', 'The specified log group already exists', 400);
     }
-    ctx.state.logGroups.set(name, { name, creationTime: Date.now(), streams: new Map() });
+    const tags = input['tags'] ?? {};
+    if (typeof tags !== 'object' || tags === null || Array.isArray(tags)) {
+      throw new AwsError('InvalidParameterException', 'tags must be a map of strings.', 400);
+    }
+    ctx.state.logGroups.set(name, { name, creationTime: Date.now(), streams: new Map(), tags: { ...(tags as Record<string, string>) } });
     return ok();
   },
   DeleteLogGroup: (ctx, input) => {
@@ -85,6 +89,13 @@ const HANDLERS: Record<string, LogsHandler> = {
     return ok(page('logStreams', all, input, 50));
   },
   FilterLogEvents: filterLogEvents,
+  ListTagsForResource: (ctx, input) => {
+    const arn = String(input['resourceArn'] ?? '');
+    const match = /^arn:aws:logs:[a-z0-9-]+:(\d{12}):log-group:(.+?)(:\*)?$/.exec(arn);
+    const group = match && match[1] === ctx.state.accountId ? ctx.state.logGroups.get(match[2]!) : undefined;
+    if (!group) throw new AwsError('ResourceNotFoundException', 'The specified resource does not exist.', 400);
+    return ok({ tags: group.tags });
+  },
 };
 
 /** Matches a CloudWatch Logs JSON 1.1 request (X-Amz-Target: Logs_20140328.<Action>) to its action. */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type {
   CallRecord,
+  EventRuleRecord,
   FunctionRecord,
   LayerRecord,
   LogEventRecord,
@@ -20,6 +21,10 @@ export interface StandInState {
   readonly roles: Map<string, RoleRecord>;
   /** CloudWatch Logs groups by name. */
   readonly logGroups: Map<string, LogGroupRecord>;
+  /** EventBridge rules of the default event bus, by name. */
+  readonly eventRules: Map<string, EventRuleRecord>;
+  /** The account's concurrent executions limit; a test may lower it (new accounts often have 10). */
+  accountConcurrency: number;
   /** Every request answered, in order. */
   readonly calls: CallRecord[];
   /** Calls that changed (or tried to change) something. */
@@ -40,14 +45,14 @@ export interface AppendLogOptions {
 
 let eventCounter = 0;
 
-export function createState(accountId: string, region: string): StandInState {
+export function createState(accountId: string, region: string, accountConcurrency = 1000): StandInState {
   const logGroups = new Map<string, LogGroupRecord>();
   const calls: CallRecord[] = [];
 
   function appendLogEvents(groupName: string, streamName: string, lines: string[], timestamp = Date.now()): void {
     let group = logGroups.get(groupName);
     if (!group) {
-      group = { name: groupName, creationTime: Date.now(), streams: new Map() };
+      group = { name: groupName, creationTime: Date.now(), streams: new Map(), tags: {} };
       logGroups.set(groupName, group);
     }
     let stream = group.streams.get(streamName);
@@ -73,6 +78,8 @@ export function createState(accountId: string, region: string): StandInState {
     layers: new Map(),
     roles: new Map(),
     logGroups,
+    eventRules: new Map(),
+    accountConcurrency,
     calls,
     writeCalls: () => calls.filter((call) => call.write),
     appendLogEvents,

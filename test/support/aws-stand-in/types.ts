@@ -103,6 +103,39 @@ export interface FunctionRecord {
   policies: Map<string, PolicyStatement[]>;
   policyRevisions: Map<string, string>;
   tags: Record<string, string>;
+  /** PutFunctionConcurrency's value; undefined: the function uses the unreserved pool. */
+  reservedConcurrency?: number;
+  /** Provisioned concurrency configs by qualifier (alias name or version). */
+  provisioned: Map<string, ProvisionedConcurrencyRecord>;
+}
+
+export interface ProvisionedConcurrencyRecord {
+  requested: number;
+  /** IN_PROGRESS until the next GetProvisionedConcurrencyConfig, then READY. */
+  status: 'IN_PROGRESS' | 'READY';
+  lastModified: string;
+}
+
+/** An EventBridge rule on the default event bus, with its targets. */
+export interface EventRuleRecord {
+  name: string;
+  arn: string;
+  scheduleExpression?: string;
+  eventPattern?: string;
+  state: 'ENABLED' | 'DISABLED';
+  description?: string;
+  roleArn?: string;
+  tags: Array<{ Key: string; Value: string }>;
+  /** By target Id, in the order they were put. */
+  targets: Map<string, EventTargetRecord>;
+}
+
+export interface EventTargetRecord {
+  Id: string;
+  Arn: string;
+  Input?: string;
+  InputPath?: string;
+  RoleArn?: string;
 }
 
 export interface LayerVersionRecord {
@@ -154,6 +187,7 @@ export interface LogGroupRecord {
   name: string;
   creationTime: number;
   retentionInDays?: number;
+  tags: Record<string, string>;
   streams: Map<string, LogEventRecord[]>;
 }
 
@@ -170,7 +204,7 @@ export interface CallRecord {
   error?: string;
 }
 
-export type AwsServiceName = 'lambda' | 'iam' | 'logs' | 'sts';
+export type AwsServiceName = 'lambda' | 'iam' | 'logs' | 'sts' | 'events';
 
 /** The HTTP request a Function URL received, as passed to the invokeUrl hook. */
 export interface FunctionUrlRequest {
@@ -229,4 +263,6 @@ export interface AwsStandInOptions {
   s3Endpoint?: string;
   /** Runs a Function URL request; without it, URL requests that pass authorization get 502. */
   invokeUrl?: InvokeUrlHook;
+  /** The account's concurrent executions limit (GetAccountSettings). Default 1000; new accounts often have 10. */
+  accountConcurrency?: number;
 }
