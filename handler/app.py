@@ -1,7 +1,9 @@
 """The Lambda function: tree-model predictions with exact SHAP values, numpy as the only dependency.
 
-Routes: POST /predict, GET / (model card), GET /health. Artifacts are loaded once per process
-(at import, i.e. during the Lambda init phase) from $PIPE_ARTIFACTS_DIR or ./artifacts next to this file.
+Routes: POST /predict, GET / (model card, or the what-if page for browsers), GET /health. Artifacts
+are loaded once per process (at import, i.e. during the Lambda init phase) from $PIPE_ARTIFACTS_DIR
+or ./artifacts next to this file. A scheduled warm-up invoke (the event ``{"pipe": "warm-up"}``) is
+answered without predicting or logging. Each prediction writes a line to the decision trail (audit.py).
 """
 
 from __future__ import annotations
@@ -52,7 +54,12 @@ def _what_if_page() -> str | None:
     return _PAGE[0]
 
 
+WARM_UP = {"pipe": "warm-up"}
+
+
 def handler(event, context):
+    if event == WARM_UP:
+        return {"warm": True, "model_version": MODEL.version if MODEL else None}
     try:
         return _route(event, getattr(context, "aws_request_id", None))
     except RequestError as err:

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 
+from audit import AuditLog
 from explainer import TreeModelExplainer, apply_link
 from reasons import ReasonWriter, subject_of
 from responses import PredictionFormatter
@@ -77,6 +78,7 @@ class LoadedModel:
             raise ArtifactError(f"the model artifacts are malformed: {type(err).__name__}: {err}") from err
         self.names = names
         self.card_body = card_bytes.decode("utf-8")
+        self.audit = AuditLog(self.version, task)
 
     def predict(self, document: object, request_id: str | None = None) -> str:
         """The JSON body of a POST /predict answer (RequestError for bad records)."""
@@ -86,4 +88,4 @@ class LoadedModel:
         if self.task != "multiclass":
             prediction = prediction[:, 0]
         return self.formatter.body(prediction, result.shap, result.base_value, batch.imputed, batch.records,
-                                   request_id)
+                                   request_id, self.audit)

@@ -185,7 +185,11 @@ class ReasonWriter:
     def reasons(self, shap: np.ndarray, positive: np.ndarray | None, records: list[dict]) -> list[str]:
         """JSON arrays of reasons, one per record. shap: (n, features) toward the outcome's output;
         positive: per record, whether the outcome is the one the output measures (binary decisions)."""
-        return ["[" + ",".join(items) + "]" for items in self.items(shap, positive, records)]
+        return self.arrays(shap, self.chosen(shap, positive), records)
+
+    def arrays(self, shap: np.ndarray, chosen: list[list[int]], records: list[dict]) -> list[str]:
+        """JSON arrays of the chosen reasons, one per record."""
+        return ["[" + ",".join(items) + "]" for items in self.items(shap, chosen, records)]
 
     def chosen(self, shap: np.ndarray, positive: np.ndarray | None) -> list[list[int]]:
         """Per record, the features named as reasons: largest score first, ties in feature order."""
@@ -201,11 +205,11 @@ class ReasonWriter:
         named = np.take_along_axis(score, order, axis=1) > 0
         return [picks[:count] for picks, count in zip(order.tolist(), named.sum(axis=1).tolist())]
 
-    def items(self, shap: np.ndarray, positive: np.ndarray | None, records: list[dict]) -> list[list[str]]:
-        """Per record, its reasons as JSON objects (feature, value, contribution, text)."""
+    def items(self, shap: np.ndarray, chosen: list[list[int]], records: list[dict]) -> list[list[str]]:
+        """Per record, its chosen reasons as JSON objects (feature, value, contribution, text)."""
         names, formats, templates = self.names, self._formats, self._templates
         out = []
-        for picks, contributions, record in zip(self.chosen(shap, positive), shap.tolist(), records):
+        for picks, contributions, record in zip(chosen, shap.tolist(), records):
             items = []
             for f in picks:
                 contribution = contributions[f]

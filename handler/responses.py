@@ -18,6 +18,7 @@ import json
 
 import numpy as np
 
+from audit import AuditLog
 from reasons import ReasonWriter
 
 
@@ -34,6 +35,7 @@ class PredictionFormatter:
     def __init__(self, names: list[str], version: str, task: str, shap_output: str, classes: list | None,
                  decision: dict | None, reasons: ReasonWriter):
         self.task = task
+        self.names = names
         self.reasons = reasons
         self.prefix = ('{"model_version":' + json.dumps(version) + ',"task":' + json.dumps(task)
                        + ',"shap_output":' + json.dumps(shap_output))
@@ -48,6 +50,7 @@ class PredictionFormatter:
             self.record = ('{"probabilities":{' + ",".join(f"{k}:%r" for k in keys) + '},"label":%s,'
                            '"base_value":%s,"shap":{' + ",".join(f"{k}:{shap}" for k in keys) + '},"imputed":%s,"reasons":%s}')
             self.keys = keys
+            self.probabilities = '{"probabilities":{' + ",".join(f"{k}:%r" for k in keys) + "}}"
         elif task == "regression":
             self.record = '{"prediction":%r,"base_value":%r,"shap":' + shap + ',"imputed":%s,"reasons":%s}'
         else:
@@ -55,32 +58,51 @@ class PredictionFormatter:
         self._imputed: dict[tuple[str, ...], str] = {(): "[]"}
 
     def body(self, prediction: np.ndarray, shap: np.ndarray, base_value: np.ndarray, imputed: list[list[str]],
-             records: list[dict], request_id: str | None = None) -> str:
-        """prediction: (n,) probability or value, or (n, classes); shap: (n, outputs, features)."""
+             records: list[dict], request_id: str | None = None, audit: AuditLog | None = None) -> str:
+        """prediction: (n,) probability or value, or (n, classes); shap: (n, outputs, features).
+        With ``audit``, each record's decision also goes to the decision trail."""
         if not (np.isfinite(prediction).all() and np.isfinite(shap).all() and np.isfinite(base_value).all()):
             raise ArithmeticError("the explainer produced a non-finite value")
         flags = [self._flags(gaps) for gaps in imputed]
         template = self.record
+        # The outcome each record's reasons explain, and the SHAP values toward it.
+        if self.task == "binary":
+            toward, positive = shap[:, 0, :], prediction >= self.threshold
+            decisions = [self.positive if p else self.negative for p in positive.tolist()]
+        elif self.task == "regression":
+            toward, positive, decisions = shap[:, 0, :], None, None
+        else:
+            chosen = np.argmax(prediction, axis=1)
+            toward, positive = shap[np.arange(len(shap)), chosen, :], None
+            decisions = [self.labels[i] for i in chosen.tolist()]
+        picks = self.reasons.chosen(toward, positive)
+        words = self.reasons.arrays(toward, picks, records)
         if self.task == "binary":
             base = float(base_value[0])
-            threshold, negative, positive = self.threshold, self.negative, self.positive
-            words = self.reasons.reasons(shap[:, 0, :], prediction >= threshold, records)
-            parts = [template % (p, positive if p >= threshold else negative, base, *row, flag, why)
-                     for p, row, flag, why in zip(prediction.tolist(), shap[:, 0, :].tolist(), flags, words)]
+            parts = [template % (p, decision, base, *row, flag, why)
+                     for p, decision, row, flag, why in zip(prediction.tolist(), decisions, toward.tolist(), flags, words)]
         elif self.task == "regression":
             base = float(base_value[0])
-            words = self.reasons.reasons(shap[:, 0, :], None, records)
             parts = [template % (v, base, *row, flag, why)
-                     for v, row, flag, why in zip(prediction.tolist(), shap[:, 0, :].tolist(), flags, words)]
+                     for v, row, flag, why in zip(prediction.tolist(), toward.tolist(), flags, words)]
         else:
             base = "{" + ",".join(f"{k}:{v!r}" for k, v in zip(self.keys, base_value.tolist())) + "}"
-            chosen = np.argmax(prediction, axis=1)
-            words = self.reasons.reasons(shap[np.arange(len(shap)), chosen, :], None, records)
-            labels = [self.labels[i] for i in chosen.tolist()]
             parts = [template % (*p, label, base, *row, flag, why) for p, label, row, flag, why in
-                     zip(prediction.tolist(), labels, shap.reshape(len(shap), -1).tolist(), flags, words)]
+                     zip(prediction.tolist(), decisions, shap.reshape(len(shap), -1).tolist(), flags, words)]
+        if audit is not None and audit.mode != "off":
+            audit.decisions(request_id, self._outputs(prediction), decisions or ["null"] * len(parts),
+                            [[(self.names[f], row[f]) for f in chosen_features]
+                             for chosen_features, row in zip(picks, toward.tolist())], records)
         prefix = self.prefix if request_id is None else self.prefix + ',"request_id":' + json.dumps(request_id)
         return prefix + ',"predictions":[' + ",".join(parts) + "]}"
+
+    def _outputs(self, prediction: np.ndarray) -> list[str]:
+        """Each record's output as the decision trail writes it (a JSON object, as in the response)."""
+        if self.task == "binary":
+            return ['{"probability":%r}' % p for p in prediction.tolist()]
+        if self.task == "regression":
+            return ['{"prediction":%r}' % v for v in prediction.tolist()]
+        return [self.probabilities % tuple(p) for p in prediction.tolist()]
 
     def _flags(self, gaps: list[str]) -> str:
         key = tuple(gaps)

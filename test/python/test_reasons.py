@@ -115,7 +115,7 @@ def test_the_one_format_call_writes_what_the_template_says(name, template, value
         template = template.replace("{value:.1%}", "{value}").replace("{value:,.0f}", "{value}") \
             .replace("{value:.2f}", "{value}")
     [[item]] = ReasonWriter([name], ["number" if numeric else "category"], "regression", {"templates": {name: template}},
-                            "prediction").items(np.array([[contribution]]), None, [{name: value}])
+                            "prediction").items(np.array([[contribution]]), [[0]], [{name: value}])
     expected_text = compile_template(template, name, numeric)(
         {"feature": name, "value": value, "contribution": contribution, "magnitude": abs(contribution),
          "direction": "raised" if contribution > 0 else "lowered"})

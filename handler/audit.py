@@ -1,0 +1,75 @@
+"""The decision trail: one JSON line per prediction in the function's log (``audit.log`` in the config).
+
+$PIPE_AUDIT_LOG chooses what is written:
+
+* ``decisions`` (the default): time, request id, model version, the output and decision, the reasons
+  (features and their contributions) and a salted SHA-256 of the record, never the feature values;
+* ``full``: the same plus the values as sent;
+* ``off``: nothing.
+
+A line reads::
+
+    {"pipe_audit":1,"time":"2026-11-30T20:41:07.123Z","request_id":"...","model_version":"...",
+     "task":"binary","record":0,"output":{"probability":0.41},"decision":"approve",
+     "reasons":[{"feature":"DebtRatio","contribution":0.12}],"input_sha256":"..."}
+
+The hash is SHA-256 over $PIPE_AUDIT_SALT then the record as canonical JSON (keys sorted, no
+spaces, UTF-8): whoever holds the salt and a record can show that this decision was made for it,
+and nobody can read the record back from the log. Without a salt each process draws its own, so
+hashes still hide the values but can only be matched within one process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+
+MODES = ("decisions", "full", "off")
+
+
+def _timestamp(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + ".%03dZ" % int(seconds % 1 * 1000)
+
+
+class AuditLog:
+    def __init__(self, version: str, task: str, environ: dict | None = None, write=None):
+        environ = os.environ if environ is None else environ
+        mode = environ.get("PIPE_AUDIT_LOG") or "decisions"
+        if mode not in MODES:
+            print(f"PIPE_AUDIT_LOG={mode!r} is not one of {', '.join(MODES)}; writing decisions", file=sys.stderr)
+            mode = "decisions"
+        self.mode = mode
+        salt = environ.get("PIPE_AUDIT_SALT")
+        self._salt = salt.encode("utf-8") if salt else os.urandom(32)
+        self._write = write or _stdout
+        self._head = ('{"pipe_audit":1,"time":%s,"request_id":%s,"model_version":' + json.dumps(version)
+                      + ',"task":' + json.dumps(task) + ',"record":%d,"output":%s,"decision":%s,"reasons":%s,'
+                      '"input_sha256":"%s"')
+
+    def input_hash(self, record: dict) -> str:
+        canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(self._salt + canonical.encode("utf-8")).hexdigest()
+
+    def decisions(self, request_id: str | None, outputs: list[str], decisions: list[str],
+                  reasons: list[list[tuple[str, float]]], records: list[dict]) -> None:
+        """Writes one line per record. outputs and decisions come as JSON text (the response's own)."""
+        if self.mode == "off":
+            return
+        now, rid = json.dumps(_timestamp(time.time())), json.dumps(request_id)
+        full = self.mode == "full"
+        lines = []
+        for index, (output, decision, why, record) in enumerate(zip(outputs, decisions, reasons, records)):
+            named = "[" + ",".join('{"feature":%s,"contribution":%r}' % (json.dumps(f), c) for f, c in why) + "]"
+            line = self._head % (now, rid, index, output, decision, named, self.input_hash(record))
+            if full:
+                line += ',"values":' + json.dumps(record, allow_nan=False)
+            lines.append(line + "}")
+        self._write("\n".join(lines) + "\n")
+
+
+def _stdout(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
