@@ -1,4 +1,5 @@
 import type { TaskDefinition } from '../src/task.js';
+import { auditTask } from './audit.js';
 import { cleanTask } from './clean.js';
 import { deployTask } from './deploy.js';
 import { envTask } from './env.js';
@@ -24,4 +25,5 @@ export const builtinTasks: readonly TaskDefinition[] = [
   invokeTask,
   statusTask,
   logsTask,
+  auditTask,
 ];

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResolvedConfig } from '../src/config/resolved.js';
+import { auditEnvironment } from '../src/aws/audit-env.js';
 import { InternalError, PipeError, UsageError } from '../src/errors.js';
 import { formatDuration } from '../src/reporter/format.js';
 import { readExampleRequest } from '../src/runtime/example-request.js';
@@ -107,7 +108,8 @@ export const serveTask: TaskDefinition = {
       timeoutSeconds: config.function.timeout,
       region: config.region,
       runtime: config.runtime,
-      env: config.function.env,
+      // A salt of its own per serve: hashes match within this process only, as the deployed salt is never local.
+      env: { ...config.function.env, ...auditEnvironment(config.audit.log, undefined) },
       onLog: (line) => {
         // Lambda's per-request START/END/REPORT lines repeat the access log: shown with --verbose only.
         if (verbose || !/^(START|END|REPORT) RequestId: /.test(line)) ctx.reporter.line(line, 'stderr');

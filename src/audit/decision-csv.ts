@@ -1,0 +1,183 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { link, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { createReadStream } from 'node:fs';
+import { UsageError } from '../errors.js';
+import type { DecisionLine } from './decision-line.js';
+
+/**
+ * The columns of an export beyond the fixed ones, known only once every decision was read: the class
+ * labels of multiclass models, the most reasons a row has, the feature names of `full` lines.
+ */
+export interface CsvShape {
+  classes: string[];
+  reasons: number;
+  values: string[];
+}
+
+export const FIXED_COLUMNS = ['time', 'request_id', 'record', 'model_version', 'task', 'decision', 'probability', 'prediction', 'input_sha256'] as const;
+
+export function emptyShape(): CsvShape {
+  return { classes: [], reasons: 0, values: [] };
+}
+
+/** Widens the shape to hold `d`. */
+export function growShape(shape: CsvShape, d: DecisionLine): void {
+  for (const label of Object.keys(d.output.probabilities ?? {})) if (!shape.classes.includes(label)) shape.classes.push(label);
+  shape.reasons = Math.max(shape.reasons, d.reasons.length);
+  for (const feature of Object.keys(d.values ?? {})) if (!shape.values.includes(feature)) shape.values.push(feature);
+}
+
+export function csvHeader(shape: CsvShape): string[] {
+  return [
+    ...FIXED_COLUMNS,
+    ...shape.classes.map((c) => `probability_${c}`),
+    ...Array.from({ length: shape.reasons }, (_, i) => [`reason_${i + 1}_feature`, `reason_${i + 1}_contribution`]).flat(),
+    ...shape.values.map((f) => `value_${f}`),
+  ];
+}
+
+type Cell = string | number | boolean | null | undefined;
+
+export function csvCells(d: DecisionLine, shape: CsvShape): Cell[] {
+  const reasons = Array.from({ length: shape.reasons }, (_, i) => [d.reasons[i]?.feature, d.reasons[i]?.contribution]).flat();
+  const value = (v: unknown): Cell => (v === null || ['string', 'number', 'boolean'].includes(typeof v) ? (v as Cell) : JSON.stringify(v));
+  return [
+    d.time, d.request_id, d.record, d.model_version, d.task, d.decision, d.output.probability, d.output.prediction, d.input_sha256,
+    ...shape.classes.map((c) => d.output.probabilities?.[c]),
+    ...reasons,
+    ...shape.values.map((f) => (d.values && f in d.values ? value(d.values[f]) : undefined)),
+  ];
+}
+
+/**
+ * One CSV field (RFC 4180). Text that a spreadsheet would run as a formula (=, +, -, @ first) gets a
+ * leading apostrophe: a value sent to the public URL must not become code in the reviewer's spreadsheet.
+ */
+export function csvField(cell: Cell): string {
+  if (cell === null || cell === undefined) return '';
+  if (typeof cell === 'number' || typeof cell === 'boolean') return String(cell);
+  const formula = /^[=+\-@\t\r]/.test(cell) && !/^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(cell);
+  const text = formula ? `'${cell}` : cell;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export const csvLine = (cells: readonly Cell[]): string => `${cells.map(csvField).join(',')}\r\n`;
+
+/** Refuses an output that exists (without `force`) or whose directory does not, before any work. */
+export function checkCsvTarget(file: string, force: boolean): string {
+  const target = path.resolve(file);
+  if (!existsSync(path.dirname(target))) {
+    throw new UsageError('OUTPUT_DIR_MISSING', `--out ${file}: the directory ${path.dirname(target)} does not exist`, { hint: 'Create it first, or choose another path.' });
+  }
+  if (!force && existsSync(target)) {
+    throw new UsageError('OUTPUT_EXISTS', `--out ${file} already exists`, { hint: 'Choose another file, or pass --force to replace it.' });
+  }
+  return target;
+}
+
+/** Buffered appends to a file handle: one write per few hundred lines, errors thrown where they happen. */
+class LineFile {
+  private buffer: string[] = [];
+  private size = 0;
+  private constructor(private readonly handle: FileHandle) {}
+  static async create(file: string): Promise<LineFile> {
+    return new LineFile(await open(file, 'wx', 0o644));
+  }
+  async write(text: string): Promise<void> {
+    this.buffer.push(text);
+    this.size += text.length;
+    if (this.size >= 1 << 16) await this.flush();
+  }
+  async flush(): Promise<void> {
+    if (this.buffer.length === 0) return;
+    const text = this.buffer.join('');
+    this.buffer = [];
+    this.size = 0;
+    await this.handle.write(text);
+  }
+  async close(): Promise<void> {
+    try {
+      await this.flush();
+      await this.handle.sync();
+    } finally {
+      await this.handle.close();
+    }
+  }
+  async abandon(): Promise<void> {
+    await this.handle.close().catch(() => undefined);
+  }
+}
+
+/** Puts the finished file in place in one step; without `force` never over a file that appeared meanwhile. */
+async function place(tmp: string, target: string, force: boolean, file: string): Promise<void> {
+  if (force) return rename(tmp, target);
+  try {
+    await link(tmp, target);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new UsageError('OUTPUT_EXISTS', `--out ${file} already exists`, { hint: 'Choose another file, or pass --force to replace it.' });
+    // A file system without hard links: the check and the rename are two steps there.
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw error;
+    if (await stat(target).then(() => true, () => false)) throw new UsageError('OUTPUT_EXISTS', `--out ${file} already exists`, { hint: 'Pass --force to replace it.' });
+    return rename(tmp, target);
+  }
+}
+
+export interface CsvExportOptions {
+  /** As the user wrote it (messages); resolved against the working directory. */
+  file: string;
+  force: boolean;
+  /** Reads the decisions, handing each to `add`, in the order they should appear. */
+  fill(add: (decision: DecisionLine) => Promise<void>): Promise<void>;
+  signal?: AbortSignal;
+}
+
+/**
+ * Writes the decisions as CSV, one row per decision, atomically: rows go to a staging file next to the
+ * target (first as JSON lines, because the columns are known only at the end; then as CSV) and the CSV
+ * appears under its name only when complete. A failure or an interrupt leaves no file behind, and an
+ * existing file is never touched without `force`.
+ */
+export async function exportDecisionsCsv(options: CsvExportOptions): Promise<{ rows: number; file: string; columns: string[] }> {
+  const target = checkCsvTarget(options.file, options.force);
+  const stamp = `${process.pid}.${randomBytes(4).toString('hex')}`;
+  const staged = path.join(path.dirname(target), `.${path.basename(target)}.${stamp}.jsonl.tmp`);
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${stamp}.tmp`);
+  const shape = emptyShape();
+  let rows = 0;
+  let jsonl: LineFile | undefined;
+  let csv: LineFile | undefined;
+  try {
+    jsonl = await LineFile.create(staged);
+    const sink = jsonl;
+    await options.fill(async (decision) => {
+      growShape(shape, decision);
+      rows += 1;
+      await sink.write(`${JSON.stringify(decision)}\n`);
+    });
+    await jsonl.close();
+    jsonl = undefined;
+    options.signal?.throwIfAborted();
+
+    csv = await LineFile.create(tmp);
+    const columns = csvHeader(shape);
+    await csv.write(csvLine(columns));
+    const lines = createInterface({ input: createReadStream(staged, 'utf8'), crlfDelay: Infinity });
+    for await (const line of lines) {
+      if (line) await csv.write(csvLine(csvCells(JSON.parse(line) as DecisionLine, shape)));
+    }
+    await csv.close();
+    csv = undefined;
+    options.signal?.throwIfAborted();
+    await place(tmp, target, options.force, options.file);
+    return { rows, file: target, columns };
+  } finally {
+    await jsonl?.abandon();
+    await csv?.abandon();
+    await rm(staged, { force: true });
+    await rm(tmp, { force: true });
+  }
+}

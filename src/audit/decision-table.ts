@@ -1,0 +1,39 @@
+import type { DecisionLine } from './decision-line.js';
+
+/** Reasons shown per row of the table (the CSV export has them all). */
+const TOP_REASONS = 3;
+
+const COLUMNS = [
+  { title: 'TIME', width: 24 },
+  { title: 'REQUEST ID', width: 36 },
+  { title: 'REC', width: 3 },
+  { title: 'MODEL', width: 12 },
+  { title: 'DECISION / OUTPUT', width: 24 },
+  { title: 'TOP REASONS', width: 0 },
+] as const;
+
+const row = (cells: readonly string[]): string =>
+  cells.map((cell, i) => (COLUMNS[i]!.width ? cell.padEnd(COLUMNS[i]!.width) : cell)).join('  ').trimEnd();
+
+/** The table's heading. Widths are fixed, so rows can be printed as they arrive (--follow). */
+export const decisionTableHeader = (): string => row(COLUMNS.map((c) => c.title));
+
+const signed = (n: number): string => `${n >= 0 ? '+' : ''}${Number(n.toPrecision(3))}`;
+const round = (n: number): string => String(Number(n.toPrecision(4)));
+
+/** "approve (p=0.41)", "b (0.8)", "12.5": the decision with the output it came from. */
+export function describeOutcome(d: DecisionLine): string {
+  const { output } = d;
+  if (output.probability !== undefined) return `${d.decision ?? '-'} (p=${round(output.probability)})`;
+  if (output.probabilities !== undefined) {
+    const label = d.decision ?? Object.entries(output.probabilities).sort(([, a], [, b]) => b - a)[0]?.[0] ?? '-';
+    const p = output.probabilities[label];
+    return p === undefined ? label : `${label} (${round(p)})`;
+  }
+  return output.prediction !== undefined ? `${d.decision !== null ? `${d.decision} ` : ''}${round(output.prediction)}` : (d.decision ?? '-');
+}
+
+export function decisionTableRow(d: DecisionLine): string {
+  const reasons = d.reasons.slice(0, TOP_REASONS).map((r) => `${r.feature} ${signed(r.contribution)}`).join(', ');
+  return row([d.time, d.request_id ?? '-', String(d.record), d.model_version, describeOutcome(d), reasons || '-']);
+}
