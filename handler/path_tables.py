@@ -191,7 +191,9 @@ class UnitTables:
                 firsts = np.flatnonzero(np.r_[True, targets[1:] != targets[:-1]])
                 index = own[row_of[order]]
                 index += first[order][:, None]
-                summed = np.add.reduceat(np.take(leaf_table, index), firsts, axis=0)
+                summed = np.take(leaf_table, index)
+                if firsts.size < targets.size:  # some target sums several leaves' rows (else a lone leaf's unit)
+                    summed = np.add.reduceat(summed, firsts, axis=0)
                 table[starts[targets[firsts]][:, None] + np.arange(size)] = summed
 
         self._table = table

@@ -63,7 +63,7 @@ def _concatenate(trees: list, n_features: int, n_outputs: int) -> dict[str, np.n
             for name in FIELDS:
                 if len(tree[name]) != n_nodes:
                     raise ModelFormatError(f"tree {t} field {name!r} has {len(tree[name])} entries, expected {n_nodes}")
-                columns[name].append(tree[name])
+                columns[name].extend(tree[name])
             output = tree.get("output", 0)
             cat_left = tree.get("cat_left")
         except (KeyError, TypeError) as err:
@@ -86,7 +86,7 @@ def _concatenate(trees: list, n_features: int, n_outputs: int) -> dict[str, np.n
         offset += n_nodes
         ends.append(offset)
     try:
-        arrays = {name: np.concatenate([np.asarray(c, dtype=np.float64) for c in columns[name]]) for name in FIELDS}
+        arrays = {name: np.array(columns[name], dtype=np.float64) for name in FIELDS}
     except (TypeError, ValueError) as err:
         raise ModelFormatError(f"a tree field holds a non-number: {err}") from err
     for name in ("children_left", "children_right", "feature"):
@@ -176,20 +176,23 @@ def leaf_paths(ensemble: dict, n_features: int, n_outputs: int, max_unit_bits: i
 
     # A zero leaf adds nothing to any output, SHAP value or the base value: drop it.
     leaves = np.nonzero((left < 0) & (a["value"] != 0.0))[0]
-    # Each leaf's ancestors, nearest first (-1 past the root): one column per level.
-    chain = [leaves]
+    # The path's steps (leaf, split node, child taken), one level up at a time from every leaf.
+    who, below = np.arange(leaves.size), leaves
+    steps = []
     while True:
-        above = np.where(chain[-1] >= 0, parent[np.maximum(chain[-1], 0)], -1)
-        if not (above >= 0).any():
+        above = parent[below]
+        up = above >= 0
+        if not up.any():
             break
-        chain.append(above)
-    ancestors = np.stack(chain, axis=1)
+        who, below, above = who[up], below[up], above[up]
+        steps.append((who, above, below))
+        below = above
+    step_leaf, node, child = (np.concatenate([s[i] for s in steps]) if steps else np.zeros(0, dtype=np.int64)
+                              for i in range(3))
 
-    # The path's steps (leaf, split node, child taken), merged per (leaf, feature) as path-dependent
-    # TreeSHAP merges repeated splits on one feature: the interval (lo, hi] or the categories a
-    # record must meet, whether a missing value meets it, and the product of the cover ratios.
-    step_leaf, level = np.nonzero(ancestors[:, 1:] >= 0)
-    node, child = ancestors[step_leaf, level + 1], ancestors[step_leaf, level]
+    # Merged per (leaf, feature) as path-dependent TreeSHAP merges repeated splits on one feature:
+    # the interval (lo, hi] or the categories a record must meet, whether a missing value meets it,
+    # and the product of the cover ratios.
     key = step_leaf * n_features + feature[node]
     order = np.argsort(key, kind="stable")
     key, node, child = key[order], node[order], child[order]
@@ -237,7 +240,7 @@ def leaf_paths(ensemble: dict, n_features: int, n_outputs: int, max_unit_bits: i
              for cell in np.nonzero(set_rows[int(cond_feat[c])][cond_set[c]])[0].tolist()]
     cat_pairs = np.array(pairs, dtype=np.int64).reshape(-1, 2)
 
-    unit = _units(a, ancestors, slot_leaf, slot_k, slot_cond, max(firsts.size, 1), max_unit_bits)
+    unit = _units(a, parent, leaves, slot_leaf, slot_k, slot_cond, max(firsts.size, 1), max_unit_bits)
     return LeafPaths(
         value=a["value"][leaves], output=a["output"][leaves], depth=depth, unit=unit,
         slot_leaf=slot_leaf, slot_k=slot_k, slot_feat=slot_feat, slot_z=slot_z, slot_cond=slot_cond,
@@ -250,10 +253,10 @@ def _per_slot(ufunc: np.ufunc, values: np.ndarray, starts: np.ndarray) -> np.nda
     return ufunc.reduceat(values, starts) if starts.size else values[:0]
 
 
-def _units(a: dict, ancestors: np.ndarray, slot_leaf: np.ndarray, slot_k: np.ndarray, slot_cond: np.ndarray,
-           n_cond: int, max_bits: int) -> np.ndarray:
+def _units(a: dict, parent: np.ndarray, leaves: np.ndarray, slot_leaf: np.ndarray, slot_k: np.ndarray,
+           slot_cond: np.ndarray, n_cond: int, max_bits: int) -> np.ndarray:
     """The unit of each leaf: the highest ancestor whose leaves use at most ``max_bits`` distinct
-    conditions. ancestors: (leaves, levels), each leaf's own node first, -1 past the root.
+    conditions (the leaf itself if even it uses more).
 
     Bottom-up, a level of the trees at a time: each node keeps its subtree's distinct conditions
     while they fit ``max_bits`` (a sorted row padded with ``n_cond``), else is marked over budget.
@@ -262,10 +265,9 @@ def _units(a: dict, ancestors: np.ndarray, slot_leaf: np.ndarray, slot_k: np.nda
     width = max_bits + 1
     sets = np.full((left.size, width), n_cond, dtype=np.int64)
     over = np.zeros(left.size, dtype=bool)
-    leaf_node = ancestors[:, 0]
-    over[leaf_node] = np.bincount(slot_leaf, minlength=leaf_node.size) > max_bits
+    over[leaves] = np.bincount(slot_leaf, minlength=leaves.size) > max_bits
     kept = slot_k < width
-    sets[leaf_node[slot_leaf[kept]], slot_k[kept]] = slot_cond[kept]
+    sets[leaves[slot_leaf[kept]], slot_k[kept]] = slot_cond[kept]
     levels = []
     frontier = a["roots"]
     while frontier.size:
@@ -279,8 +281,14 @@ def _units(a: dict, ancestors: np.ndarray, slot_leaf: np.ndarray, slot_k: np.nda
         both.sort(axis=1)
         over[parents] = over[left[parents]] | over[right[parents]] | (both[:, max_bits] < n_cond)
         sets[parents] = both[:, :width]
-    # Over budget is inherited upwards, so the nodes within budget form a prefix of each leaf's
-    # ancestor list: its last one is the unit root (the leaf itself if even it is over budget).
-    within = (ancestors >= 0) & ~over[np.maximum(ancestors, 0)]
-    root_of_unit = ancestors[np.arange(ancestors.shape[0]), np.maximum(within.sum(axis=1) - 1, 0)]
-    return np.unique(root_of_unit, return_inverse=True)[1].ravel()
+    # Over budget is inherited upwards: climb from each leaf while the parent is within budget.
+    root = leaves.copy()
+    climbing = np.nonzero(~over[leaves])[0]
+    while climbing.size:
+        above = parent[root[climbing]]
+        climbing = climbing[above >= 0]
+        above = above[above >= 0]
+        fits = ~over[above]
+        climbing, above = climbing[fits], above[fits]
+        root[climbing] = above
+    return np.unique(root, return_inverse=True)[1].ravel()
