@@ -9,6 +9,8 @@ table lookup gives, per group of conditions, the bit pattern of those it meets.
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 import numpy as np
 
 from tree_paths import LeafPaths
@@ -17,6 +19,11 @@ from tree_paths import LeafPaths
 DENSE_BYTES = 48 * 1024 * 1024
 # Elements of the (records x conditions) work arrays of the pairwise evaluation.
 PAIR_ELEMENTS = 1_000_000
+# Up to this many records, cells are found in Python (a bisect per value) rather than by numpy calls,
+# whose fixed cost dominates a request of one or two records.
+FEW_RECORDS = 2
+# Largest (features x records x groups) gather for one-call dense patterns.
+GATHER_BYTES = 1 << 20
 
 
 class FeatureCells:
@@ -54,6 +61,10 @@ class FeatureCells:
         top = int(counts.max(initial=0))
         self._steps = [1 << b for b in range(top.bit_length() - 1, -1, -1)]
         self._categorical_features = np.nonzero(self.categorical)[0].tolist()
+        # For a few records: per feature (first row, thresholds as a list, or the last code of a
+        # categorical feature, and the missing cell's row).
+        self._by_feature = [(int(self.offsets[f]), self.thresholds[f].tolist(), int(self.categorical[f]) - 1,
+                             int(self.nan_rows[f])) for f in range(n_features)]
 
     def rows(self, x: np.ndarray) -> np.ndarray:
         """(features, n): each record's row in the cell tables, per feature. x: (n, features), NaN for missing.
@@ -62,6 +73,8 @@ class FeatureCells:
         one branchless binary search over all numeric features together (a few dozen numpy calls
         whatever the number of features, instead of a few per feature).
         """
+        if x.shape[0] <= FEW_RECORDS:
+            return self._few_rows(x)
         values = np.ascontiguousarray(x.astype(self.compare).astype(np.float64).T)  # (features, n)
         rows = np.empty(values.shape, dtype=np.int64)
         if self._numeric.size:
@@ -81,6 +94,21 @@ class FeatureCells:
         if missing.any():
             rows[missing] = np.broadcast_to(self.nan_rows[:, None], rows.shape)[missing]
         return rows
+
+    def _few_rows(self, x: np.ndarray) -> np.ndarray:
+        """``rows`` for a few records: the same cells, by a bisect per value."""
+        rows = []
+        for record in x.astype(self.compare).astype(np.float64).tolist():
+            cells = []
+            for (offset, thresholds, last_code, nan_row), value in zip(self._by_feature, record):
+                if value != value:
+                    cells.append(nan_row)
+                elif last_code < 0:  # numeric: the count of thresholds strictly below the value
+                    cells.append(offset + bisect_left(thresholds, value))
+                else:  # a category code, out-of-range codes clipped as the vectorised path does
+                    cells.append(offset + int(min(max(value, 0.0), float(last_code))))
+            rows.append(cells)
+        return np.array(rows, dtype=np.int64).reshape(x.shape[0], self.n_features).T
 
     def conditions(self, cond: np.ndarray) -> "ConditionTest":
         """What tells, per record, whether it meets each listed condition (repeats allowed)."""
@@ -161,6 +189,8 @@ class DensePatterns:
         self.n_groups = n_groups
 
     def __call__(self, rows: np.ndarray) -> np.ndarray:
+        if rows.size * self.n_groups * self._bits.itemsize <= GATHER_BYTES:  # a few records: two calls
+            return np.bitwise_or.reduce(self._bits[rows], axis=0)
         patterns = np.zeros((rows.shape[1], self.n_groups), dtype=self._bits.dtype)
         for feature_rows in rows:
             patterns |= self._bits[feature_rows]

@@ -34,6 +34,8 @@ NUMBER_SPEC = re.compile(r"^,?(\.\d{1,2})?[f%]$")
 FIELDS = ("feature", "value", "contribution", "magnitude", "direction")
 NUMERIC_FIELDS = ("value", "contribution", "magnitude")
 DEFAULT_COUNT = 4
+# Up to this many records the reasons are chosen in plain Python.
+FEW_RECORDS = 2
 
 
 class TemplateError(ValueError):
@@ -173,6 +175,7 @@ class ReasonWriter:
         self.count = int(settings.get("count", DEFAULT_COUNT))
         excluded = set(settings.get("exclude") or [])
         self._allowed = np.array([name not in excluded for name in names])
+        self._allowed_features = np.nonzero(self._allowed)[0].tolist()
         templates = settings.get("templates") or {}
         default = "{feature} = {value} {direction} the " + re.sub(r"[{}]", "", subject) + " by {magnitude}"
         self._templates = [compile_template(templates.get(name, default), name, kind == "number")
@@ -193,6 +196,9 @@ class ReasonWriter:
 
     def chosen(self, shap: np.ndarray, positive: np.ndarray | None) -> list[list[int]]:
         """Per record, the features named as reasons: largest score first, ties in feature order."""
+        if len(shap) <= FEW_RECORDS:  # the same choice in Python: numpy's fixed costs would dominate
+            return [self._chosen_one(row, None if positive is None else bool(p))
+                    for row, p in zip(shap.tolist(), [None] * len(shap) if positive is None else positive.tolist())]
         if self.task == "regression":
             score = np.abs(shap)
         elif positive is None:
@@ -204,6 +210,16 @@ class ReasonWriter:
         order = np.argsort(-score, axis=1, kind="stable")[:, : self.count]
         named = np.take_along_axis(score, order, axis=1) > 0
         return [picks[:count] for picks, count in zip(order.tolist(), named.sum(axis=1).tolist())]
+
+    def _chosen_one(self, row: list[float], positive: bool | None) -> list[int]:
+        if self.task == "regression":
+            score = [abs(v) for v in row]
+        elif positive is False:
+            score = [-v for v in row]
+        else:
+            score = row
+        # sorted is stable: equal scores keep feature order.
+        return sorted((f for f in self._allowed_features if score[f] > 0), key=lambda f: -score[f])[: self.count]
 
     def items(self, shap: np.ndarray, chosen: list[list[int]], records: list[dict]) -> list[list[str]]:
         """Per record, its chosen reasons as JSON objects (feature, value, contribution, text)."""

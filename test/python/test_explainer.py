@@ -77,6 +77,11 @@ def assert_exact(ensemble: dict, x: np.ndarray, **budget) -> TreeModelExplainer:
     np.testing.assert_allclose(got.shap, phi, rtol=0, atol=1e-12)
     np.testing.assert_allclose(got.base_value, base, rtol=0, atol=1e-12)
     np.testing.assert_allclose(got.base_value + got.shap.sum(axis=2), got.margin, rtol=0, atol=1e-12)
+    # One or two records take the request path's small-batch code (cells by bisect, one-call patterns).
+    for start, size in ((0, 1), (1, 1), (2, 2), (len(x) - 1, 1)):
+        few = ours.explain(x[start: start + size])
+        np.testing.assert_allclose(few.shap, phi[start: start + size], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(few.margin, margin[start: start + size], rtol=0, atol=1e-12)
     return ours
 
 

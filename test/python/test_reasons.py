@@ -120,3 +120,18 @@ def test_the_one_format_call_writes_what_the_template_says(name, template, value
         {"feature": name, "value": value, "contribution": contribution, "magnitude": abs(contribution),
          "direction": "raised" if contribution > 0 else "lowered"})
     assert json.loads(item) == {"feature": name, "value": value, "contribution": contribution, "text": expected_text}
+
+
+@settings(max_examples=60, deadline=None)
+@given(task=st.sampled_from(["binary", "multiclass", "regression"]), seed=st.integers(0, 2**32 - 1),
+       count=st.integers(1, 5))
+def test_a_batch_chooses_as_each_record_alone(task, seed, count):
+    """Batches choose with numpy, one or two records in plain Python: the same features in the same order."""
+    rng = np.random.default_rng(seed)
+    shap = np.round(rng.normal(size=(7, len(NAMES))), 1)  # rounded: ties are common
+    shap[rng.random(shap.shape) < 0.2] = 0.0
+    positive = rng.random(7) < 0.5 if task == "binary" else None
+    chooser = writer(task, count=count, exclude=["income"])
+    together = chooser.chosen(shap, positive)
+    alone = [chooser.chosen(shap[i: i + 1], None if positive is None else positive[i: i + 1])[0] for i in range(7)]
+    assert together == alone
