@@ -1,4 +1,5 @@
 import { PipeError } from '../errors.js';
+import { AUDIT_LOG_ENV } from './audit-env.js';
 import { ensureBucket } from './bucket.js';
 import { ensureFunctionCode, getFunction } from './function.js';
 import { corsOf } from './function-url.js';
@@ -22,6 +23,11 @@ export async function updateStageCode(options: StageRunOptions): Promise<DeployR
     });
   }
   const { manifest } = pkg;
+  // update ships code only; the function's settings (the audit mode among them) are deploy's.
+  const deployedAudit = existing.Configuration.Environment?.Variables?.[AUDIT_LOG_ENV];
+  if (deployedAudit !== config.audit.log) {
+    reporter.line(`audit.log is "${config.audit.log}" in the config but "${deployedAudit ?? 'unset'}" deployed: run \`pipe deploy\` to apply it`, 'warn');
+  }
   const deployedLayers = (existing.Configuration.Layers ?? []).map((l) => l.Arn);
   const depsChanged = async (): Promise<boolean> => {
     switch (strategy.mode) {

@@ -85,12 +85,15 @@ describe('deploy: keep-warm schedule, concurrency, log retention and audit setti
     assert.equal(fn.versions.get(fn.aliases.get('live')!.functionVersion)?.settings.environment['PIPE_AUDIT_LOG'], 'decisions', 'live serves the new setting');
   });
 
-  it('update (code only) keeps the audit variables and the salt', async () => {
+  it('update (code only) keeps the audit variables and the salt, and says when audit.log needs a deploy', async () => {
     await h.writePackage({ handler: HANDLER.replace('VERSION = "v1"', 'VERSION = "v2"') });
-    await updateStageCode({ config, clients: h.clients(), reporter: new LineReporter() });
+    const reporter = new LineReporter();
+    await updateStageCode({ config: { ...config, audit: { log: 'off' } }, clients: h.clients(), reporter });
+    assert.match(reporter.text(), /audit\.log is "off" in the config but "decisions" deployed: run `pipe deploy` to apply it/);
     const fn = h.standIn.state.functions.get('credit-dev')!;
     const live = fn.versions.get(fn.aliases.get('live')!.functionVersion)!;
     assert.equal(live.settings.environment['PIPE_AUDIT_SALT'], salt);
+    assert.equal(live.settings.environment['PIPE_AUDIT_LOG'], 'decisions');
     assert.equal(fn.provisioned.get('live')?.requested, 1, 'provisioned instances follow the alias');
     assert.equal(h.standIn.fireRule('credit-dev-keep-warm')[0]?.version, live.version, 'the schedule warms the new live version');
   });
