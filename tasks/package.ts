@@ -3,12 +3,13 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResolvedConfig } from '../src/config/resolved.js';
 import { PipeError } from '../src/errors.js';
-import type { ZipResult } from '../src/packaging/zip.js';
+import type { ZipEntry, ZipResult } from '../src/packaging/zip.js';
 import { listVendoredWheels } from '../src/packaging/wheels.js';
 import { formatBytes } from '../src/reporter/format.js';
-import type { TaskDefinition } from '../src/task.js';
+import type { Runner } from '../src/runners/runner.js';
+import type { TaskContext, TaskDefinition } from '../src/task.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
-import { envPaths } from './env.js';
+import { envPaths, venvPython } from './env.js';
 
 /** Artifacts the function loads; everything else in artifacts/ (joblib, metrics, plot) stays local. */
 export const DEPLOYED_ARTIFACTS = ['model.json', 'model_card.json'] as const;
@@ -34,6 +35,49 @@ const excluded = (rel: string): boolean =>
  */
 const vendoredExcluded = (rel: string): boolean =>
   rel.endsWith('.dist-info/RECORD') || /^python\/bin(\/|$)/.test(rel) || /\/tests(\/|$)/.test(rel) || rel.endsWith('.pyi');
+
+// Compiles each listed module with the runtime's Python, as hash-based pycs that are used whatever the
+// files' times in the zip (PEP 552, unchecked); prints the cache tag, or "skip" for another Python.
+const COMPILE = `
+import json, py_compile, sys
+runtime, jobs = sys.argv[1], json.loads(sys.argv[2])
+if "python%d.%d" % sys.version_info[:2] != runtime:
+    print("skip python%d.%d" % sys.version_info[:2])
+    sys.exit(0)
+for source, target, shown in jobs:
+    py_compile.compile(source, cfile=target, dfile=shown, doraise=True,
+                       invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+print(sys.implementation.cache_tag)
+`;
+
+/**
+ * The handler's bytecode, compiled here by the runtime's own Python: Lambda's code directory is
+ * read-only, so without it every cold start compiles the modules again (tens of milliseconds for
+ * pipe's function). A syntax error fails the package task instead of the function's first start.
+ * With another Python than the runtime's (a local runner on a different version), no bytecode.
+ */
+async function compileHandler(ctx: TaskContext, runner: Runner, handlerEntries: ZipEntry[], dir: string):
+Promise<{ entries: ZipEntry[]; note: string }> {
+  const modules = handlerEntries.filter((e) => e.name.endsWith('.py'));
+  const inProject = (file: string): string => path.posix.join(runner.projectDir, path.relative(ctx.root, file).split(path.sep).join('/'));
+  const jobs = modules.map((m) => {
+    const target = path.join(dir, `${m.name}.pyc`);
+    return { module: m, target, job: [inProject(m.file), inProject(target), `/var/task/${m.name}`] };
+  });
+  await mkdir(dir, { recursive: true });
+  const { stdout } = await runner.exec(
+    { command: [venvPython(ctx.config, runner.envKey), '-c', COMPILE, ctx.config.runtime, JSON.stringify(jobs.map((j) => j.job))], title: 'compile handler bytecode' },
+    { signal: ctx.signal, reporter: ctx.reporter },
+  );
+  const tag = stdout.trim().split('\n').pop() ?? '';
+  if (!/^cpython-\d+$/.test(tag)) return { entries: [], note: `no bytecode (${tag || 'no answer'}: not ${ctx.config.runtime})` };
+  const entries = jobs.map(({ module, target }) => {
+    const dirname = path.posix.dirname(module.name);
+    const stem = path.posix.basename(module.name, '.py');
+    return { name: path.posix.join(dirname === '.' ? '' : dirname, '__pycache__', `${stem}.${tag}.pyc`), file: target };
+  });
+  return { entries, note: `bytecode for ${entries.length} modules (${tag})` };
+}
 
 export const packageTask: TaskDefinition = {
   name: 'package',
@@ -62,16 +106,21 @@ export const packageTask: TaskDefinition = {
         hint: 'Set function.handler in pipeline.config.ts to module.function of a file in the handler directory.',
       });
     }
+    const runner = await ctx.runner();
     const fnStep = ctx.reporter.step('function.zip');
+    const bytecodeDir = path.join(out, 'bytecode');
+    const bytecode = await compileHandler(ctx, runner, handlerEntries, bytecodeDir);
     const fn: ZipResult = await writeDeterministicZip(
-      [...handlerEntries, ...DEPLOYED_ARTIFACTS.map((a) => ({ name: `artifacts/${a}`, file: path.join(artifactsDir, a) }))],
+      [...handlerEntries, ...bytecode.entries,
+        ...DEPLOYED_ARTIFACTS.map((a) => ({ name: `artifacts/${a}`, file: path.join(artifactsDir, a) }))],
       path.join(out, 'function.zip'),
       { signal: ctx.signal },
     );
-    fnStep.done(`${formatBytes(fn.size)} zipped, ${formatBytes(fn.unzippedSize)} unzipped`);
+    await rm(bytecodeDir, { recursive: true, force: true });
+    fnStep.done(`${formatBytes(fn.size)} zipped, ${formatBytes(fn.unzippedSize)} unzipped, ${bytecode.note}`);
 
     // The runtime deps of the environment the run's runner built (env ran, or was up to date, before).
-    const depsDir = path.join(root, envPaths(config, (await ctx.runner()).envKey).runtimeDeps);
+    const depsDir = path.join(root, envPaths(config, runner.envKey).runtimeDeps);
     const depEntries = existsSync(depsDir) ? await collectFiles(depsDir, '', vendoredExcluded) : [];
     let layer: PackageManifest['layer'] = null;
     if (depEntries.length) {

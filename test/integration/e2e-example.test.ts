@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -37,6 +38,25 @@ describe('example model end to end', () => {
     example = (JSON.parse(await readFile(path.join(dir, 'artifacts/model_card.json'), 'utf8')) as { example_request: Record<string, number> }).example_request;
   });
   after(() => cleanup());
+
+  it('ships the handler compiled by the runtime\'s Python, as bytecode used whatever the zip\'s file times', async () => {
+    // Each module's pyc sits in __pycache__ with the cache tag of the runtime; its header flags say
+    // hash-based and unchecked (PEP 552), so Lambda's read-only code directory needs no compile.
+    const listing = execFileSync('python3', ['-c', `
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    for name in z.namelist():
+        if name.endswith(".py") or name.endswith(".pyc"):
+            print(name, int.from_bytes(z.read(name)[4:8], "little") if name.endswith(".pyc") else "-")
+`, path.join(dir, 'build/package/function.zip')], { encoding: 'utf8' });
+    const entries = new Map(listing.trim().split('\n').map((line) => line.split(' ') as [string, string]));
+    const modules = [...entries.keys()].filter((name) => name.endsWith('.py'));
+    assert.ok(modules.includes('app.py') && modules.includes('explainer.py'), listing);
+    for (const module of modules) {
+      const pyc = `__pycache__/${module.replace(/\.py$/, '')}.cpython-311.pyc`;
+      assert.equal(entries.get(pyc), '1', `${pyc} (flags) in ${listing}`);
+    }
+  });
 
   it('serves predictions with SHAP values that add up, and 4xx errors naming the problem', async () => {
     const serve = startPipe(['serve', '--port', '0'], { cwd: dir });
