@@ -48,15 +48,16 @@ def _pattern_weights(z: np.ndarray) -> np.ndarray:
     """
     m, d = z.shape
     u, weight = gauss_legendre(max(1, -(-d // 2)))
-    cold = z[:, :, None] * (1.0 - u)  # (m, d, nodes)
-    hot = cold + u
-    product = np.empty((m, 1 << d, u.size))
-    product[:, 0, :] = weight / (1.0 - u)
+    # Nodes outermost, patterns innermost: each step multiplies long contiguous rows.
+    cold = (1.0 - u)[:, None, None, None] * z.T[None, :, :, None]  # (nodes, d, m, 1)
+    hot = cold + u[:, None, None, None]
+    product = np.empty((u.size, m, 1 << d))
+    product[:, :, 0] = (weight / (1.0 - u))[:, None]
     for k in range(d):
         half = 1 << k  # the new bit k is the high bit of the index so far
-        np.multiply(product[:, :half], hot[:, k, None, :], out=product[:, half: 2 * half])
-        product[:, :half] *= cold[:, k, None, :]
-    return product.sum(axis=2)  # (m, 2^d); the all-hot pattern is not a polynomial's and not used
+        np.multiply(product[:, :, :half], hot[:, k], out=product[:, :, half: 2 * half])
+        product[:, :, :half] *= cold[:, k]
+    return product.sum(axis=0)  # (m, 2^d); the all-hot pattern is not a polynomial's and not used
 
 
 def _leaf_tables(values: np.ndarray, depth: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -76,7 +77,6 @@ def _leaf_tables(values: np.ndarray, depth: np.ndarray, z: np.ndarray) -> tuple[
     offset = 0
     for d in lengths.tolist():
         size = 1 << d
-        patterns = np.arange(size)
         group = np.nonzero(depth == d)[0]
         per_chunk = max(1, BUILD_ELEMENTS // ((d + 1) * size))
         for a in range(0, group.size, per_chunk):
@@ -84,12 +84,16 @@ def _leaf_tables(values: np.ndarray, depth: np.ndarray, z: np.ndarray) -> tuple[
             block = table[offset: offset + leaves.size * (d + 1) * size].reshape(leaves.size, d + 1, size)
             if d:
                 weights = _pattern_weights(z[leaves, :d])  # (m, 2^d)
-                value = values[leaves][:, None]
+                value = values[leaves][:, None, None]
                 for k in range(d):
-                    zk = z[leaves, k][:, None]
-                    hot = (patterns >> k) & 1
-                    np.multiply(value * (hot - zk) / zk, np.take(weights, patterns & ~(1 << k), axis=1),
-                                out=block[:, k])
+                    # Patterns as (high bits, bit k, low bits): both halves read the weights of the
+                    # pattern with bit k cold, scaled by (1 - z_k) / z_k when hot and by -1 when cold.
+                    shape = (leaves.size, size >> (k + 1), 2, 1 << k)
+                    cold_weights = weights.reshape(shape)[:, :, 0, :]
+                    row = block[:, k].reshape(shape)
+                    zk = z[leaves, k][:, None, None]
+                    np.multiply(cold_weights, value * (1.0 - zk) / zk, out=row[:, :, 1, :])
+                    np.multiply(cold_weights, -value, out=row[:, :, 0, :])
             block[:, d] = 0.0
             block[:, d, size - 1] = values[leaves]
             row_starts = offset + (np.arange(leaves.size)[:, None] * (d + 1) + np.arange(d + 1)) * size

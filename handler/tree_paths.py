@@ -13,6 +13,7 @@ by segmented reductions; units are found bottom-up, one vectorised step per tree
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import NamedTuple
 
 import numpy as np
@@ -52,7 +53,6 @@ FIELDS = ("children_left", "children_right", "feature", "threshold", "missing_le
 
 def _concatenate(trees: list, n_features: int, n_outputs: int) -> dict[str, np.ndarray]:
     """All trees as one node table with absolute child indices, checked to form trees."""
-    columns: dict[str, list] = {name: [] for name in FIELDS}
     roots, ends, outputs, categorical = [], [], [], []
     offset = 0
     for t, tree in enumerate(trees):
@@ -63,7 +63,6 @@ def _concatenate(trees: list, n_features: int, n_outputs: int) -> dict[str, np.n
             for name in FIELDS:
                 if len(tree[name]) != n_nodes:
                     raise ModelFormatError(f"tree {t} field {name!r} has {len(tree[name])} entries, expected {n_nodes}")
-                columns[name].extend(tree[name])
             output = tree.get("output", 0)
             cat_left = tree.get("cat_left")
         except (KeyError, TypeError) as err:
@@ -86,7 +85,9 @@ def _concatenate(trees: list, n_features: int, n_outputs: int) -> dict[str, np.n
         offset += n_nodes
         ends.append(offset)
     try:
-        arrays = {name: np.array(columns[name], dtype=np.float64) for name in FIELDS}
+        # Straight from the documents' lists into one array per field: no intermediate list of them all.
+        arrays = {name: np.fromiter(chain.from_iterable(tree[name] for tree in trees), dtype=np.float64, count=offset)
+                  for name in FIELDS}
     except (TypeError, ValueError) as err:
         raise ModelFormatError(f"a tree field holds a non-number: {err}") from err
     for name in ("children_left", "children_right", "feature"):
@@ -163,7 +164,10 @@ def leaf_paths(ensemble: dict, n_features: int, n_outputs: int, max_unit_bits: i
                                               a["threshold"], a["cover"])
     n_nodes = left.size
     internal = np.nonzero(left >= 0)[0]
-    parent = np.full(n_nodes, -1, dtype=np.int64)
+    # Node and leaf numbers in int32 where they fit: the step arrays below are the largest of the
+    # load, and every page of them costs a fault on a cold start.
+    index = np.int32 if n_nodes < 2**31 // max(n_features, 1) else np.int64
+    parent = np.full(n_nodes, -1, dtype=index)
     parent[left[internal]] = internal
     parent[right[internal]] = internal
     children = np.concatenate([left[internal], right[internal]])
@@ -177,7 +181,7 @@ def leaf_paths(ensemble: dict, n_features: int, n_outputs: int, max_unit_bits: i
     # A zero leaf adds nothing to any output, SHAP value or the base value: drop it.
     leaves = np.nonzero((left < 0) & (a["value"] != 0.0))[0]
     # The path's steps (leaf, split node, child taken), one level up at a time from every leaf.
-    who, below = np.arange(leaves.size), leaves
+    who, below = np.arange(leaves.size, dtype=index), leaves.astype(index)
     steps = []
     while True:
         above = parent[below]
@@ -187,18 +191,18 @@ def leaf_paths(ensemble: dict, n_features: int, n_outputs: int, max_unit_bits: i
         who, below, above = who[up], below[up], above[up]
         steps.append((who, above, below))
         below = above
-    step_leaf, node, child = (np.concatenate([s[i] for s in steps]) if steps else np.zeros(0, dtype=np.int64)
+    step_leaf, node, child = (np.concatenate([s[i] for s in steps]) if steps else np.zeros(0, dtype=index)
                               for i in range(3))
 
     # Merged per (leaf, feature) as path-dependent TreeSHAP merges repeated splits on one feature:
     # the interval (lo, hi] or the categories a record must meet, whether a missing value meets it,
     # and the product of the cover ratios.
-    key = step_leaf * n_features + feature[node]
+    key = step_leaf * n_features + feature.astype(index)[node]
     order = np.argsort(key, kind="stable")
     key, node, child = key[order], node[order], child[order]
     new_slot = np.r_[True, key[1:] != key[:-1]] if key.size else np.zeros(0, dtype=bool)
     starts = np.flatnonzero(new_slot)
-    step_slot = np.cumsum(new_slot) - 1
+    step_slot = np.cumsum(new_slot, dtype=index) - 1
     went_left = left[node] == child
     thr = threshold[node]
     slot_leaf, slot_feat = key[starts] // n_features, key[starts] % n_features
@@ -263,7 +267,7 @@ def _units(a: dict, parent: np.ndarray, leaves: np.ndarray, slot_leaf: np.ndarra
     """
     left, right = a["children_left"], a["children_right"]
     width = max_bits + 1
-    sets = np.full((left.size, width), n_cond, dtype=np.int64)
+    sets = np.full((left.size, width), n_cond, dtype=np.int32 if n_cond < 2**31 else np.int64)
     over = np.zeros(left.size, dtype=bool)
     over[leaves] = np.bincount(slot_leaf, minlength=leaves.size) > max_bits
     kept = slot_k < width
