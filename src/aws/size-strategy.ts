@@ -1,8 +1,9 @@
+import { LIMITS } from '../lambda/facts.js';
 import { UsageError } from '../errors.js';
 
 /** Lambda's documented package limits. */
-export const DIRECT_UPLOAD_LIMIT = 52_428_800;
-export const UNZIPPED_LIMIT = 262_144_000;
+export const DIRECT_UPLOAD_LIMIT = LIMITS.directUploadBytes;
+export const UNZIPPED_LIMIT = LIMITS.unzippedBytes;
 export const MAX_EPHEMERAL_MB = 10_240;
 const MIB = 1_048_576;
 

@@ -25,7 +25,7 @@ const ARCH_OF: Record<'x86_64' | 'arm64', string> = { x86_64: 'x86_64', arm64: '
 type PlatformVerdict = { ok: true } | { ok: false; reason: string };
 
 /** The glibc a platform tag needs, or null when it is not a glibc Linux tag. */
-export function glibcOfPlatform(platform: string): { glibc: [number, number]; arch: string } | null {
+export function glibcOfPlatform(platform: string): { glibc: readonly [number, number]; arch: string } | null {
   const modern = /^manylinux_(\d+)_(\d+)_(.+)$/.exec(platform);
   if (modern) return { glibc: [Number(modern[1]), Number(modern[2])], arch: modern[3]! };
   const legacy = /^(manylinux1|manylinux2010|manylinux2014)_(.+)$/.exec(platform);
@@ -33,10 +33,10 @@ export function glibcOfPlatform(platform: string): { glibc: [number, number]; ar
   return null;
 }
 
-const showGlibc = (v: [number, number]): string => `${v[0]}.${v[1]}`;
-const newer = (a: [number, number], b: [number, number]): boolean => a[0] > b[0] || (a[0] === b[0] && a[1] > b[1]);
+const showGlibc = (v: readonly [number, number]): string => `${v[0]}.${v[1]}`;
+const newer = (a: readonly [number, number], b: readonly [number, number]): boolean => a[0] > b[0] || (a[0] === b[0] && a[1] > b[1]);
 
-function checkPlatform(platform: string, arch: string, glibc: [number, number]): PlatformVerdict {
+function checkPlatform(platform: string, arch: string, glibc: readonly [number, number]): PlatformVerdict {
   if (platform === 'any') return { ok: true };
   const linux = glibcOfPlatform(platform);
   if (linux) {
