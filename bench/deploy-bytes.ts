@@ -4,8 +4,8 @@
  * Goals: (b) uploads zero bytes and makes no write call; (c) uploads under 1% of (a)'s bytes.
  * Run: node --import tsx bench/deploy-bytes.ts [--layer-mb N]   (exit code 1 when a goal is missed)
  */
-import { deployStage } from '../src/aws/deploy-stage.js';
-import { updateStageCode } from '../src/aws/update-code.js';
+import { deployStage } from '../src/aws/stages/deploy.js';
+import { updateStageCode } from '../src/aws/stages/update.js';
 import { HANDLER, LineReporter, startHarness } from '../test/support/deploy-harness.js';
 
 interface Measure {

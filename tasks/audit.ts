@@ -1,5 +1,5 @@
-import { awsPreflight } from '../src/aws/preflight.js';
-import { PROFILE_OPTION } from '../src/aws/profile-option.js';
+import { awsPreflight } from '../src/aws/stages/preflight.js';
+import { PROFILE_OPTION } from '../src/aws/resources/profile-option.js';
 import { UsageError } from '../src/errors.js';
 import type { TaskDefinition } from '../src/task.js';
 import { sinceOption } from './logs.js';
@@ -35,11 +35,11 @@ export const auditTask: TaskDefinition = {
   async run(ctx) {
     const [{ checkCredentials }, { resourceNames }, { logEventPages }, { withAwsClients }, { isNotFound }, { decisionsOfMessage, DECISION_FILTER_PATTERN }, { exportDecisionsCsv }] =
       await Promise.all([
-        import('../src/aws/credentials.js'),
-        import('../src/aws/names.js'),
-        import('../src/aws/stage-logs.js'),
-        import('../src/aws/task-clients.js'),
-        import('../src/aws/aws-errors.js'),
+        import('../src/aws/resources/credentials.js'),
+        import('../src/aws/rules/names.js'),
+        import('../src/aws/stages/logs.js'),
+        import('../src/aws/resources/task-clients.js'),
+        import('../src/aws/rules/aws-errors.js'),
         import('../src/audit/decision-line.js'),
         import('../src/audit/decision-csv.js'),
       ]);

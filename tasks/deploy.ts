@@ -1,5 +1,5 @@
-import { awsPreflight } from '../src/aws/preflight.js';
-import { PROFILE_OPTION } from '../src/aws/profile-option.js';
+import { awsPreflight } from '../src/aws/stages/preflight.js';
+import { PROFILE_OPTION } from '../src/aws/resources/profile-option.js';
 import type { TaskDefinition } from '../src/task.js';
 
 export const deployTask: TaskDefinition = {
@@ -12,7 +12,7 @@ export const deployTask: TaskDefinition = {
   },
   preflight: awsPreflight,
   async run(ctx) {
-    const [{ withAwsClients }, { deployStage }] = await Promise.all([import('../src/aws/task-clients.js'), import('../src/aws/deploy-stage.js')]);
+    const [{ withAwsClients }, { deployStage }] = await Promise.all([import('../src/aws/resources/task-clients.js'), import('../src/aws/stages/deploy.js')]);
     const { result, bytesUploaded } = await withAwsClients(ctx, async (clients) => ({
       result: await deployStage({ config: ctx.config, clients, reporter: ctx.reporter, signal: ctx.signal, allowSlim: ctx.options.slim === true }),
       bytesUploaded: clients.meter.bytesUploaded,

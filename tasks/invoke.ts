@@ -4,7 +4,7 @@ import { PipeError, UsageError } from '../src/errors.js';
 import { formatBytes, formatDuration } from '../src/reporter/format.js';
 import { readExampleRequest } from '../src/runtime/example-request.js';
 import { readServeState, serveStateFile } from '../src/runtime/serve-state.js';
-import { PROFILE_OPTION } from '../src/aws/profile-option.js';
+import { PROFILE_OPTION } from '../src/aws/resources/profile-option.js';
 import type { TaskContext, TaskDefinition } from '../src/task.js';
 
 interface InvokeRequest {
@@ -110,8 +110,8 @@ async function cardExample(ctx: TaskContext, servedCard: string | undefined): Pr
 /** The live Function URL of the stage, and a signer when the URL only takes signed requests. */
 async function deployedUrl(ctx: TaskContext): Promise<{ url: string; auth: string; sign: (r: InvokeRequest) => Promise<Record<string, string>> }> {
   const [{ withAwsClients }, { stageStatus }, { signRequest }] = await Promise.all([
-    import('../src/aws/task-clients.js'),
-    import('../src/aws/stage-status.js'),
+    import('../src/aws/resources/task-clients.js'),
+    import('../src/aws/stages/status.js'),
     import('../src/aws/sigv4.js'),
   ]);
   return withAwsClients(ctx, async (clients) => {

@@ -1,6 +1,6 @@
-import { awsPreflight } from '../src/aws/preflight.js';
-import { PROFILE_OPTION } from '../src/aws/profile-option.js';
-import { parseSince } from '../src/aws/since.js';
+import { awsPreflight } from '../src/aws/stages/preflight.js';
+import { PROFILE_OPTION } from '../src/aws/resources/profile-option.js';
+import { parseSince } from '../src/cli/since.js';
 import type { TaskDefinition } from '../src/task.js';
 
 /**
@@ -27,10 +27,10 @@ export const logsTask: TaskDefinition = {
   preflight: awsPreflight,
   async run(ctx) {
     const [{ checkCredentials }, { resourceNames }, { printLogs }, { withAwsClients }, decisions, table] = await Promise.all([
-      import('../src/aws/credentials.js'),
-      import('../src/aws/names.js'),
-      import('../src/aws/stage-logs.js'),
-      import('../src/aws/task-clients.js'),
+      import('../src/aws/resources/credentials.js'),
+      import('../src/aws/rules/names.js'),
+      import('../src/aws/stages/logs.js'),
+      import('../src/aws/resources/task-clients.js'),
       import('../src/audit/decision-line.js'),
       import('../src/audit/decision-table.js'),
     ]);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResolvedConfig } from '../src/config/resolved.js';
-import { auditEnvironment } from '../src/aws/audit-env.js';
+import { auditEnvironment } from '../src/aws/rules/audit-env.js';
 import { InternalError, PipeError, UsageError } from '../src/errors.js';
 import { formatDuration } from '../src/reporter/format.js';
 import { readExampleRequest } from '../src/runtime/example-request.js';

@@ -1,5 +1,5 @@
-import { awsPreflight } from '../src/aws/preflight.js';
-import { PROFILE_OPTION } from '../src/aws/profile-option.js';
+import { awsPreflight } from '../src/aws/stages/preflight.js';
+import { PROFILE_OPTION } from '../src/aws/resources/profile-option.js';
 import { UsageError } from '../src/errors.js';
 import type { TaskDefinition } from '../src/task.js';
 
@@ -27,7 +27,7 @@ export const undeployTask: TaskDefinition = {
       }
     }
     const removeLogs = ctx.options['remove-logs'] === true || ctx.options.removeLogs === true;
-    const [{ withAwsClients }, { undeployStage }] = await Promise.all([import('../src/aws/task-clients.js'), import('../src/aws/undeploy-stage.js')]);
+    const [{ withAwsClients }, { undeployStage }] = await Promise.all([import('../src/aws/resources/task-clients.js'), import('../src/aws/stages/undeploy.js')]);
     const result = await withAwsClients(ctx, (clients) =>
       undeployStage({ config: ctx.config, clients, reporter: ctx.reporter, signal: ctx.signal, removeLogs }),
     );

@@ -7,12 +7,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { GetFunctionCommand } from '@aws-sdk/client-lambda';
-import { createAwsClients } from '../../src/aws/clients.js';
-import { smokeTest } from '../../src/aws/smoke-test.js';
+import { createAwsClients } from '../../src/aws/resources/clients.js';
+import { smokeTest } from '../../src/aws/stages/smoke-test.js';
 import { PipeError } from '../../src/errors.js';
 import { makeProject, runPipe } from '../support/cli.js';
 import { LineReporter, startHarness, type Harness } from '../support/deploy-harness.js';
-import { deployStage } from '../../src/aws/deploy-stage.js';
+import { deployStage } from '../../src/aws/stages/deploy.js';
 
 /** A port on 127.0.0.1 that nothing listens on: bound, then released. */
 async function closedPort(): Promise<number> {

@@ -12,7 +12,7 @@ import { CloudWatchLogsClient, CreateLogGroupCommand, DescribeLogGroupsCommand, 
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { startAwsStandIn, type AwsStandIn } from '../support/aws-stand-in/index.js';
 import { makeZip } from '../support/aws-stand-in/zip-fixtures.js';
-import { TRUST_POLICY } from '../../src/aws/role.js';
+import { TRUST_POLICY } from '../../src/aws/resources/role.js';
 
 async function failure(promise: Promise<unknown>): Promise<Error & { $metadata?: { httpStatusCode?: number } }> {
   try {

@@ -33,7 +33,7 @@ import { CreateFunctionCommand, GetAccountSettingsCommand, GetFunctionCommand, L
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startAwsStandIn, type AwsStandIn } from '../support/aws-stand-in/index.js';
 import { makeZip } from '../support/aws-stand-in/zip-fixtures.js';
-import { TRUST_POLICY } from '../../src/aws/role.js';
+import { TRUST_POLICY } from '../../src/aws/resources/role.js';
 
 const TRUST = JSON.stringify(TRUST_POLICY);
 const LOGS_POLICY = JSON.stringify({

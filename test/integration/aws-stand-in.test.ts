@@ -27,7 +27,7 @@ import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { startAwsStandIn, type AwsStandIn, type InvokedFunction, type FunctionUrlRequest } from '../support/aws-stand-in/index.js';
 import { makeZeroZip, makeZip } from '../support/aws-stand-in/zip-fixtures.js';
-import { TRUST_POLICY } from '../../src/aws/role.js';
+import { TRUST_POLICY } from '../../src/aws/resources/role.js';
 
 const TRUST = JSON.stringify(TRUST_POLICY);
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { deployStage } from '../../src/aws/deploy-stage.js';
+import { deployStage } from '../../src/aws/stages/deploy.js';
 import { runPipe } from '../support/cli.js';
 import { LineReporter, startHarness, type Harness } from '../support/deploy-harness.js';
 

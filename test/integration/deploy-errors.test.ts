@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { deployStage } from '../../src/aws/deploy-stage.js';
-import { updateStageCode } from '../../src/aws/update-code.js';
+import { deployStage } from '../../src/aws/stages/deploy.js';
+import { updateStageCode } from '../../src/aws/stages/update.js';
 import { PipeError, UsageError } from '../../src/errors.js';
 import type { TaskContext } from '../../src/task.js';
 import { undeployTask } from '../../tasks/undeploy.js';

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { deployStage } from '../../src/aws/deploy-stage.js';
-import { stageStatus } from '../../src/aws/stage-status.js';
-import { printLogs } from '../../src/aws/stage-logs.js';
-import { undeployStage } from '../../src/aws/undeploy-stage.js';
-import { updateStageCode } from '../../src/aws/update-code.js';
+import { deployStage } from '../../src/aws/stages/deploy.js';
+import { stageStatus } from '../../src/aws/stages/status.js';
+import { printLogs } from '../../src/aws/stages/logs.js';
+import { undeployStage } from '../../src/aws/stages/undeploy.js';
+import { updateStageCode } from '../../src/aws/stages/update.js';
 import { PipeError } from '../../src/errors.js';
 import { BROKEN_HANDLER, EXAMPLE, HANDLER, LineReporter, startHarness, type Harness } from '../support/deploy-harness.js';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { deployStage } from '../../src/aws/deploy-stage.js';
+import { deployStage } from '../../src/aws/stages/deploy.js';
 import { resolveConfig } from '../../src/config/resolved.js';
-import { undeployStage } from '../../src/aws/undeploy-stage.js';
+import { undeployStage } from '../../src/aws/stages/undeploy.js';
 import { LineReporter, startHarness, type Harness } from '../support/deploy-harness.js';
 
 /** A layer over Lambda's 50 MB direct-upload limit goes through S3 (s3rver), with upload progress. */

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { ResolvedConfig } from '../../src/config/resolved.js';
-import { deployStage } from '../../src/aws/deploy-stage.js';
-import { undeployStage } from '../../src/aws/undeploy-stage.js';
-import { updateStageCode } from '../../src/aws/update-code.js';
+import { deployStage } from '../../src/aws/stages/deploy.js';
+import { undeployStage } from '../../src/aws/stages/undeploy.js';
+import { updateStageCode } from '../../src/aws/stages/update.js';
 import { PipeError } from '../../src/errors.js';
 import { HANDLER, LineReporter, startHarness, type Harness } from '../support/deploy-harness.js';
 

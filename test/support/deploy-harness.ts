@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { resolveConfig, type ResolvedConfig } from '../../src/config/resolved.js';
 import type { PipeConfig } from '../../src/config/schema.js';
-import { createAwsClients, type AwsClients } from '../../src/aws/clients.js';
+import { createAwsClients, type AwsClients } from '../../src/aws/resources/clients.js';
 import type { StepReporter } from '../../src/reporter/reporter.js';
 import { extractZip } from '../../src/runtime/extract-zip.js';
 import { toHttpResponse } from '../../src/runtime/function-url-event.js';

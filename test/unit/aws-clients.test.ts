@@ -3,11 +3,11 @@ import { createHash, createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import { resolveConfig } from '../../src/config/resolved.js';
-import { clientOptionsOf, createAwsClients, endpointOverride } from '../../src/aws/clients.js';
-import { isReadAction } from '../../src/aws/call-meter.js';
-import { translateAwsError } from '../../src/aws/aws-errors.js';
+import { clientOptionsOf, createAwsClients, endpointOverride } from '../../src/aws/resources/clients.js';
+import { isReadAction } from '../../src/aws/resources/call-meter.js';
+import { translateAwsError } from '../../src/aws/rules/aws-errors.js';
 import { PipeError } from '../../src/errors.js';
-import { isConflict, isRoleNotReady } from '../../src/aws/retry.js';
+import { isConflict, isRoleNotReady } from '../../src/aws/rules/retryable.js';
 import { signRequest } from '../../src/aws/sigv4.js';
 
 const config = (aws = {}) => resolveConfig({ app: 'credit', region: 'eu-west-1', aws }, '/p/pipeline.config.ts', 'dev');

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PipeError } from '../../src/errors.js';
-import { codeSha256OfHex, hexOfCodeSha256 } from '../../src/aws/package-manifest.js';
-import { depsHashOfLayerDescription, layerDescription, objectKey, resourceNames } from '../../src/aws/names.js';
-import { parseSince } from '../../src/aws/since.js';
+import { codeSha256OfHex, hexOfCodeSha256 } from '../../src/packaging/package-manifest.js';
+import { depsHashOfLayerDescription, layerDescription, objectKey, resourceNames } from '../../src/aws/rules/names.js';
+import { parseSince } from '../../src/cli/since.js';
 
 describe('resource names', () => {
   const config = { app: 'credit', stage: 'dev', region: 'eu-west-1', aws: {} };

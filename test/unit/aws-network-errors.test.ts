@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { translateAwsError } from '../../src/aws/aws-errors.js';
-import { causeMessages, networkFailure } from '../../src/aws/network-errors.js';
+import { translateAwsError } from '../../src/aws/rules/aws-errors.js';
+import { causeMessages, networkFailure } from '../../src/aws/rules/network-errors.js';
 import { PipeError } from '../../src/errors.js';
 
 /** An error shaped as Node's net/tls/dns modules make them: a message and a code. */

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { PipeError } from '../../src/errors.js';
 import {
   DIRECT_UPLOAD_LIMIT, UNZIPPED_LIMIT, chooseSizeStrategy, describeSizeStrategy, slimEphemeralStorage, uploadRoute,
-} from '../../src/aws/size-strategy.js';
+} from '../../src/aws/rules/size-strategy.js';
 
 const MB = 1_048_576;
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PipeError } from '../../src/errors.js';
-import { checkRuntimeSupported } from '../../src/aws/runtime-support.js';
-import { checkWheelsCompatible, findIncompatibleWheels, glibcOfPlatform, tagProblem } from '../../src/aws/wheel-compat.js';
+import { checkRuntimeSupported } from '../../src/aws/rules/runtime-support.js';
+import { checkWheelsCompatible, findIncompatibleWheels, glibcOfPlatform, tagProblem } from '../../src/aws/rules/wheel-compat.js';
 
 describe('wheel compatibility (glibc, arch, python)', () => {
   it('reads modern and legacy manylinux tags', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { writeOptions } from '../../src/aws/write-options.js';
+import { writeOptions } from '../../src/aws/rules/write-options.js';
 import { InterruptedError } from '../../src/errors.js';
 
 describe('writeOptions', () => {
