@@ -127,6 +127,8 @@ class TreeModelExplainer:
                 self._tables.accumulate(rows, part, CHUNK)
             if self._quadrature is not None:
                 self._quadrature.accumulate(rows, part)
+        if not np.isfinite(out).all():  # then the link's outputs are finite too (the base values are, by load)
+            raise ArithmeticError("the explainer produced a non-finite value")
         by_output = out.reshape(self.n_outputs, width, x.shape[0])
         margin = by_output[:, -1, :].T + self.init
         return Explanation(margin=margin, shap=by_output[:, :-1, :].transpose(2, 0, 1), base_value=self.base_value)

@@ -59,10 +59,8 @@ class PredictionFormatter:
 
     def body(self, prediction: np.ndarray, shap: np.ndarray, base_value: np.ndarray, imputed: list[list[str]],
              records: list[dict], request_id: str | None = None, audit: AuditLog | None = None) -> str:
-        """prediction: (n,) probability or value, or (n, classes); shap: (n, outputs, features).
-        With ``audit``, each record's decision also goes to the decision trail."""
-        if not (np.isfinite(prediction).all() and np.isfinite(shap).all() and np.isfinite(base_value).all()):
-            raise ArithmeticError("the explainer produced a non-finite value")
+        """prediction: (n,) probability or value, or (n, classes); shap: (n, outputs, features), all finite
+        (the explainer checks). With ``audit``, each record's decision also goes to the decision trail."""
         flags = [self._flags(gaps) for gaps in imputed]
         template = self.record
         # The outcome each record's reasons explain, and the SHAP values toward it.

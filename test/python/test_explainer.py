@@ -179,3 +179,14 @@ def test_records_must_have_the_model_shape_and_no_infinities():
         ours.explain(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="finite"):
         ours.explain(np.full((1, N_FEATURES), np.inf))
+
+
+def test_a_non_finite_result_is_an_error_not_an_answer():
+    """Leaf values so large that their sum overflows: the explainer refuses to answer with inf."""
+    ensemble = random_ensemble(3, trees=2, depth=2)
+    for tree in ensemble["trees"]:
+        tree["value"] = [1e308 if v else 0.0 for v in tree["value"]]
+    with np.errstate(over="ignore", invalid="ignore"):  # the overflow itself is the point
+        ours = TreeModelExplainer(json.loads(json.dumps(ensemble)), N_FEATURES)
+        with pytest.raises(ArithmeticError, match="non-finite"):
+            ours.explain(records(1, 4))
