@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { ResolvedConfig } from '../src/config/resolved.js';
 import type { TaskDefinition } from '../src/task.js';
 import { explainVendorFailure } from '../src/packaging/missing-wheels.js';
-import { pipPlatforms, runtimePythonVersion } from '../src/packaging/platforms.js';
+import { pipPlatforms, runtimePythonVersion } from '../src/lambda/facts.js';
 
 /**
  * Where env puts the two environments of one runner environment (project-relative): each runner and

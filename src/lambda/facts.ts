@@ -52,6 +52,11 @@ export function runtimeInfo(runtime: Runtime): PythonRuntimeInfo {
   return PYTHON_RUNTIMES[runtime];
 }
 
+/** The Python version a runtime runs: "3.12" for python3.12. */
+export function runtimePythonVersion(runtime: Runtime): string {
+  return PYTHON_RUNTIMES[runtime].pythonVersion;
+}
+
 /** The runtimes Lambda still patches on `now`, oldest first. */
 export function supportedRuntimes(now = new Date()): Runtime[] {
   return RUNTIMES.filter((r) => {

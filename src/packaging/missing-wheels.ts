@@ -1,4 +1,4 @@
-import type { Architecture, Runtime } from '../config/schema.js';
+import type { Architecture, Runtime } from '../lambda/facts.js';
 import { CommandError, PipeError } from '../errors.js';
 import type { RunnerKind } from '../runners/runner.js';
 

@@ -32,10 +32,6 @@ export interface LocalPackage {
 
 export const packageDir = (config: Pick<ResolvedConfig, 'root' | 'paths'>): string => path.join(config.root, config.paths.build, 'package');
 
-/** Lambda reports CodeSha256 as base64 of the raw digest; the manifest stores hex. */
-export const codeSha256OfHex = (hex: string): string => Buffer.from(hex, 'hex').toString('base64');
-export const hexOfCodeSha256 = (b64: string): string => Buffer.from(b64, 'base64').toString('hex');
-
 export async function readLocalPackage(config: Pick<ResolvedConfig, 'root' | 'paths'>): Promise<LocalPackage> {
   const dir = packageDir(config);
   const file = path.join(dir, 'manifest.json');

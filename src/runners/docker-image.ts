@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import { InterruptedError, PipeError, UsageError } from '../errors.js';
 import type { StepReporter } from '../reporter/reporter.js';
 import type { Runtime } from '../config/schema.js';
-import { runtimePythonVersion } from '../packaging/platforms.js';
+import { runtimePythonVersion } from '../lambda/facts.js';
 
 /** One JSON message of the engine's pull stream (POST /images/create). */
 export interface PullEvent {

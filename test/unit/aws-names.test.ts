@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PipeError } from '../../src/errors.js';
-import { codeSha256OfHex, hexOfCodeSha256 } from '../../src/packaging/package-manifest.js';
+import { codeSha256OfHex, hexOfCodeSha256 } from '../../src/aws/rules/code-sha256.js';
 import { depsHashOfLayerDescription, layerDescription, objectKey, resourceNames } from '../../src/aws/rules/names.js';
 import { parseSince } from '../../src/cli/since.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { pipPlatforms, runtimePythonVersion } from '../../src/packaging/platforms.js';
+import { pipPlatforms, runtimePythonVersion } from '../../src/lambda/facts.js';
 
 describe('pip platforms for a Lambda runtime', () => {
   it('stops at glibc 2.26 on Amazon Linux 2 runtimes', () => {

@@ -4,15 +4,13 @@ import {
 } from '@aws-sdk/client-lambda';
 import type { ResolvedConfig } from '../../config/resolved.js';
 import { PipeError } from '../../errors.js';
+import { LIMITS } from '../../lambda/facts.js';
 import type { StepReporter } from '../../reporter/reporter.js';
 import { errorName, isNotFound } from '../rules/aws-errors.js';
 import type { AwsClients } from './clients.js';
 import type { ResourceNames } from '../rules/names.js';
 import { retryConflicts } from './retry.js';
 import { writeOptions } from '../rules/write-options.js';
-
-/** Lambda keeps at least this many concurrent executions unreserved in every account and region. */
-export const UNRESERVED_MINIMUM = 100;
 
 /** The account's numbers and the function's current settings, read before anything is written. */
 export interface ConcurrencyState {
@@ -45,7 +43,7 @@ export async function readConcurrency(clients: AwsClients, functionName: string,
 }
 
 /** The most this function may reserve: what is unreserved (its own reservation given back) above the minimum. */
-export const reservable = (state: ConcurrencyState): number => Math.max(0, state.unreserved + (state.reserved ?? 0) - UNRESERVED_MINIMUM);
+export const reservable = (state: ConcurrencyState): number => Math.max(0, state.unreserved + (state.reserved ?? 0) - LIMITS.unreservedConcurrencyMinimum);
 
 function tooMuch(config: Pick<ResolvedConfig, 'region' | 'stage'>, account: string, functionName: string, what: string, wanted: number, state: ConcurrencyState): PipeError {
   const byOthers = state.accountLimit - state.unreserved - (state.reserved ?? 0);
@@ -53,7 +51,7 @@ function tooMuch(config: Pick<ResolvedConfig, 'region' | 'stage'>, account: stri
   return new PipeError(
     'CONCURRENCY_UNAVAILABLE',
     `${what} is ${wanted}, but account ${account} in ${config.region} can give ${functionName} at most ${max}: ` +
-      `its concurrency limit is ${state.accountLimit}, ${byOthers} reserved by other functions, and Lambda keeps ${UNRESERVED_MINIMUM} unreserved`,
+      `its concurrency limit is ${state.accountLimit}, ${byOthers} reserved by other functions, and Lambda keeps ${LIMITS.unreservedConcurrencyMinimum} unreserved`,
     {
       hint: `Lower ${what}${max > 0 ? ` to ${max} or less` : ' or remove it'}, or ask AWS for a higher "Concurrent executions" quota ` +
         '(Service Quotas > AWS Lambda); new accounts often start with 10.',

@@ -4,13 +4,14 @@ import {
 } from '@aws-sdk/client-lambda';
 import { readFile } from 'node:fs/promises';
 import { PipeError } from '../../errors.js';
+import type { Architecture } from '../../lambda/facts.js';
 import type { StepReporter } from '../../reporter/reporter.js';
 import { isNotFound } from '../rules/aws-errors.js';
 import { uploadArchive } from './bucket.js';
 import type { AwsClients } from './clients.js';
 import { objectKey, type ResourceNames } from '../rules/names.js';
 import type { PackageArchive } from '../../packaging/package-manifest.js';
-import { codeSha256OfHex } from '../../packaging/package-manifest.js';
+import { codeSha256OfHex } from '../rules/code-sha256.js';
 import { retryConflicts, retryUntilRoleReady } from './retry.js';
 import type { UploadRoute } from '../rules/size-strategy.js';
 import { waitFunctionReady } from './wait-function.js';
@@ -26,7 +27,7 @@ export interface DesiredFunction {
   ephemeralStorage: number;
   env: Record<string, string>;
   layers: string[];
-  architecture: 'x86_64' | 'arm64';
+  architecture: Architecture;
 }
 
 /** The fields of `desired` the live configuration differs in (empty: nothing to update). */
@@ -91,7 +92,7 @@ export interface FunctionCodeArgs {
 
 /** Pushes new code when the deployed CodeSha256 differs; waits for the update to finish. */
 export async function ensureFunctionCode(
-  clients: AwsClients, args: FunctionCodeArgs & { current: FunctionConfiguration; architecture: 'x86_64' | 'arm64' }, reporter: StepReporter, signal?: AbortSignal,
+  clients: AwsClients, args: FunctionCodeArgs & { current: FunctionConfiguration; architecture: Architecture }, reporter: StepReporter, signal?: AbortSignal,
 ): Promise<boolean> {
   const name = args.names.functionName;
   const sameArch = (args.current.Architectures ?? ['x86_64']).includes(args.architecture);

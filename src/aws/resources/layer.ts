@@ -2,6 +2,7 @@ import {
   DeleteLayerVersionCommand, ListLayerVersionsCommand, PublishLayerVersionCommand, type LayerVersionsListItem,
 } from '@aws-sdk/client-lambda';
 import { readFile } from 'node:fs/promises';
+import type { Architecture } from '../../lambda/facts.js';
 import type { StepReporter } from '../../reporter/reporter.js';
 import { isNotFound } from '../rules/aws-errors.js';
 import { uploadArchive } from './bucket.js';
@@ -43,7 +44,7 @@ export function findLayerVersion(versions: readonly LayerVersionsListItem[], dep
  */
 export async function ensureLayer(
   clients: AwsClients,
-  args: { names: ResourceNames; archive: PackageArchive & { depsHash: string }; file: string; runtime: string; architecture: 'x86_64' | 'arm64'; route: UploadRoute },
+  args: { names: ResourceNames; archive: PackageArchive & { depsHash: string }; file: string; runtime: string; architecture: Architecture; route: UploadRoute },
   reporter: StepReporter,
   signal?: AbortSignal,
 ): Promise<{ arn: string; published: boolean }> {

@@ -23,7 +23,7 @@ export interface ResourceNames {
 export const LIVE_ALIAS = 'live';
 export const CANDIDATE_ALIAS = 'candidate';
 
-export function resourceNames(config: Pick<ResolvedConfig, 'app' | 'stage' | 'region' | 'aws'>, account: string): ResourceNames {
+export function resourceNames(config: Pick<ResolvedConfig, 'app' | 'stage' | 'region'> & { aws: Pick<ResolvedConfig['aws'], 'bucket'> }, account: string): ResourceNames {
   const functionName = `${config.app}-${config.stage}`;
   return {
     functionName,

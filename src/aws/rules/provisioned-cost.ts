@@ -1,4 +1,4 @@
-import type { Architecture } from '../../config/schema.js';
+import type { Architecture } from '../../lambda/facts.js';
 
 /**
  * Lambda's list price for provisioned concurrency in us-east-1 (USD per GB-second configured), the

@@ -1,10 +1,7 @@
 import { UsageError } from '../../errors.js';
 import { isRuntime, PYTHON_RUNTIMES, type PythonRuntimeInfo, supportedRuntimes } from '../../lambda/facts.js';
 
-export { supportedRuntimes };
-
-export type { PythonRuntimeInfo } from '../../lambda/facts.js';
-
+/** The facts of a runtime named in a package manifest, which nothing has checked yet. */
 export function runtimeInfo(runtime: string): PythonRuntimeInfo {
   if (!isRuntime(runtime)) {
     throw new UsageError('RUNTIME_UNKNOWN', `Unknown Lambda runtime "${runtime}"`, {

@@ -4,7 +4,7 @@ import { UsageError } from '../../errors.js';
 /** Lambda's documented package limits. */
 export const DIRECT_UPLOAD_LIMIT = LIMITS.directUploadBytes;
 export const UNZIPPED_LIMIT = LIMITS.unzippedBytes;
-export const MAX_EPHEMERAL_MB = 10_240;
+const MAX_EPHEMERAL_MB = LIMITS.ephemeralStorageMb.max;
 const MIB = 1_048_576;
 
 export interface ArchiveSizes {

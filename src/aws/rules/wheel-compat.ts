@@ -1,4 +1,5 @@
 import { UsageError } from '../../errors.js';
+import { MACHINE, type Architecture } from '../../lambda/facts.js';
 import { runtimeInfo } from './runtime-support.js';
 
 /** A vendored wheel as the package manifest lists it. */
@@ -19,8 +20,6 @@ const LEGACY_MANYLINUX: Record<string, [number, number]> = {
   manylinux2010: [2, 12],
   manylinux2014: [2, 17],
 };
-
-const ARCH_OF: Record<'x86_64' | 'arm64', string> = { x86_64: 'x86_64', arm64: 'aarch64' };
 
 type PlatformVerdict = { ok: true } | { ok: false; reason: string };
 
@@ -61,19 +60,19 @@ function checkInterpreter(pyTag: string, abiTag: string, pythonVersion: string):
 }
 
 /** Why one tag does not fit, or null when it fits. */
-export function tagProblem(tag: string, runtime: string, architecture: 'x86_64' | 'arm64'): string | null {
+export function tagProblem(tag: string, runtime: string, architecture: Architecture): string | null {
   const info = runtimeInfo(runtime);
   const parts = tag.split('-');
   if (parts.length !== 3) return `has a malformed tag "${tag}"`;
   const [py, abi, platform] = parts as [string, string, string];
   const interp = checkInterpreter(py, abi, info.pythonVersion);
   if (!interp.ok) return interp.reason;
-  const plat = checkPlatform(platform, ARCH_OF[architecture], info.glibc);
+  const plat = checkPlatform(platform, MACHINE[architecture], info.glibc);
   return plat.ok ? null : plat.reason;
 }
 
 /** Every wheel none of whose tags fits the runtime (glibc, architecture, Python version). */
-export function findIncompatibleWheels(wheels: readonly WheelInfo[], runtime: string, architecture: 'x86_64' | 'arm64'): WheelProblem[] {
+export function findIncompatibleWheels(wheels: readonly WheelInfo[], runtime: string, architecture: Architecture): WheelProblem[] {
   const problems: WheelProblem[] = [];
   for (const wheel of wheels) {
     if (wheel.tags.length === 0) continue;
@@ -85,7 +84,7 @@ export function findIncompatibleWheels(wheels: readonly WheelInfo[], runtime: st
 }
 
 /** Throws a UsageError naming each wheel that would fail to import on the Lambda runtime. */
-export function checkWheelsCompatible(wheels: readonly WheelInfo[], runtime: string, architecture: 'x86_64' | 'arm64'): void {
+export function checkWheelsCompatible(wheels: readonly WheelInfo[], runtime: string, architecture: Architecture): void {
   const problems = findIncompatibleWheels(wheels, runtime, architecture);
   if (problems.length === 0) return;
   const info = runtimeInfo(runtime);

@@ -1,4 +1,5 @@
-import { hexOfCodeSha256, readLocalPackage } from '../../packaging/package-manifest.js';
+import { readLocalPackage } from '../../packaging/package-manifest.js';
+import { hexOfCodeSha256 } from '../rules/code-sha256.js';
 import { checkCredentials } from '../resources/credentials.js';
 import { getFunction } from '../resources/function.js';
 import { getAliasVersion, getUrl } from '../resources/function-url.js';
