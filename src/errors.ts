@@ -8,14 +8,11 @@ export type ExitCode = 0 | 1 | 2 | 130;
 export interface PipeErrorOptions {
   hint?: string;
   cause?: unknown;
-  /** Exit code the CLI uses when this error ends the run. */
-  exitCode?: ExitCode;
 }
 
 export class PipeError extends Error {
   readonly code: string;
   readonly hint?: string;
-  readonly exitCode: ExitCode;
   /** True when the user can fix it (input, environment); false for a fault in pipe itself. */
   readonly userError: boolean = true;
 
@@ -24,16 +21,11 @@ export class PipeError extends Error {
     this.name = new.target.name;
     this.code = code;
     this.hint = options.hint;
-    this.exitCode = options.exitCode ?? 1;
   }
 }
 
 /** Bad command line or configuration: exit code 2. */
-export class UsageError extends PipeError {
-  constructor(code: string, message: string, options: Omit<PipeErrorOptions, 'exitCode'> = {}) {
-    super(code, message, { ...options, exitCode: 2 });
-  }
-}
+export class UsageError extends PipeError {}
 
 /** Where in a file an error is: CI annotations point at it. */
 export interface SourceLocation {
@@ -49,25 +41,33 @@ export class ConfigError extends UsageError {
   readonly file: string;
   /** The file, and the line of the offending key or syntax error when it could be found. */
   readonly location?: SourceLocation;
-  constructor(file: string, message: string, options: Omit<PipeErrorOptions, 'exitCode'> & { location?: SourceLocation } = {}) {
+  constructor(file: string, message: string, options: PipeErrorOptions & { location?: SourceLocation } = {}) {
     super('CONFIG_INVALID', `${file}: ${message}`, options);
     this.file = file;
     this.location = options.location;
   }
 }
 
-/** A command (on the host or in a container) exited non-zero, read like execa's errors. */
+/**
+ * A command (on the host or in a container) that exited non-zero or was killed, read like execa's
+ * errors: `message` is one line (what failed, where, the command) for a summary; the command, its exit
+ * code and the last lines of its stderr are fields of their own, shown by whoever prints the details.
+ */
 export class CommandError extends PipeError {
   readonly command: string;
-  readonly exitCode_: number | null;
-  readonly stderrTail: string[];
+  /** The process's exit code; null when it ended without one (killed by a signal). */
+  readonly exitCode: number | null;
+  /** The signal that ended it ("SIGKILL"), when one did. */
+  readonly signal?: string;
+  /** The last lines the command wrote to stderr. */
+  readonly stderrTail: readonly string[];
 
-  constructor(args: { command: string; exitCode: number | null; signal?: string; where: string; stderrTail: string[] }) {
+  constructor(args: { command: string; exitCode: number | null; signal?: string; where: string; stderrTail: readonly string[] }) {
     const how = args.signal ? `was killed by ${args.signal}` : `failed with exit code ${args.exitCode}`;
-    const tail = args.stderrTail.length ? `\n${args.stderrTail.map((l) => `  ${l}`).join('\n')}` : '';
-    super('COMMAND_FAILED', `Command ${how} (${args.where}): ${args.command}${tail}`);
+    super('COMMAND_FAILED', `Command ${how} (${args.where}): ${args.command}`);
     this.command = args.command;
-    this.exitCode_ = args.exitCode;
+    this.exitCode = args.exitCode;
+    this.signal = args.signal;
     this.stderrTail = args.stderrTail;
   }
 }
@@ -76,17 +76,7 @@ export class CommandError extends PipeError {
 export class InterruptedError extends PipeError {
   constructor(message = 'Interrupted') {
     super('INTERRUPTED', message, {
-      exitCode: 130,
       hint: 'Nothing half-written was kept. Run the same command again: tasks that finished are skipped.',
-    });
-  }
-}
-
-/** A task registered in the CLI whose implementation is not available in this build. */
-export class NotImplementedError extends UsageError {
-  constructor(task: string, what: string) {
-    super('NOT_IMPLEMENTED', `Task "${task}" is not available yet: ${what}`, {
-      hint: 'This build of pipe does not include it; nothing was changed.',
     });
   }
 }
@@ -95,10 +85,20 @@ export class NotImplementedError extends UsageError {
 export class InternalError extends PipeError {
   override readonly userError = false;
   constructor(message: string, cause?: unknown) {
-    super('INTERNAL', message, { cause, exitCode: 1 });
+    super('INTERNAL', message, { cause });
   }
 }
 
 export function isAbortError(error: unknown): boolean {
   return error instanceof InterruptedError || (error instanceof Error && error.name === 'AbortError');
+}
+
+/**
+ * The CLI's exit code for an error that ended the run: 130 interrupted, 2 usage or configuration
+ * (the user's command line or config), 1 anything else.
+ */
+export function exitCodeOf(error: unknown): ExitCode {
+  if (isAbortError(error)) return 130;
+  if (error instanceof UsageError) return 2;
+  return 1;
 }

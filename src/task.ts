@@ -1,4 +1,5 @@
 import type { ResolvedConfig } from './config/resolved.js';
+import { UsageError } from './errors.js';
 import type { StepReporter } from './reporter/reporter.js';
 import type { Runner } from './runners/runner.js';
 
@@ -78,8 +79,12 @@ export interface TaskDefinition {
    * names the option: `serve --port abc` fails at once, not after the build.
    */
   checkOptions?: (options: Readonly<Record<string, unknown>>) => void;
-  /** Asked for explicitly only (serve, invoke, ...): never a dependency of another task. */
-  command?: boolean;
+  /**
+   * Runs only when asked for by name (serve, invoke, logs, ...): never a dependency of another task (the
+   * analyzer rejects one that names it), and it takes no project lock, since no other task reads what it
+   * does.
+   */
+  explicitOnly?: boolean;
   /**
    * Checks that can fail before anything runs (AWS credentials, a free port): a task that always runs
    * (no declared inputs and outputs) is checked before planning, others once the plan says they run, and
@@ -96,4 +101,20 @@ export interface UserTaskContext {
   stage: string;
   signal: AbortSignal;
   log(line: string): void;
+}
+
+/**
+ * The rule of `explicitOnly`: no task depends on one. Part of the analyzer's checks, so a config whose
+ * task depends on `serve` fails before anything runs.
+ */
+export function checkExplicitOnly(tasks: readonly Pick<TaskDefinition, 'name' | 'dependencies' | 'explicitOnly'>[]): void {
+  const explicitOnly = new Set(tasks.filter((t) => t.explicitOnly).map((t) => t.name));
+  for (const task of tasks) {
+    const dep = task.dependencies.find((d) => explicitOnly.has(d));
+    if (dep !== undefined) {
+      throw new UsageError('EXPLICIT_ONLY_DEPENDENCY', `Task "${task.name}" depends on "${dep}", which runs only when asked for by name`, {
+        hint: `Remove "${dep}" from the dependencies of "${task.name}" in pipeline.config.ts, and run \`pipe ${task.name} ${dep}\` to have both.`,
+      });
+    }
+  }
 }

@@ -16,7 +16,7 @@ export const auditTask: TaskDefinition = {
   name: 'audit',
   description: 'Export the decision trail from CloudWatch to a CSV file, one row per decision (--since 30d --out FILE.csv)',
   dependencies: [],
-  command: true,
+  explicitOnly: true,
   options: {
     profile: PROFILE_OPTION,
     since: { type: 'string', describe: 'How far back: 30d, 12h, or an ISO date', default: '30d' },

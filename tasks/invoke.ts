@@ -148,7 +148,7 @@ export const invokeTask: TaskDefinition = {
   name: 'invoke',
   description: "Send one request to the served (or deployed) function and print the response (default: POST /predict with the model card's example)",
   dependencies: [],
-  command: true,
+  explicitOnly: true,
   options: {
     data: { type: 'string', describe: 'JSON request body, e.g. \'{"age": 45, ...}\'' },
     file: { type: 'string', describe: 'Read the request body from this file' },

@@ -16,7 +16,7 @@ export const logsTask: TaskDefinition = {
   name: 'logs',
   description: 'Show the function logs from CloudWatch (--follow, --since; --decisions: the decision trail as a table, or JSON lines with --json)',
   dependencies: [],
-  command: true,
+  explicitOnly: true,
   options: {
     profile: PROFILE_OPTION,
     since: { type: 'string', describe: 'How far back: 10m (or -10m), 1h, 2d, 1h30m, or an ISO date', default: '10m' },

@@ -43,7 +43,7 @@ export const modelTask: TaskDefinition = {
       await runner.exec({ command, env: { ...config.buildEnv, MPLBACKEND: 'Agg' } }, { signal: ctx.signal, reporter: ctx.reporter });
     } catch (error) {
       // The training script exits 2 for bad data or model settings: the user's to fix, not a failed build.
-      if (error instanceof CommandError && error.exitCode_ === 2) {
+      if (error instanceof CommandError && error.exitCode === 2) {
         const said = error.stderrTail.filter((line) => line.startsWith('error: ')).pop()?.slice('error: '.length);
         throw new UsageError('MODEL_INPUT', `the training data or model settings were refused: ${said ?? error.message}`, {
           hint: `Fix model.* in ${path.basename(config.file)} or the data file; earlier artifacts are kept.`,

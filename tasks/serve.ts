@@ -53,7 +53,7 @@ export const serveTask: TaskDefinition = {
   name: 'serve',
   description: 'Run the packaged function locally behind a Function-URL-compatible HTTP endpoint',
   dependencies: ['package'],
-  command: true,
+  explicitOnly: true,
   options: {
     port: { type: 'number', describe: 'Port on 127.0.0.1 (0: any free port)', default: 3000 },
   },

@@ -6,7 +6,7 @@ export const statusTask: TaskDefinition = {
   name: 'status',
   description: 'Show what is deployed for the stage: URL, live version, deployed vs local code',
   dependencies: [],
-  command: true,
+  explicitOnly: true,
   options: { profile: PROFILE_OPTION },
   preflight: awsPreflight,
   async run(ctx) {

@@ -66,7 +66,7 @@ export function taskHelp(task: TaskDefinition): string {
   const lines = [`Usage: pipe ${task.name} [options]`, '', task.description];
   if (task.dependencies.length) lines.push('', `Runs first when stale: ${task.dependencies.join(', ')}`);
   if (task.inputs && task.outputs) lines.push('', 'Skipped when its inputs, configuration and dependencies are unchanged.');
-  else if (!task.command) lines.push('', 'Always runs (it checks what needs doing itself).');
+  else if (!task.explicitOnly) lines.push('', 'Always runs (it checks what needs doing itself).');
   if (task.options && Object.keys(task.options).length) lines.push('', 'Task options:', ...optionLines({ ...task.options }));
   lines.push('', 'Options:', ...optionLines(GLOBAL_OPTIONS));
   return lines.join('\n');

@@ -4,8 +4,8 @@ import yargs from 'yargs';
 import { builtinTasks } from '../../tasks/index.js';
 import { loadConfig } from '../config/load.js';
 import { RUNNER_CHOICES, type RunnerChoice } from '../config/schema.js';
-import { PipeError, UsageError, isAbortError } from '../errors.js';
-import { errorSummary, executeRun, failureCauses, interruptedSummary } from '../executor/executor.js';
+import { PipeError, UsageError, exitCodeOf, isAbortError } from '../errors.js';
+import { errorSummary, executeRun, interruptedSummary } from '../executor/executor.js';
 import { closestName } from '../graph/graph.js';
 import { GithubActionsReporter } from '../reporter/github-actions-reporter.js';
 import { JsonReporter } from '../reporter/json-reporter.js';
@@ -86,10 +86,11 @@ const choiceFromArgv = (argv: readonly string[]): OutputChoice => ({
   json: argv.includes('--json'), dryRun: argv.includes('--dry-run'), verbose: argv.includes('--verbose'), tasks: argv.filter((a) => !a.startsWith('-')).slice(0, 5),
 });
 
-/** Message and hint; the stack too for a fault in pipe itself, or with --verbose. */
+/** Message, a failed command's stderr tail, and hint; the stack too for a fault in pipe itself, or with --verbose. */
 function printError(error: unknown, verbose: boolean, prefix = ''): void {
   const summary = errorSummary(error);
   process.stderr.write(`\nerror: ${prefix}${summary.message}\n`);
+  for (const line of summary.stderrTail ?? []) process.stderr.write(`  ${line}\n`);
   if (summary.hint) process.stderr.write(`hint: ${summary.hint}\n`);
   const internal = !(error instanceof PipeError) || !error.userError;
   if ((verbose || internal) && error instanceof Error && error.stack) process.stderr.write(`\n${error.stack}\n`);
@@ -206,12 +207,12 @@ export async function main(argv: string[], signal: AbortSignal): Promise<number>
     });
     await report(run, choice);
     const failed = run.tasks.find((t) => t.outcome === 'failed');
-    if (failed) printError(failureCauses.get(failed), verbose, `${failed.name}: `);
+    if (failed) printError(failed.cause, verbose, `${failed.name}: `);
     else if (run.exitCode === 130) process.stderr.write('\ninterrupted\n');
     return run.exitCode;
   } catch (error) {
     const interrupted = signal.aborted || isAbortError(error);
-    const exitCode = interrupted ? 130 : error instanceof PipeError ? error.exitCode : 1;
+    const exitCode = interrupted ? 130 : exitCodeOf(error);
     if (!reported) {
       const summary = interrupted ? interruptedSummary(signal) : errorSummary(error);
       try {

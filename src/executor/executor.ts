@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolved.js';
-import { ConfigError, InterruptedError, PipeError, isAbortError } from '../errors.js';
+import { CommandError, ConfigError, InterruptedError, PipeError, exitCodeOf, isAbortError } from '../errors.js';
 import { combineFingerprint, hashConfigSlice, hashInputs, type FingerprintParts } from '../fingerprint/fingerprint.js';
 import { StateStore } from '../fingerprint/state-store.js';
 import { analyzeGraph } from '../graph/graph.js';
@@ -29,12 +29,25 @@ export interface RunOptions {
 
 const isCacheable = (task: TaskDefinition): boolean => Boolean(task.inputs && task.outputs);
 
+/** The stderr tail a failed command or function keeps apart from its message. */
+function stderrTailOf(error: PipeError): string[] | undefined {
+  const tail = (error as { stderrTail?: unknown }).stderrTail;
+  return Array.isArray(tail) && tail.length ? tail.map(String) : undefined;
+}
+
 export function errorSummary(error: unknown): ErrorSummary {
   if (error instanceof ConfigError && error.location) {
     const { file, line, column } = error.location;
     return { code: error.code, message: error.message, hint: error.hint, file, ...(line === undefined ? {} : { line }), ...(column === undefined ? {} : { column }) };
   }
-  if (error instanceof PipeError) return { code: error.code, message: error.message, hint: error.hint };
+  if (error instanceof PipeError) {
+    const stderrTail = stderrTailOf(error);
+    return {
+      code: error.code, message: error.message, hint: error.hint,
+      ...(error instanceof CommandError ? { command: error.command } : {}),
+      ...(stderrTail ? { stderrTail } : {}),
+    };
+  }
   return { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
 }
 
@@ -142,7 +155,7 @@ export async function executeRun(opts: RunOptions): Promise<RunReport> {
   try {
     const byName = new Map(order.map((t) => [t.name, t]));
     // The lock is taken before planning: a run that waited must see what the run before it did.
-    const needsLock = opts.dryRun ? [] : order.filter((t) => !t.command).map((t) => t.name);
+    const needsLock = opts.dryRun ? [] : order.filter((t) => !t.explicitOnly).map((t) => t.name);
     if (needsLock.length) {
       lock = await acquireProjectLock({ root: config.root, tasks: [...opts.requested], signal: opts.signal, onWait: (m) => reporter.notice(m) });
     }
@@ -191,21 +204,13 @@ export async function executeRun(opts: RunOptions): Promise<RunReport> {
     const tasks = order.map((t) => reports.get(t.name)!);
     const failed = tasks.find((t) => t.outcome === 'failed');
     const interrupted = opts.signal.aborted || tasks.some((t) => t.outcome === 'cancelled' && t.reason === 'interrupted');
-    const exitCode = interrupted ? 130 : failed ? failedExitCode(failed) : 0;
+    const exitCode = interrupted ? 130 : failed ? exitCodeOf(failed.cause) : 0;
     const error = interrupted ? interruptedSummary(opts.signal) : failed?.error;
     return { ok: exitCode === 0, exitCode, durationMs: Date.now() - started, tasks, ...(error ? { error } : {}) };
   } finally {
     await lock?.release();
     if (runnerPromise) await runnerPromise.then((r) => r.dispose(), () => undefined);
   }
-}
-
-/** The error behind a failed task's report: its exit code, and its stack for --verbose. */
-export const failureCauses = new WeakMap<TaskReport, unknown>();
-
-function failedExitCode(report: TaskReport): number {
-  const cause = failureCauses.get(report);
-  return cause instanceof PipeError ? cause.exitCode : 1;
 }
 
 async function runTask(
@@ -267,11 +272,9 @@ async function runTask(
       reason: interrupted ? 'interrupted' : planned.reason,
       durationMs: Date.now() - started,
       error: errorSummary(interrupted ? new InterruptedError() : error),
+      ...(interrupted ? {} : { cause: error }),
     };
-    if (!interrupted) {
-      step.fail(error);
-      failureCauses.set(report, error);
-    }
+    if (!interrupted) step.fail(error);
     return report;
   }
 }

@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { checkExplicitOnly } from '../task.js';
 
 /** The part of a task the analyzer needs: its name and what it depends on. */
 export interface GraphNode {
@@ -56,6 +57,7 @@ export function analyzeGraph<T extends GraphNode>(nodes: readonly T[], requested
       }
     }
   }
+  checkExplicitOnly(nodes);
   const order = (roots: readonly string[]): T[] => {
     const state = new Map<string, 'visiting' | 'done'>();
     const out: T[] = [];

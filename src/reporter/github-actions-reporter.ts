@@ -91,7 +91,7 @@ export class GithubActionsReporter implements Reporter {
   }
 
   private annotate(level: AnnotationLevel, error: ErrorSummary, title: string): string {
-    const message = error.hint ? `${error.message}\nhint: ${error.hint}` : error.message;
+    const message = [error.message, ...(error.stderrTail ?? []).map((l) => `  ${l}`), ...(error.hint ? [`hint: ${error.hint}`] : [])].join('\n');
     return annotation(level, message, { title, file: error.file && this.relative(error.file), line: error.line, col: error.column });
   }
 

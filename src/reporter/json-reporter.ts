@@ -45,7 +45,8 @@ export class JsonReporter implements Reporter {
   }
 
   private writeSummary(report: RunReport): void {
-    const doc = { ...report, ...(this.printed.length ? { output: this.printed } : {}) };
+    const tasks = report.tasks.map(({ cause: _cause, ...task }) => task);
+    const doc = { ...report, tasks, ...(this.printed.length ? { output: this.printed } : {}) };
     this.out.write(`${JSON.stringify(doc, null, 2)}\n`);
   }
 }

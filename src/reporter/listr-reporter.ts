@@ -115,7 +115,7 @@ export class ListrReporter implements Reporter {
         row.output(`${title}: done in ${formatDuration(Date.now() - started)}${summary ? ` (${summary})` : ''}`);
         if (parent) row.setStatus(parent);
       },
-      fail: (error: unknown) => row.output(`${title}: ${errorMessage(error).split('\n')[0]}`),
+      fail: (error: unknown) => row.output(`${title}: ${errorMessage(error)}`),
     };
   }
 
@@ -130,7 +130,7 @@ export class ListrReporter implements Reporter {
         row?.finish({ summary: report.summary, duration: formatDuration(report.durationMs) });
         break;
       case 'failed':
-        row?.finish({ error: report.error?.message.split('\n')[0] ?? 'failed' });
+        row?.finish({ error: report.error?.message ?? 'failed' });
         break;
       case 'cancelled':
       case 'skipped':

@@ -63,7 +63,7 @@ export class PlainReporter implements Reporter {
         this.write(`  ${prefix}: done in ${formatDuration(Date.now() - started)}${summary ? ` (${summary})` : ''}`);
       },
       fail: (error: unknown) => {
-        this.write(`  ${prefix}: failed: ${errorMessage(error).split('\n')[0]}`);
+        for (const line of errorMessage(error).split('\n')) this.write(`  ${prefix}: failed: ${line}`);
       },
     };
   }

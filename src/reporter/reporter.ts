@@ -30,6 +30,10 @@ export interface ErrorSummary {
   code: string;
   message: string;
   hint?: string;
+  /** A failed command: the command as run. */
+  command?: string;
+  /** A failed command or function: the last lines of its stderr, apart from the message. */
+  stderrTail?: string[];
   /** Absolute path. */
   file?: string;
   line?: number;
@@ -51,6 +55,11 @@ export interface TaskReport {
   /** Bytes of archives the task uploaded. */
   bytesUploaded?: number;
   error?: ErrorSummary;
+  /**
+   * The error a failed task threw, as thrown: its stack for --verbose and for faults in pipe itself.
+   * Left out of the JSON document, which has `error`.
+   */
+  cause?: unknown;
 }
 
 export interface RunReport {

@@ -39,7 +39,7 @@ export function stepSummaryMarkdown(report: RunReport, title: string): string {
     lines.push('| task | outcome | time | details |', '| --- | --- | --- | --- |');
     for (const task of report.tasks) {
       const time = task.outcome === 'succeeded' || task.outcome === 'failed' ? formatDuration(task.durationMs) : '';
-      const details = task.outcome === 'failed' ? task.error?.message.split('\n')[0] ?? '' : task.summary ?? task.reason;
+      const details = task.outcome === 'failed' ? task.error?.message ?? '' : task.summary ?? task.reason;
       lines.push(`| ${cell(task.name)} | ${outcomeWord(task)} | ${time} | ${cell(details)} |`);
     }
     lines.push('');
@@ -53,7 +53,8 @@ export function stepSummaryMarkdown(report: RunReport, title: string): string {
   }
   if (report.error) {
     const where = report.error.file ? ` in \`${report.error.file}${report.error.line ? `:${report.error.line}` : ''}\`` : '';
-    lines.push(`**Error \`${report.error.code}\`**${where}:`, '', '```', report.error.message.replace(/```/g, "'''"), '```', '');
+    const text = [report.error.message, ...(report.error.stderrTail ?? []).map((l) => `  ${l}`)].join('\n');
+    lines.push(`**Error \`${report.error.code}\`**${where}:`, '', '```', text.replace(/```/g, "'''"), '```', '');
     if (report.error.hint) lines.push(`Hint: ${cell(report.error.hint)}`, '');
   }
   return `${lines.join('\n')}\n`;

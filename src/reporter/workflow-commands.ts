@@ -25,7 +25,7 @@ export function annotation(level: AnnotationLevel, message: string, props: Annot
   return `::${level}${parts.length ? ` ${parts.join(',')}` : ''}::${escapeData(message)}`;
 }
 
-/** Opens a collapsible group in the log; its title is one line. */
-export const groupStart = (title: string): string => `::group::${escapeData(title.split('\n')[0]!)}`;
+/** Opens a collapsible group in the log. */
+export const groupStart = (title: string): string => `::group::${escapeData(title)}`;
 
 export const GROUP_END = '::endgroup::';

@@ -119,7 +119,7 @@ export class DockerRunner implements Runner {
       } catch (error) {
         // Only a missing executable means "try the next name"; a container that could not start, or an
         // interpreter that fails, is reported as what it is.
-        if (!(error instanceof CommandError) || error.exitCode_ !== 127) throw error;
+        if (!(error instanceof CommandError) || error.exitCode !== 127) throw error;
         lastError = error;
       }
     }

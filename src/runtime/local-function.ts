@@ -56,10 +56,10 @@ export interface LocalFunctionOptions {
 /** Init failed (the handler module raised, or cannot be imported): Lambda's Runtime.* init errors. */
 export class FunctionInitError extends PipeError {
   readonly error: FunctionError;
+  /** The last lines the function wrote to stderr, apart from the message. */
   readonly stderrTail: string[];
   constructor(error: FunctionError, stderrTail: string[]) {
-    const tail = stderrTail.length ? `\n${stderrTail.map((l) => `  ${l}`).join('\n')}` : '';
-    super('FUNCTION_INIT_FAILED', `The function failed to initialise: ${error.errorType}: ${error.errorMessage}${tail}`, {
+    super('FUNCTION_INIT_FAILED', `The function failed to initialise: ${error.errorType}: ${error.errorMessage}`, {
       hint: 'Fix the error raised while importing the handler module (its traceback is above), then package again.',
     });
     this.error = error;

@@ -4,7 +4,7 @@ import type { ResolvedConfig } from '../../src/config/resolved.js';
 import { deployStage } from '../../src/aws/stages/deploy.js';
 import { undeployStage } from '../../src/aws/stages/undeploy.js';
 import { updateStageCode } from '../../src/aws/stages/update.js';
-import { PipeError } from '../../src/errors.js';
+import { PipeError, exitCodeOf } from '../../src/errors.js';
 import { HANDLER, LineReporter, startHarness, type Harness } from '../support/deploy-harness.js';
 
 const ALIAS_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:credit-dev:live';
@@ -140,7 +140,7 @@ describe('deploy: a concurrency the account cannot give', () => {
     await assert.rejects(deployStage({ config: h.config, clients: h.clients(), reporter: new LineReporter() }), (e: unknown) => {
       assert.ok(e instanceof PipeError, String(e));
       assert.equal(e.code, 'CONCURRENCY_UNAVAILABLE');
-      assert.equal(e.exitCode, 1);
+      assert.equal(exitCodeOf(e), 1);
       assert.equal(
         e.message,
         'function.reservedConcurrency is 5, but account 123456789012 in us-east-1 can give credit-dev at most 0: its concurrency limit is 10, ' +

@@ -113,7 +113,7 @@ describe(suiteName, { skip: reason }, () => {
       (e: unknown) => e,
     );
     assert.ok(error instanceof CommandError, String(error));
-    assert.equal(error.exitCode_, 3);
+    assert.equal(error.exitCode, 3);
     assert.equal(error.command, `sh -c '${script}'`);
     assert.equal(error.stderrTail.length, 20);
     assert.equal(error.stderrTail[0], 'err 11');
@@ -128,7 +128,7 @@ describe(suiteName, { skip: reason }, () => {
       (e: unknown) => e,
     );
     assert.ok(error instanceof CommandError, String(error));
-    assert.equal(error.exitCode_, 127);
+    assert.equal(error.exitCode, 127);
     assert.equal(error.command, 'no-such-program --flag');
     assert.match(error.stderrTail.join('\n'), /executable not found in the image: .*no-such-program/);
     assert.deepEqual(await projectContainers(), []);

@@ -66,7 +66,7 @@ describe(reason ? `a container that cannot start (skipped: ${reason})` : 'a cont
         (e: unknown) => e,
       );
       assert.ok(error instanceof CommandError, String(error));
-      assert.equal(error.exitCode_, 126);
+      assert.equal(error.exitCode, 126);
       assert.match(error.stderrTail.join('\n'), /cannot execute: .*permission denied/);
     } finally {
       await runner.dispose();

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { resolveConfig } from '../../src/config/resolved.js';
+import { exitCodeOf } from '../../src/errors.js';
 import { LocalRunner } from '../../src/runners/local-runner.js';
 import type { StepReporter } from '../../src/reporter/reporter.js';
 import type { TaskContext, TaskResult } from '../../src/task.js';
@@ -122,7 +123,7 @@ describe('serve and invoke', () => {
     const bad = await invoke(root, { data: 'not json' });
     assert.equal(bad.error?.code, 'INVOKE_HTTP_ERROR');
     assert.match(bad.error?.message, /400/);
-    assert.equal(bad.error?.exitCode, 1);
+    assert.equal(exitCodeOf(bad.error), 1);
     assert.ok(bad.printed.includes('body is not valid JSON'), bad.printed);
     const failed = await invoke(root, { path: '/boom', method: 'POST', data: '{}' });
     assert.match(failed.error?.message, /502/);
@@ -159,7 +160,7 @@ describe('invoke without a body or a model card', () => {
     try {
       const { error } = await invoke(root, { url: 'http://127.0.0.1:9' });
       assert.equal(error?.code, 'INVOKE_NO_BODY');
-      assert.equal(error?.exitCode, 2);
+      assert.equal(exitCodeOf(error), 2);
       assert.match(error?.hint, /--data/);
     } finally {
       await rm(root, { recursive: true, force: true });

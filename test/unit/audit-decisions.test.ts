@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { csvField, exportDecisionsCsv } from '../../src/audit/decision-csv.js';
 import { decisionsOfMessage, parseDecisionLine, type DecisionLine } from '../../src/audit/decision-line.js';
 import { decisionTableHeader, decisionTableRow } from '../../src/audit/decision-table.js';
-import { UsageError } from '../../src/errors.js';
+import { UsageError, exitCodeOf } from '../../src/errors.js';
 
 const HASH = 'ab'.repeat(32);
 const BINARY =
@@ -119,7 +119,7 @@ describe('CSV export', () => {
     const file = path.join(dir, 'existing.csv');
     await writeFile(file, 'keep me');
     await assert.rejects(exportDecisionsCsv({ file, force: false, fill: fillWith(lines) }), (e: unknown) =>
-      e instanceof UsageError && e.code === 'OUTPUT_EXISTS' && e.exitCode === 2 && /--force/.test(e.hint ?? ''));
+      e instanceof UsageError && e.code === 'OUTPUT_EXISTS' && exitCodeOf(e) === 2 && /--force/.test(e.hint ?? ''));
     assert.equal(await readFile(file, 'utf8'), 'keep me');
     await exportDecisionsCsv({ file, force: true, fill: fillWith(lines) });
     assert.match(await readFile(file, 'utf8'), /^time,request_id/);

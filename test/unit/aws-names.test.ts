@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PipeError } from '../../src/errors.js';
+import { PipeError, exitCodeOf } from '../../src/errors.js';
 import { codeSha256OfHex, hexOfCodeSha256 } from '../../src/aws/rules/code-sha256.js';
 import { depsHashOfLayerDescription, layerDescription, objectKey, resourceNames } from '../../src/aws/rules/names.js';
 import { parseSince } from '../../src/cli/since.js';
@@ -53,6 +53,6 @@ describe('--since', () => {
     assert.equal(parseSince('2026-01-01T11:00:00Z', now), now - 3_600_000);
   });
   it('refuses anything else with a usage error', () => {
-    assert.throws(() => parseSince('yesterday', now), (e: unknown) => e instanceof PipeError && e.exitCode === 2 && /10m/.test(e.hint ?? ''));
+    assert.throws(() => parseSince('yesterday', now), (e: unknown) => e instanceof PipeError && exitCodeOf(e) === 2 && /10m/.test(e.hint ?? ''));
   });
 });

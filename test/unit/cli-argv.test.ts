@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { attachDashValues, checkNumberOptions } from '../../src/cli/argv.js';
+import { exitCodeOf } from '../../src/errors.js';
 import type { TaskOption } from '../../src/task.js';
 
 const OPTIONS: Record<string, TaskOption> = {
@@ -29,7 +30,7 @@ describe('checkNumberOptions', () => {
   it('names the value that is not a number', () => {
     assert.throws(
       () => checkNumberOptions({ port: Number.NaN }, ['serve', '--port', 'abc'], OPTIONS),
-      (e: any) => e.exitCode === 2 && e.message === '--port expects a number, got "abc"',
+      (e: any) => exitCodeOf(e) === 2 && e.message === '--port expects a number, got "abc"',
     );
     assert.throws(() => checkNumberOptions({ port: Number.NaN }, ['serve', '--port=x1'], OPTIONS), /got "x1"/);
   });

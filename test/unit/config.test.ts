@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { validateConfig } from '../../src/config/load.js';
 import { resolveConfig } from '../../src/config/resolved.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError, exitCodeOf } from '../../src/errors.js';
 
 const BUILTIN = ['env', 'model', 'package', 'deploy', 'clean'];
 const invalid = (raw: unknown, ...fragments: RegExp[]) =>
@@ -10,7 +10,7 @@ const invalid = (raw: unknown, ...fragments: RegExp[]) =>
     () => validateConfig(raw, '/p/pipeline.config.ts', BUILTIN),
     (e: unknown) => {
       assert.ok(e instanceof ConfigError, `expected ConfigError, got ${String(e)}`);
-      assert.equal(e.exitCode, 2);
+      assert.equal(exitCodeOf(e), 2);
       assert.match(e.message, /^pipeline\.config\.ts: invalid configuration/);
       for (const f of fragments) assert.match(e.message, f);
       return true;

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { resolveConfig } from '../../src/config/resolved.js';
-import { UsageError } from '../../src/errors.js';
+import { UsageError, exitCodeOf } from '../../src/errors.js';
 import { executeRun } from '../../src/executor/executor.js';
 import type { TaskDefinition, TaskIo } from '../../src/task.js';
 import { RecordingReporter } from '../support/recording-reporter.js';
@@ -76,6 +76,10 @@ describe('executeRun', () => {
     });
     const failed = await run([make(true)], ['build']);
     assert.equal(failed.exitCode, 1);
+    const report = failed.tasks.find((t) => t.name === 'build')!;
+    assert.equal(report.outcome, 'failed');
+    assert.equal(report.error?.message, 'failed after writing');
+    assert.equal((report.cause as Error).message, 'failed after writing', 'the report carries the error itself');
     assert.equal(existsSync(path.join(root, 'out')), false, 'no output from a failed run');
     assert.equal(existsSync(path.join(root, 'out.pipe-staging')), false, 'no staging left');
     assert.equal(existsSync(path.join(root, '.pipe/state/build.json')), false);
@@ -102,10 +106,23 @@ describe('executeRun', () => {
     assert.equal(report.error?.code, 'INTERRUPTED', 'an interrupted run carries its error');
   });
 
+  it('rejects a task that depends on an explicit-only one, before planning (exit 2)', async () => {
+    const reporter = new RecordingReporter();
+    const tasks: TaskDefinition[] = [
+      { name: 'serve', description: '', dependencies: [], explicitOnly: true, run: async () => assert.fail('must not run') },
+      { name: 'smoke', description: '', dependencies: ['serve'], run: async () => assert.fail('must not run') },
+    ];
+    await assert.rejects(
+      executeRun({ config: config(), tasks, requested: ['smoke'], options: {}, reporter, signal: new AbortController().signal, io, createRunner: noRunner }),
+      (e: any) => e.code === 'EXPLICIT_ONLY_DEPENDENCY' && exitCodeOf(e) === 2 && /"smoke" depends on "serve"/.test(e.message),
+    );
+    assert.deepEqual(reporter.plan, []);
+  });
+
   it("checks the requested tasks' options before planning (exit 2, nothing planned)", async () => {
     const reporter = new RecordingReporter();
     const tasks: TaskDefinition[] = [{
-      name: 'serve', description: '', dependencies: [], command: true,
+      name: 'serve', description: '', dependencies: [], explicitOnly: true,
       checkOptions: (options) => {
         if (options.port !== 3000) throw new UsageError('BAD_PORT', '--port is wrong');
       },
@@ -113,7 +130,7 @@ describe('executeRun', () => {
     }];
     await assert.rejects(
       executeRun({ config: config(), tasks, requested: ['serve'], options: { port: 1 }, reporter, signal: new AbortController().signal, io, createRunner: noRunner }),
-      (e: any) => e.code === 'BAD_PORT' && e.exitCode === 2,
+      (e: any) => e.code === 'BAD_PORT' && exitCodeOf(e) === 2,
     );
     assert.deepEqual(reporter.plan, []);
   });
@@ -122,7 +139,7 @@ describe('executeRun', () => {
     let runnerCreated = false;
     const tasks: TaskDefinition[] = [
       { name: 'build', description: '', dependencies: [], inputs: () => ['in.txt'], outputs: () => ['built'], usesRunner: true, run: async () => undefined },
-      { name: 'serve', description: '', dependencies: ['build'], command: true, preflight: async () => { throw new UsageError('PORT_BUSY', 'port in use'); }, run: async () => undefined },
+      { name: 'serve', description: '', dependencies: ['build'], explicitOnly: true, preflight: async () => { throw new UsageError('PORT_BUSY', 'port in use'); }, run: async () => undefined },
     ];
     const createRunner = async () => {
       runnerCreated = true;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { analyzeGraph, closestName } from '../../src/graph/graph.js';
-import { UsageError } from '../../src/errors.js';
+import { UsageError, exitCodeOf } from '../../src/errors.js';
 
 const node = (name: string, ...dependencies: string[]) => ({ name, dependencies });
 const names = (nodes: { name: string }[]) => nodes.map((n) => n.name);
@@ -35,7 +35,7 @@ describe('analyzeGraph', () => {
   it('rejects an unknown task with a suggestion, exit code 2', () => {
     assert.throws(
       () => analyzeGraph(builtins, ['deplyo']),
-      (e: unknown) => e instanceof UsageError && e.exitCode === 2 && /Did you mean "deploy"/.test(e.message),
+      (e: unknown) => e instanceof UsageError && exitCodeOf(e) === 2 && /Did you mean "deploy"/.test(e.message),
     );
   });
 
