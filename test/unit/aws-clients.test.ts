@@ -8,7 +8,7 @@ import { isReadAction } from '../../src/aws/resources/call-meter.js';
 import { translateAwsError } from '../../src/aws/rules/aws-errors.js';
 import { PipeError } from '../../src/errors.js';
 import { isConflict, isRoleNotReady } from '../../src/aws/rules/retryable.js';
-import { signRequest } from '../../src/aws/sigv4.js';
+import { signRequest } from '../../src/aws/resources/sign-request.js';
 
 const config = (aws = {}) => resolveConfig({ app: 'credit', region: 'eu-west-1', aws }, '/p/pipeline.config.ts', 'dev');
 
@@ -82,7 +82,7 @@ describe('SigV4 for AWS_IAM Function URLs', () => {
     const now = new Date('2026-01-02T03:04:05Z');
     const url = new URL('https://abc.lambda-url.eu-west-1.on.aws/predict?b=2&a=1');
     const body = '{"age":45}';
-    const mine = signRequest({ method: 'POST', url, headers: { 'content-type': 'application/json' }, body, region: 'eu-west-1', service: 'lambda', credentials, now });
+    const mine = await signRequest({ method: 'POST', url, headers: { 'content-type': 'application/json' }, body, region: 'eu-west-1', service: 'lambda', credentials, now });
     const signer = new SignatureV4({ credentials, region: 'eu-west-1', service: 'lambda', sha256: Sha256 as never });
     const signed = await signer.sign({
       method: 'POST', protocol: 'https:', hostname: url.hostname, path: '/predict', query: { b: '2', a: '1' },

@@ -1,7 +1,7 @@
 import { PipeError } from '../../errors.js';
 import type { StepReporter } from '../../reporter/reporter.js';
 import { causeMessages, describeCause, networkFailure } from '../rules/network-errors.js';
-import { signRequest, type SigningCredentials } from '../sigv4.js';
+import { signRequest, type SigningCredentials } from '../resources/sign-request.js';
 import { readZipEntry } from '../../packaging/zip-entry.js';
 
 export interface SmokeTarget {
@@ -44,7 +44,7 @@ async function request(target: SmokeTarget, ctx: SmokeContext, method: 'GET' | '
   let headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
   if (target.auth === 'AWS_IAM') {
     if (!ctx.credentials) throw new PipeError('INTERNAL', 'AWS_IAM smoke test without credentials');
-    headers = signRequest({ method, url, headers, body: text, region: ctx.region, service: 'lambda', credentials: await ctx.credentials() });
+    headers = await signRequest({ method, url, headers, body: text, region: ctx.region, service: 'lambda', credentials: await ctx.credentials() });
   }
   const signals = [AbortSignal.timeout(REQUEST_TIMEOUT_MS), ...(ctx.signal ? [ctx.signal] : [])];
   const fail = (why: string, cause?: unknown): PipeError =>
