@@ -112,7 +112,7 @@ async function deployedUrl(ctx: TaskContext): Promise<{ url: string; auth: strin
   const [{ withAwsClients }, { stageStatus }, { signRequest }] = await Promise.all([
     import('../src/aws/resources/task-clients.js'),
     import('../src/aws/stages/status.js'),
-    import('../src/aws/sigv4.js'),
+    import('../src/aws/resources/sign-request.js'),
   ]);
   return withAwsClients(ctx, async (clients) => {
     const status = await stageStatus({ config: ctx.config, clients, reporter: ctx.reporter, signal: ctx.signal });
