@@ -7,6 +7,7 @@ import { RUNNER_CHOICES, type RunnerChoice } from '../config/schema.js';
 import { PipeError, UsageError, exitCodeOf, isAbortError } from '../errors.js';
 import { errorSummary, executeRun, interruptedSummary } from '../executor/executor.js';
 import { closestName } from '../graph/graph.js';
+import { checkUserTasks } from '../graph/user-task-checks.js';
 import { GithubActionsReporter } from '../reporter/github-actions-reporter.js';
 import { JsonReporter } from '../reporter/json-reporter.js';
 import { formatProgress } from '../reporter/format.js';
@@ -144,11 +145,12 @@ export async function main(argv: string[], signal: AbortSignal): Promise<number>
     let loaded: Awaited<ReturnType<typeof loadConfig>> | undefined;
     let note: string | undefined;
     try {
-      loaded = await loadConfig({ cwd: process.cwd(), file: first.config as string | undefined, stage: first.stage as string | undefined, builtinTasks: builtinTasks.map((t) => t.name), readOnly: Boolean(first['dry-run'] || first.help) });
+      loaded = await loadConfig({ cwd: process.cwd(), file: first.config as string | undefined, stage: first.stage as string | undefined, readOnly: Boolean(first['dry-run'] || first.help) });
     } catch (error) {
       if (!first.help || (error instanceof PipeError && error.code !== 'CONFIG_NOT_FOUND')) throw error;
       note = 'No pipeline.config.ts found here: tasks defined in a config are not listed.';
     }
+    if (loaded) checkUserTasks(builtinTasks.map((t) => t.name), loaded.config);
     const user = loaded ? userTasks(loaded.config.tasks) : [];
     const all: TaskDefinition[] = [...builtinTasks, ...user];
     if (first.help) {

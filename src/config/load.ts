@@ -1,16 +1,17 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import * as v from 'valibot';
 import { ConfigError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { sha256 } from '../util/hash.js';
-import { locateKey } from './locate-key.js';
+import { issuesOf } from './fields.js';
+import { invalidConfig } from './invalid-config.js';
 import { resolveConfig, type ResolvedConfig } from './resolved.js';
-import { configCheck, type PipeConfig } from './schema.js';
-import type { Issue } from './validate.js';
+import { configSchema, type PipeConfig } from './schema.js';
 
 export const CONFIG_NAMES = ['pipeline.config.ts', 'pipeline.config.mts', 'pipeline.config.js', 'pipeline.config.mjs'];
 
@@ -110,82 +111,11 @@ async function compileConfig(file: string, cacheDir: string): Promise<string> {
   return outFile;
 }
 
-function formatIssues(issues: Issue[]): string {
-  return issues.map((i) => `  ${i.path || '(config)'} ${i.message}`).join('\n');
-}
-
-/** The file, and the line of the first issue's key when the source spells it out. */
-function issueLocation(file: string, issues: Issue[]): { file: string; line?: number; column?: number } {
-  let source: string;
-  try {
-    source = readFileSync(file, 'utf8');
-  } catch {
-    return { file };
-  }
-  const at = issues[0]?.path ? locateKey(source, issues[0].path) : undefined;
-  return { file, ...at };
-}
-
-/** Validates a config value: unknown keys, wrong types and cross-field rules, each named by key. */
-export function validateConfig(raw: unknown, file: string, builtinTasks: readonly string[]): PipeConfig {
-  const issues: Issue[] = [];
-  const config = configCheck.parse(raw, '', issues) as PipeConfig | undefined;
-  if (config && issues.length === 0) {
-    for (const name of Object.keys(config.tasks ?? {})) {
-      if (builtinTasks.includes(name)) issues.push({ path: `tasks.${name}`, message: 'has the name of a built-in task; choose another name' });
-      const task = config.tasks![name]!;
-      if (!task.command && !task.run) issues.push({ path: `tasks.${name}`, message: 'needs a "command" (shell command) or a "run" function' });
-      if (task.command && task.run) issues.push({ path: `tasks.${name}`, message: 'has both "command" and "run"; keep one' });
-    }
-    const model = config.model;
-    if (model?.data && !model.target) issues.push({ path: 'model.target', message: 'is missing; a training CSV (model.data) needs its target column' });
-    if (model?.target && !model.data) issues.push({ path: 'model.target', message: 'is set without model.data; the built-in example has its own target' });
-    const overlap = (model?.features ?? []).find((f) => model?.exclude?.includes(f) || f === model?.target);
-    if (overlap) issues.push({ path: 'model.features', message: `lists "${overlap}", which is also the target or excluded` });
-    issues.push(...concurrencyIssues(config), ...reservedEnvIssues(config));
-    if (config.defaultStage && config.stages && !(config.defaultStage in config.stages)) {
-      issues.push({ path: 'defaultStage', message: `is "${config.defaultStage}"; expected one of the stages: ${Object.keys(config.stages).join(', ')}` });
-    }
-  }
-  if (issues.length > 0 || !config) {
-    throw new ConfigError(path.basename(file), `invalid configuration:\n${formatIssues(issues)}`, {
-      hint: `Edit ${file}; the keys and allowed values are listed in README.md ("Configuration").`,
-      location: issueLocation(file, issues),
-    });
-  }
-  return config;
-}
-
-/** Environment variables pipe sets on the function itself (audit.log and its salt). */
-export const PIPE_FUNCTION_ENV = ['PIPE_AUDIT_LOG', 'PIPE_AUDIT_SALT'] as const;
-
-/** Per stage (the top level merged with it): provisioned concurrency needs room inside a reserved cap. */
-function concurrencyIssues(config: PipeConfig): Issue[] {
-  const issues: Issue[] = [];
-  const scopes: [string, PipeConfig['function']][] = [['function', config.function]];
-  for (const [name, stage] of Object.entries(config.stages ?? {})) scopes.push([`stages.${name}.function`, { ...config.function, ...stage.function }]);
-  for (const [where, fn] of scopes) {
-    const reserved = fn?.reservedConcurrency;
-    const provisioned = fn?.provisionedConcurrency;
-    if (reserved !== undefined && provisioned !== undefined && provisioned > reserved) {
-      issues.push({
-        path: `${where}.provisionedConcurrency`,
-        message: `is ${provisioned}, above reservedConcurrency ${reserved}; Lambda provisions instances out of the reserved ones: lower it or raise reservedConcurrency`,
-      });
-    }
-  }
-  return issues;
-}
-
-function reservedEnvIssues(config: PipeConfig): Issue[] {
-  const scopes: [string, Record<string, string> | undefined][] = [['function.env', config.function?.env]];
-  for (const [name, stage] of Object.entries(config.stages ?? {})) scopes.push([`stages.${name}.function.env`, stage.function?.env]);
-  return scopes.flatMap(([where, env]) =>
-    PIPE_FUNCTION_ENV.filter((key) => env?.[key] !== undefined).map((key) => ({
-      path: `${where}.${key}`,
-      message: `is set by pipe itself (from audit.log); remove it${key === 'PIPE_AUDIT_LOG' ? ' and set audit.log instead' : ''}`,
-    })),
-  );
+/** Checks a config value against the schema: unknown keys, wrong values and rules across keys, each named by key. */
+export function validateConfig(raw: unknown, file: string): PipeConfig {
+  const result = v.safeParse(configSchema, raw, { abortPipeEarly: true });
+  if (!result.success) throw invalidConfig(file, issuesOf(result.issues));
+  return raw as PipeConfig;
 }
 
 export interface LoadedConfig {
@@ -193,7 +123,7 @@ export interface LoadedConfig {
   raw: PipeConfig;
 }
 
-export async function loadConfig(opts: { cwd: string; file?: string; stage?: string; builtinTasks: readonly string[]; readOnly?: boolean }): Promise<LoadedConfig> {
+export async function loadConfig(opts: { cwd: string; file?: string; stage?: string; readOnly?: boolean }): Promise<LoadedConfig> {
   const file = findConfigFile(opts.cwd, opts.file);
   const projectCache = path.join(path.dirname(file), '.pipe', 'cache');
   // A read-only run (--dry-run) uses the project's cache when it has one and never creates it.
@@ -210,7 +140,7 @@ export async function loadConfig(opts: { cwd: string; file?: string; stage?: str
   if (mod.default === undefined) {
     throw new ConfigError(path.basename(file), 'has no default export', { hint: 'Write `export default defineConfig({ ... })`.', location: { file } });
   }
-  const raw = validateConfig(mod.default, file, opts.builtinTasks);
+  const raw = validateConfig(mod.default, file);
   if (opts.stage && raw.stages && !(opts.stage in raw.stages)) {
     throw new UsageError('UNKNOWN_STAGE', `Unknown stage "${opts.stage}"`, { hint: `Stages in ${path.basename(file)}: ${Object.keys(raw.stages).join(', ')}` });
   }

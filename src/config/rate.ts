@@ -1,5 +1,5 @@
+import * as v from 'valibot';
 import { closestName } from '../graph/graph.js';
-import type { Check } from './validate.js';
 
 const UNITS = ['minute', 'minutes', 'hour', 'hours', 'day', 'days'] as const;
 const EXAMPLE = 'a rate such as "5 minutes", "1 hour" or "1 day" (a positive whole number, then minute(s), hour(s) or day(s)), or false';
@@ -34,17 +34,14 @@ export function scheduleExpression(rate: string): string {
   return text.startsWith('rate(') ? text : `rate(${text.replace(/\s+/g, ' ')})`;
 }
 
+const problemOf = (value: unknown): string | undefined => (value === false ? undefined : typeof value === 'string' ? rateProblem(value) : `expected ${EXAMPLE}`);
+
 /** `function.keepWarm`: false (off) or a rate. */
-export const keepWarmCheck: Check<string | false> = {
-  describe: EXAMPLE,
-  parse(value, path, issues) {
-    if (value === false) return false;
-    const problem = typeof value === 'string' ? rateProblem(value) : `expected ${EXAMPLE}`;
-    if (problem !== undefined) {
-      const shown = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'boolean' || typeof value === 'number' ? String(value) : typeof value;
-      issues.push({ path, message: `is ${shown}; ${problem}` });
-      return undefined;
-    }
-    return value as string;
-  },
-};
+export const keepWarm = v.pipe(
+  v.custom<string | false>((value) => problemOf(value) === undefined, (issue) => {
+    const value = issue.input;
+    const shown = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'boolean' || typeof value === 'number' ? String(value) : typeof value;
+    return `is ${shown}; ${problemOf(value)}`;
+  }),
+  v.description(EXAMPLE),
+);

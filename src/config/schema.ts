@@ -1,71 +1,29 @@
-import {
-  arrayOf, boolean, either, func, number, object, oneOf, oneOfNumbers, optional, recordOf, string, type Check,
-} from './validate.js';
-import { keepWarmCheck } from './rate.js';
+import * as v from 'valibot';
+import { ARCHITECTURES, DEFAULT_RUNTIME, LIMITS } from '../lambda/facts.js';
 import type { UserTaskContext } from '../task.js';
+import { arrayOf, boolean, either, func, nullValue, number, object, oneOf, oneOfNumbers, recordOf, text } from './fields.js';
+import { keepWarm } from './rate.js';
+import { runtimeField } from './runtime-field.js';
 
-export const RUNTIMES = ['python3.8', 'python3.9', 'python3.10', 'python3.11', 'python3.12', 'python3.13'] as const;
-export type Runtime = (typeof RUNTIMES)[number];
-export const ARCHITECTURES = ['x86_64', 'arm64'] as const;
-export type Architecture = (typeof ARCHITECTURES)[number];
+/**
+ * pipeline.config.ts, once: this schema gives the types users write (PipeConfig), the defaults, and
+ * every check with its message. resolved.ts merges a stage over the top level and reads the defaults
+ * from here.
+ */
+
+export { ARCHITECTURES, RUNTIMES, type Architecture, type Runtime } from '../lambda/facts.js';
+
 export const RUNNER_CHOICES = ['auto', 'docker', 'local'] as const;
 export type RunnerChoice = (typeof RUNNER_CHOICES)[number];
-
-/** Lambda function settings; a stage may override any of them. */
-export interface FunctionConfig {
-  /** MB, 128-10240. */
-  memory?: number;
-  /** Seconds, 1-900. */
-  timeout?: number;
-  /** MB of /tmp, 512-10240. */
-  ephemeralStorage?: number;
-  /** Environment variables of the deployed function. */
-  env?: Record<string, string>;
-  /** Handler entry point inside the package. */
-  handler?: string;
-  /**
-   * Invoke the live alias on a schedule so an instance stays warm: an EventBridge rate such as
-   * '5 minutes' or '1 hour'. Off (false) by default.
-   */
-  keepWarm?: string | false;
-  /** Instances kept initialised on the live alias (billed while configured). */
-  provisionedConcurrency?: number;
-  /** The most instances the function may run at once (0 stops every invocation). */
-  reservedConcurrency?: number;
-}
 
 export const AUDIT_LOG_MODES = ['decisions', 'full', 'off'] as const;
 /** decisions: one JSON line per prediction without feature values; full: with them; off: none. */
 export type AuditLogMode = (typeof AUDIT_LOG_MODES)[number];
 
-export interface AuditConfig {
-  /** What the function logs per prediction; default 'decisions'. */
-  log?: AuditLogMode;
-}
-
 /** The values CloudWatch Logs' PutRetentionPolicy accepts. */
 export const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
-
-export interface LogsConfig {
-  /** Days CloudWatch keeps the function's logs; default 731 (about 25 months). */
-  retentionDays?: (typeof RETENTION_DAYS)[number];
-}
-
-export interface UrlConfig {
-  /** NONE: public; AWS_IAM: signed requests only. */
-  auth?: 'NONE' | 'AWS_IAM';
-  cors?: { allowOrigins?: string[]; allowMethods?: string[]; allowHeaders?: string[]; maxAge?: number };
-}
-
-export interface AwsConfig {
-  profile?: string;
-  /** Use this role instead of creating one. */
-  roleArn?: string;
-  /** Bucket for code and layer uploads; default derived from app, account and region. */
-  bucket?: string;
-  /** Endpoint overrides (LocalStack-style targets); AWS_ENDPOINT_URL* also work. */
-  endpoints?: Partial<Record<'s3' | 'lambda' | 'iam' | 'logs' | 'sts' | 'events', string>>;
-}
+/** About the 25 months credit regulations (US Regulation B) ask adverse-action records to be kept. */
+export const DEFAULT_RETENTION_DAYS = 731;
 
 export const ESTIMATORS = [
   'random_forest', 'extra_trees', 'decision_tree', 'gradient_boosting', 'hist_gradient_boosting', 'lightgbm', 'xgboost',
@@ -74,226 +32,258 @@ export type Estimator = (typeof ESTIMATORS)[number];
 export const MODEL_TASKS = ['binary', 'multiclass', 'regression'] as const;
 export type ModelTask = (typeof MODEL_TASKS)[number];
 
-/** Checks a request must pass for one numeric feature (beyond being a finite number). */
-export interface FeatureConstraint {
-  integer?: boolean;
-  min?: number;
-  max?: number;
-}
+export const DEFAULT_STAGE = 'dev';
 
-export interface ModelConfig {
-  /** Training data CSV (project-relative); default: the built-in synthetic credit example. */
-  data?: string;
-  /** Target column of the CSV (required with data). */
-  target?: string;
-  /** Feature columns; default: every column but the target and `exclude`. Names as in the file. */
-  features?: string[];
-  /** Columns that are not features (ids, dates). */
-  exclude?: string[];
-  /** Default 'random_forest'. */
-  estimator?: Estimator;
-  /** Default: inferred from the target (two values: binary; a few labels or strings: multiclass; numbers: regression). */
-  task?: ModelTask;
-  seed?: number;
-  /** Passed to the estimator, e.g. { n_estimators: 50, max_depth: 6 }. */
-  hyperparameters?: Record<string, number | string | boolean | null>;
-  /** Features a request may not send as null (every other one may). */
-  required?: string[];
-  /** Strict checks per numeric feature, e.g. { age: { integer: true, min: 18 } }. */
-  constraints?: Record<string, FeatureConstraint>;
-  /** A category not seen in training: 'reject' (400 naming the known values, default) or 'missing'. */
-  unseenCategories?: 'reject' | 'missing';
-  /** Binary models: the probability threshold and the labels of the two decisions (default: the class labels). */
-  decision?: { threshold?: number; positive?: string; negative?: string };
-  /** Reasons in words per prediction (see README "Reasons"). */
-  reasons?: ReasonsConfig;
-}
+const NAME = /^[a-z][a-z0-9-]{0,39}$/;
+const TASK_NAME = /^[a-z][a-z0-9:_-]*$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const region = text(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as "us-east-1"');
+const relPath = text(/^(?!\/)(?!.*(^|\/)\.\.(\/|$)).+$/, 'a project-relative path (no leading "/", no "..")');
+const column = text(/\S/, 'a column name');
+const range = (r: { min: number; max: number }) => number({ ...r, integer: true });
 
-export interface ReasonsConfig {
+/** Lambda function settings; a stage may override any of them. */
+const functionSchema = object({
+  /** MB. */
+  memory: v.optional(range(LIMITS.memoryMb), 512),
+  /** Seconds. */
+  timeout: v.optional(range(LIMITS.timeoutSeconds), 30),
+  /** MB of /tmp. */
+  ephemeralStorage: v.optional(range(LIMITS.ephemeralStorageMb), 512),
+  /** Environment variables of the deployed function. */
+  env: v.optional(recordOf(text(), /^[A-Za-z][A-Za-z0-9_]*$/, 'an environment variable name'), {}),
+  /** Handler entry point inside the package. */
+  handler: v.optional(text(/^[A-Za-z_][\w.]*\.[A-Za-z_]\w*$/, 'module.function, e.g. "app.handler"'), 'app.handler'),
+  /**
+   * Invoke the live alias on a schedule so an instance stays warm: an EventBridge rate such as
+   * '5 minutes' or '1 hour'; false (the default) is off, and reads as undefined once resolved.
+   */
+  keepWarm: v.optional(v.pipe(keepWarm, v.transform((rate) => rate || undefined)), false),
+  /** Instances kept initialised on the live alias (billed while configured). */
+  provisionedConcurrency: v.optional(number({ min: 1, integer: true })),
+  /** The most instances the function may run at once (0 stops every invocation). */
+  reservedConcurrency: v.optional(number({ min: 0, integer: true })),
+});
+
+const auditSchema = object({
+  /** What the function logs per prediction. */
+  log: v.optional(oneOf(AUDIT_LOG_MODES), 'decisions'),
+});
+
+const logsSchema = object({
+  /** Days CloudWatch keeps the function's logs. */
+  retentionDays: v.optional(oneOfNumbers(RETENTION_DAYS), DEFAULT_RETENTION_DAYS),
+});
+
+const urlSchema = object({
+  /** NONE: public; AWS_IAM: signed requests only. */
+  auth: v.optional(oneOf(['NONE', 'AWS_IAM']), 'NONE'),
+  cors: v.optional(
+    object({
+      allowOrigins: v.optional(arrayOf(text())),
+      allowMethods: v.optional(arrayOf(text())),
+      allowHeaders: v.optional(arrayOf(text())),
+      maxAge: v.optional(number({ min: 0, max: 86400, integer: true })),
+    }),
+  ),
+});
+
+const endpoint = v.optional(text(/^https?:\/\/\S+$/, 'an http(s) URL'));
+const awsSchema = object({
+  profile: v.optional(text()),
+  /** Use this role instead of creating one. */
+  roleArn: v.optional(text(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'an IAM role ARN')),
+  /** Bucket for code and layer uploads; default derived from app, account and region. */
+  bucket: v.optional(text(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name')),
+  /** Endpoint overrides (LocalStack-style targets); AWS_ENDPOINT_URL* also work. */
+  endpoints: v.optional(object({ s3: endpoint, lambda: endpoint, iam: endpoint, logs: endpoint, sts: endpoint, events: endpoint }), {}),
+});
+
+const reasonsSchema = object({
   /** Reasons per record, default 4. */
-  count?: number;
+  count: v.optional(number({ min: 0, max: 50, integer: true })),
   /** Features never named in a reason (protected attributes). */
-  exclude?: string[];
+  exclude: v.optional(arrayOf(column)),
   /** Per feature a sentence, e.g. { RevolvingUtilizationOfUnsecuredLines: 'Credit utilisation of {value:%} is high' }. */
-  templates?: Record<string, string>;
+  templates: v.optional(recordOf(text(/\S/, 'a sentence with {placeholders}'))),
   /** What the output is called in the default sentence ("risk": "DebtRatio = 0.93 raised the risk by 0.12"). */
-  subject?: string;
-}
+  subject: v.optional(text(/\S/, 'a few words, e.g. "risk"')),
+});
 
-export interface StageConfig {
-  region?: string;
-  function?: FunctionConfig;
-  url?: UrlConfig;
-  aws?: AwsConfig;
-  audit?: AuditConfig;
-  logs?: LogsConfig;
-}
+const modelSchema = object({
+  /** Training data CSV (project-relative); default: the built-in synthetic credit example. */
+  data: v.optional(relPath),
+  /** Target column of the CSV (required with data). */
+  target: v.optional(column),
+  /** Feature columns; default: every column but the target and `exclude`. Names as in the file. */
+  features: v.optional(arrayOf(column)),
+  /** Columns that are not features (ids, dates). */
+  exclude: v.optional(arrayOf(column)),
+  /** Unset: the training script's default, random_forest. */
+  estimator: v.optional(oneOf(ESTIMATORS)),
+  /** Default: inferred from the target (two values: binary; a few labels or strings: multiclass; numbers: regression). */
+  task: v.optional(oneOf(MODEL_TASKS)),
+  seed: v.optional(number({ min: 0, integer: true }), 42),
+  /** Passed to the estimator, e.g. { n_estimators: 50, max_depth: 6 }. */
+  hyperparameters: v.optional(recordOf(either([number(), text(), boolean(), nullValue()]), /^[a-z_][a-z0-9_]*$/, 'an estimator parameter name'), {}),
+  /** Features a request may not send as null (every other one may). */
+  required: v.optional(arrayOf(column)),
+  /** Strict checks per numeric feature beyond being a finite number, e.g. { age: { integer: true, min: 18 } }. */
+  constraints: v.optional(recordOf(object({ integer: v.optional(boolean()), min: v.optional(number()), max: v.optional(number()) }))),
+  /** A category not seen in training: 'reject' (400 naming the known values, default) or 'missing'. */
+  unseenCategories: v.optional(oneOf(['reject', 'missing'])),
+  /** Binary models: the probability threshold and the labels of the two decisions (default: the class labels). */
+  decision: v.optional(object({ threshold: v.optional(number({ min: 0, max: 1 })), positive: v.optional(text()), negative: v.optional(text()) })),
+  /** Reasons in words per prediction (see README "Reasons"). */
+  reasons: v.optional(reasonsSchema),
+});
 
-/** A task defined in the config: a shell command or a function, with its place in the graph. */
-export interface UserTaskConfig {
-  description?: string;
-  dependencies?: string[];
+const stageSchema = object({
+  region: v.optional(region),
+  function: v.optional(functionSchema),
+  url: v.optional(urlSchema),
+  aws: v.optional(awsSchema),
+  audit: v.optional(auditSchema),
+  logs: v.optional(logsSchema),
+});
+
+/**
+ * A task defined in the config: a shell command or a function, with its place in the graph. The
+ * graph analyzer checks it against the other tasks (src/graph/task-graph.ts).
+ */
+const userTaskSchema = object({
+  description: v.optional(text()),
+  dependencies: v.optional(arrayOf(text(TASK_NAME, 'a task name'))),
   /** Shell command run on the host in the project root. */
-  command?: string;
-  run?: (ctx: UserTaskContext) => Promise<void> | void;
+  command: v.optional(text()),
+  run: v.optional(func<(ctx: UserTaskContext) => Promise<void> | void>()),
   /** Project-relative globs; with outputs, enables skipping when nothing changed. */
-  inputs?: string[];
+  inputs: v.optional(arrayOf(relPath)),
   /** Project-relative files or directories the task writes. */
-  outputs?: string[];
-}
+  outputs: v.optional(arrayOf(relPath)),
+});
 
-export interface DockerConfig {
+const dockerSchema = object({
   /** Where the project is mounted in the build container. */
-  mountPath?: string;
+  mountPath: v.optional(text(/^\/\S*$/, 'an absolute container path'), '/var/task'),
   /** Extra binds, "host:container[:ro]" (a local wheelhouse, a CA bundle). */
-  binds?: string[];
+  binds: v.optional(arrayOf(text(/^[^:]+:\/[^:]*(:(ro|rw))?$/, '"host-path:/container/path[:ro]"')), []),
   /** Extra environment for build containers (proxy settings, PIP_* options). */
-  env?: Record<string, string>;
-  network?: 'bridge' | 'host' | 'none';
+  env: v.optional(recordOf(text(), ENV_NAME, 'an environment variable name'), {}),
+  network: v.optional(oneOf(['bridge', 'host', 'none'])),
+});
+
+const pathsSchema = object({
+  python: v.optional(relPath, 'python'),
+  handler: v.optional(relPath, 'handler'),
+  artifacts: v.optional(relPath, 'artifacts'),
+  build: v.optional(relPath, 'build'),
+});
+
+const configObject = object({
+  /** Name of the application: lowercase letters, digits and dashes; used in AWS resource names. */
+  app: text(NAME, 'lowercase letters, digits and dashes, starting with a letter, at most 40 characters'),
+  region: v.optional(region, 'us-east-1'),
+  runtime: v.optional(runtimeField, DEFAULT_RUNTIME),
+  architecture: v.optional(oneOf(ARCHITECTURES), 'x86_64'),
+  runner: v.optional(oneOf(RUNNER_CHOICES), 'auto'),
+  /** Build image; default public.ecr.aws/sam/build-<runtime>:latest-<arch>. */
+  image: v.optional(text(/^\S+$/, 'an image reference')),
+  /** Interpreter of the local runner. */
+  python: v.optional(text(), 'python3'),
+  /** Environment of build steps on either runner (pip options such as PIP_INDEX_URL, proxies). */
+  buildEnv: v.optional(recordOf(text(), ENV_NAME, 'an environment variable name'), {}),
+  docker: v.optional(dockerSchema, {}),
+  paths: v.optional(pathsSchema, {}),
+  model: v.optional(modelSchema, {}),
+  function: v.optional(functionSchema, {}),
+  url: v.optional(urlSchema, {}),
+  aws: v.optional(awsSchema, {}),
+  audit: v.optional(auditSchema, {}),
+  logs: v.optional(logsSchema, {}),
+  stages: v.optional(recordOf(stageSchema, /^[a-z][a-z0-9-]{0,19}$/, 'a stage name: lowercase letters, digits and dashes')),
+  defaultStage: v.optional(text()),
+  tasks: v.optional(recordOf(userTaskSchema, TASK_NAME, 'a task name: lowercase letters, digits, ":", "_" or "-"'), {}),
+});
+
+/** Environment variables pipe sets on the function itself (audit.log and its salt). */
+export const PIPE_FUNCTION_ENV = ['PIPE_AUDIT_LOG', 'PIPE_AUDIT_SALT'] as const;
+
+type CheckedConfig = v.InferOutput<typeof configObject>;
+type Rule = { path: string[]; message: string };
+
+/** Rules across keys, each naming the key to change; checked once every key is valid on its own. */
+function crossKeyRules(config: CheckedConfig): Rule[] {
+  const rules: Rule[] = [];
+  const model = config.model;
+  if (model?.data && !model.target) rules.push({ path: ['model', 'target'], message: 'is missing; a training CSV (model.data) needs its target column' });
+  if (model?.target && !model.data) rules.push({ path: ['model', 'target'], message: 'is set without model.data; the built-in example has its own target' });
+  const overlap = (model?.features ?? []).find((f) => model?.exclude?.includes(f) || f === model?.target);
+  if (overlap) rules.push({ path: ['model', 'features'], message: `lists "${overlap}", which is also the target or excluded` });
+  // Per stage, the top level merged with it: provisioned instances come out of the reserved ones.
+  const scopes: [string[], NonNullable<CheckedConfig['function']> | undefined][] = [[['function'], config.function]];
+  for (const [name, stage] of Object.entries(config.stages ?? {})) scopes.push([['stages', name, 'function'], { ...config.function, ...stage.function }]);
+  for (const [where, fn] of scopes) {
+    const reserved = fn?.reservedConcurrency;
+    const provisioned = fn?.provisionedConcurrency;
+    if (reserved !== undefined && provisioned !== undefined && provisioned > reserved) {
+      rules.push({
+        path: [...where, 'provisionedConcurrency'],
+        message: `is ${provisioned}, above reservedConcurrency ${reserved}; Lambda provisions instances out of the reserved ones: lower it or raise reservedConcurrency`,
+      });
+    }
+  }
+  const envScopes: [string[], Record<string, string> | undefined][] = [[['function', 'env'], config.function?.env]];
+  for (const [name, stage] of Object.entries(config.stages ?? {})) envScopes.push([['stages', name, 'function', 'env'], stage.function?.env]);
+  for (const [where, env] of envScopes) {
+    for (const key of PIPE_FUNCTION_ENV.filter((k) => env?.[k] !== undefined)) {
+      rules.push({ path: [...where, key], message: `is set by pipe itself (from audit.log); remove it${key === 'PIPE_AUDIT_LOG' ? ' and set audit.log instead' : ''}` });
+    }
+  }
+  if (config.defaultStage && config.stages && !(config.defaultStage in config.stages)) {
+    rules.push({ path: ['defaultStage'], message: `is "${config.defaultStage}"; expected one of the stages: ${Object.keys(config.stages).join(', ')}` });
+  }
+  return rules;
 }
 
-export interface PipeConfig {
-  /** Name of the application: lowercase letters, digits and dashes; used in AWS resource names. */
-  app: string;
-  region?: string;
-  runtime?: Runtime;
-  architecture?: Architecture;
-  runner?: RunnerChoice;
-  /** Build image; default public.ecr.aws/sam/build-<runtime>:latest-<arch>. */
-  image?: string;
-  /** Interpreter of the local runner. */
-  python?: string;
-  /** Environment of build steps on either runner (pip options such as PIP_INDEX_URL, proxies). */
-  buildEnv?: Record<string, string>;
-  docker?: DockerConfig;
-  paths?: { python?: string; handler?: string; artifacts?: string; build?: string };
-  model?: ModelConfig;
-  function?: FunctionConfig;
-  url?: UrlConfig;
-  aws?: AwsConfig;
-  audit?: AuditConfig;
-  logs?: LogsConfig;
-  stages?: Record<string, StageConfig>;
-  defaultStage?: string;
-  tasks?: Record<string, UserTaskConfig>;
+/** The issue path of a key path, each step with the object it is read from. */
+function issuePath(root: unknown, keys: readonly string[]): [v.ObjectPathItem, ...v.ObjectPathItem[]] {
+  let input = root as Record<string, unknown>;
+  const items = keys.map((key): v.ObjectPathItem => {
+    const value = input?.[key];
+    const item: v.ObjectPathItem = { type: 'object', origin: 'value', input, key, value };
+    input = value as Record<string, unknown>;
+    return item;
+  });
+  return items as [v.ObjectPathItem, ...v.ObjectPathItem[]];
 }
+
+/** The whole config file. */
+export const configSchema = v.pipe(
+  configObject,
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    for (const rule of crossKeyRules(dataset.value)) addIssue({ message: rule.message, path: issuePath(dataset.value, rule.path) });
+  }),
+);
+
+/** What pipeline.config.ts exports: every key but `app` optional. */
+export type PipeConfig = v.InferInput<typeof configSchema>;
+/** A parsed config: the defaults filled in. */
+export type ParsedConfig = v.InferOutput<typeof configSchema>;
+/** What a stage may override. */
+export type StageConfig = v.InferInput<typeof stageSchema>;
+export type FunctionConfig = v.InferInput<typeof functionSchema>;
+export type UrlConfig = v.InferInput<typeof urlSchema>;
+export type AwsConfig = v.InferInput<typeof awsSchema>;
+export type AuditConfig = v.InferInput<typeof auditSchema>;
+export type LogsConfig = v.InferInput<typeof logsSchema>;
+export type DockerConfig = v.InferInput<typeof dockerSchema>;
+export type ModelConfig = v.InferInput<typeof modelSchema>;
+export type ReasonsConfig = v.InferInput<typeof reasonsSchema>;
+export type UserTaskConfig = v.InferOutput<typeof userTaskSchema>;
 
 /** Typed identity helper for pipeline.config.ts. */
 export function defineConfig(config: PipeConfig): PipeConfig {
   return config;
 }
-
-const NAME = /^[a-z][a-z0-9-]{0,39}$/;
-const TASK_NAME = /^[a-z][a-z0-9:_-]*$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
-const relPath = string(/^(?!\/)(?!.*(^|\/)\.\.(\/|$)).+$/, 'a project-relative path (no leading "/", no "..")');
-
-const functionCheck = object({
-  memory: optional(number({ min: 128, max: 10240, integer: true })),
-  timeout: optional(number({ min: 1, max: 900, integer: true })),
-  ephemeralStorage: optional(number({ min: 512, max: 10240, integer: true })),
-  env: optional(recordOf(string(), /^[A-Za-z][A-Za-z0-9_]*$/, 'an environment variable name')),
-  handler: optional(string(/^[A-Za-z_][\w.]*\.[A-Za-z_]\w*$/, 'module.function, e.g. "app.handler"')),
-  keepWarm: optional(keepWarmCheck),
-  provisionedConcurrency: optional(number({ min: 1, integer: true })),
-  reservedConcurrency: optional(number({ min: 0, integer: true })),
-});
-
-const auditCheck = object({ log: optional(oneOf(AUDIT_LOG_MODES)) });
-const logsCheck = object({ retentionDays: optional(oneOfNumbers(RETENTION_DAYS)) });
-
-const urlCheck = object({
-  auth: optional(oneOf(['NONE', 'AWS_IAM'] as const)),
-  cors: optional(
-    object({
-      allowOrigins: optional(arrayOf(string())),
-      allowMethods: optional(arrayOf(string())),
-      allowHeaders: optional(arrayOf(string())),
-      maxAge: optional(number({ min: 0, max: 86400, integer: true })),
-    }),
-  ),
-});
-
-const endpoint = string(/^https?:\/\/\S+$/, 'an http(s) URL');
-const awsCheck = object({
-  profile: optional(string()),
-  roleArn: optional(string(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'an IAM role ARN')),
-  bucket: optional(string(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name')),
-  endpoints: optional(
-    object({
-      s3: optional(endpoint), lambda: optional(endpoint), iam: optional(endpoint), logs: optional(endpoint), sts: optional(endpoint), events: optional(endpoint),
-    }),
-  ),
-});
-
-const userTaskCheck = object({
-  description: optional(string()),
-  dependencies: optional(arrayOf(string(TASK_NAME, 'a task name'))),
-  command: optional(string()),
-  run: optional(func<NonNullable<UserTaskConfig['run']>>()),
-  inputs: optional(arrayOf(relPath)),
-  outputs: optional(arrayOf(relPath)),
-});
-
-const hyper = either(either(number(), string()), either(boolean(), { describe: 'null', parse: (v, p, i) => (v === null ? null : (i.push({ path: p, message: 'expected null' }), undefined)) } as Check<null>));
-
-export const configCheck = object({
-  app: string(NAME, 'lowercase letters, digits and dashes, starting with a letter, at most 40 characters'),
-  region: optional(string(REGION, 'an AWS region such as "us-east-1"')),
-  runtime: optional(oneOf(RUNTIMES)),
-  architecture: optional(oneOf(ARCHITECTURES)),
-  runner: optional(oneOf(RUNNER_CHOICES)),
-  image: optional(string(/^\S+$/, 'an image reference')),
-  python: optional(string()),
-  buildEnv: optional(recordOf(string(), /^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')),
-  docker: optional(
-    object({
-      mountPath: optional(string(/^\/\S*$/, 'an absolute container path')),
-      binds: optional(arrayOf(string(/^[^:]+:\/[^:]*(:(ro|rw))?$/, '"host-path:/container/path[:ro]"'))),
-      env: optional(recordOf(string(), /^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')),
-      network: optional(oneOf(['bridge', 'host', 'none'] as const)),
-    }),
-  ),
-  paths: optional(object({ python: optional(relPath), handler: optional(relPath), artifacts: optional(relPath), build: optional(relPath) })),
-  model: optional(
-    object({
-      data: optional(relPath),
-      target: optional(string(/\S/, 'a column name')),
-      features: optional(arrayOf(string(/\S/, 'a column name'))),
-      exclude: optional(arrayOf(string(/\S/, 'a column name'))),
-      estimator: optional(oneOf(ESTIMATORS)),
-      task: optional(oneOf(MODEL_TASKS)),
-      seed: optional(number({ min: 0, integer: true })),
-      hyperparameters: optional(recordOf(hyper, /^[a-z_][a-z0-9_]*$/, 'an estimator parameter name')),
-      required: optional(arrayOf(string(/\S/, 'a column name'))),
-      constraints: optional(recordOf(object({ integer: optional(boolean()), min: optional(number()), max: optional(number()) }))),
-      unseenCategories: optional(oneOf(['reject', 'missing'] as const)),
-      decision: optional(object({ threshold: optional(number({ min: 0, max: 1 })), positive: optional(string()), negative: optional(string()) })),
-      reasons: optional(
-        object({
-          count: optional(number({ min: 0, max: 50, integer: true })),
-          exclude: optional(arrayOf(string(/\S/, 'a column name'))),
-          templates: optional(recordOf(string(/\S/, 'a sentence with {placeholders}'))),
-          subject: optional(string(/\S/, 'a few words, e.g. "risk"')),
-        }),
-      ),
-    }),
-  ),
-  function: optional(functionCheck),
-  url: optional(urlCheck),
-  aws: optional(awsCheck),
-  audit: optional(auditCheck),
-  logs: optional(logsCheck),
-  stages: optional(
-    recordOf(
-      object({
-        region: optional(string(REGION, 'an AWS region such as "us-east-1"')), function: optional(functionCheck), url: optional(urlCheck), aws: optional(awsCheck),
-        audit: optional(auditCheck), logs: optional(logsCheck),
-      }),
-      /^[a-z][a-z0-9-]{0,19}$/,
-      'a stage name: lowercase letters, digits and dashes',
-    ),
-  ),
-  defaultStage: optional(string()),
-  tasks: optional(recordOf(userTaskCheck, TASK_NAME, 'a task name: lowercase letters, digits, ":", "_" or "-"')),
-});

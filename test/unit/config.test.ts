@@ -3,11 +3,11 @@ import { describe, it } from 'node:test';
 import { validateConfig } from '../../src/config/load.js';
 import { resolveConfig } from '../../src/config/resolved.js';
 import { ConfigError, exitCodeOf } from '../../src/errors.js';
+import { ARCHITECTURES, DEFAULT_RUNTIME, LIMITS, supportedRuntimes } from '../../src/lambda/facts.js';
 
-const BUILTIN = ['env', 'model', 'package', 'deploy', 'clean'];
 const invalid = (raw: unknown, ...fragments: RegExp[]) =>
   assert.throws(
-    () => validateConfig(raw, '/p/pipeline.config.ts', BUILTIN),
+    () => validateConfig(raw, '/p/pipeline.config.ts'),
     (e: unknown) => {
       assert.ok(e instanceof ConfigError, `expected ConfigError, got ${String(e)}`);
       assert.equal(exitCodeOf(e), 2);
@@ -19,7 +19,7 @@ const invalid = (raw: unknown, ...fragments: RegExp[]) =>
 
 describe('config validation', () => {
   it('accepts a minimal and a full config', () => {
-    assert.equal(validateConfig({ app: 'x' }, 'f', BUILTIN).app, 'x');
+    assert.equal(validateConfig({ app: 'x' }, 'f').app, 'x');
     validateConfig(
       {
         app: 'credit-risk', region: 'eu-west-1', runtime: 'python3.11', architecture: 'arm64', runner: 'docker', image: 'lambci/lambda:build-python3.8',
@@ -30,7 +30,6 @@ describe('config validation', () => {
         tasks: { lint: { command: 'ruff check .', inputs: ['python/**'], outputs: ['build/lint.txt'], dependencies: ['env'] } },
       },
       'f',
-      BUILTIN,
     );
   });
 
@@ -40,7 +39,7 @@ describe('config validation', () => {
   });
 
   it('names a wrong value and says what is allowed', () => {
-    invalid({ app: 'x', runtime: 'python2.7' }, /runtime is "python2.7"; expected one of "python3\.8"/);
+    invalid({ app: 'x', runtime: 'python2.7' }, /runtime is "python2.7"; expected one of "python3\.10", .*"python3\.14"/);
     invalid({ app: 'x', function: { memory: 64 } }, /function\.memory is 64; expected an integer >= 128 <= 10240/);
     invalid({ app: 'Bad Name' }, /app is "Bad Name"; expected lowercase letters/);
     invalid({}, /app is missing/);
@@ -48,10 +47,19 @@ describe('config validation', () => {
     invalid({ app: 'x', stages: { prod: { url: { auth: 'OPEN' } } } }, /stages\.prod\.url\.auth is "OPEN"; expected one of "NONE", "AWS_IAM"/);
   });
 
-  it('checks user tasks', () => {
-    invalid({ app: 'x', tasks: { env: { command: 'true' } } }, /tasks\.env has the name of a built-in task/);
-    invalid({ app: 'x', tasks: { t: {} } }, /tasks\.t needs a "command"/);
-    invalid({ app: 'x', tasks: { t: { command: 'a', run: () => {} } } }, /has both "command" and "run"/);
+  it('checks the shape of user tasks (the graph analyzer checks how they fit the graph)', () => {
+    invalid({ app: 'x', tasks: { t: { command: 1 } } }, /tasks\.t\.command is 1; expected a string/);
+    invalid({ app: 'x', tasks: { t: { run: 'echo' } } }, /tasks\.t\.run is "echo"; expected a function/);
+    invalid({ app: 'x', tasks: { Lint: { command: 'true' } } }, /tasks\.Lint is not a valid name; expected a task name/);
+    invalid({ app: 'x', tasks: { t: { command: 'a', inputs: ['/etc/passwd'] } } }, /tasks\.t\.inputs\[0\] is "\/etc\/passwd"; expected a project-relative path/);
+    invalid({ app: 'x', tasks: { t: { command: 'a', dependency: ['env'] } } }, /tasks\.t\.dependency is not a known key; .*did you mean "dependencies"\?/);
+  });
+
+  it('lists every issue, an array where an object belongs, and a missing key with what it expects', () => {
+    invalid({ app: 'x', function: [] }, /^  function is an array; expected an object$/m);
+    invalid({ app: 'x', docker: { env: [] } }, /docker\.env is an array; expected an object/);
+    invalid({ region: 'nowhere' }, /^  app is missing; expected lowercase letters/m, /^  region is "nowhere"; expected an AWS region/m);
+    invalid({ app: 'x', model: { hyperparameters: { depth: [1] } } }, /model\.hyperparameters\.depth is an array; expected a number or a string or true or false or null/);
   });
 
   it('checks defaultStage against the stages', () => {
@@ -62,7 +70,7 @@ describe('config validation', () => {
 describe('config validation: keep-warm, concurrency, audit and logs', () => {
   it('accepts rates in EventBridge\'s grammar, and false', () => {
     for (const keepWarm of ['1 minute', '5 minutes', '1 hour', '12 hours', '1 day', 'rate(10 minutes)', false]) {
-      validateConfig({ app: 'x', function: { keepWarm } }, 'f', BUILTIN);
+      validateConfig({ app: 'x', function: { keepWarm } }, 'f');
     }
   });
 
@@ -86,8 +94,8 @@ describe('config validation: keep-warm, concurrency, audit and logs', () => {
       { app: 'x', function: { reservedConcurrency: 5 }, stages: { prod: { function: { provisionedConcurrency: 8 } } } },
       /stages\.prod\.function\.provisionedConcurrency is 8, above reservedConcurrency 5/,
     );
-    validateConfig({ app: 'x', function: { reservedConcurrency: 0 } }, 'f', BUILTIN);
-    validateConfig({ app: 'x', function: { reservedConcurrency: 10, provisionedConcurrency: 10 } }, 'f', BUILTIN);
+    validateConfig({ app: 'x', function: { reservedConcurrency: 0 } }, 'f');
+    validateConfig({ app: 'x', function: { reservedConcurrency: 10, provisionedConcurrency: 10 } }, 'f');
   });
 
   it('names allowed values of audit.log and logs.retentionDays, with the nearest ones', () => {
@@ -96,7 +104,7 @@ describe('config validation: keep-warm, concurrency, audit and logs', () => {
     invalid({ app: 'x', logs: { retentionDays: 5000 } }, /the nearest: 3653$/m);
     invalid({ app: 'x', logs: { retention: 30 } }, /logs\.retention is not a known key; allowed here: retentionDays; did you mean "retentionDays"\?/);
     invalid({ app: 'x', function: { keepwarm: '5 minutes' } }, /function\.keepwarm is not a known key; allowed here: .*; did you mean "keepWarm"\?/);
-    validateConfig({ app: 'x', audit: { log: 'off' }, logs: { retentionDays: 3653 }, stages: { prod: { audit: { log: 'full' }, logs: { retentionDays: 90 } } } }, 'f', BUILTIN);
+    validateConfig({ app: 'x', audit: { log: 'off' }, logs: { retentionDays: 3653 }, stages: { prod: { audit: { log: 'full' }, logs: { retentionDays: 90 } } } }, 'f');
   });
 
   it('keeps the audit variables for pipe to set', () => {
@@ -110,7 +118,6 @@ describe('resolveConfig', () => {
     const raw = validateConfig(
       { app: 'a', function: { keepWarm: '5 minutes', reservedConcurrency: 20 }, stages: { dev: { function: { keepWarm: false } }, prod: { audit: { log: 'full' }, logs: { retentionDays: 3653 } } } },
       'f',
-      BUILTIN,
     );
     const dev = resolveConfig(raw, '/p/pipeline.config.ts', 'dev');
     assert.equal(dev.function.keepWarm, undefined);
@@ -128,7 +135,6 @@ describe('resolveConfig', () => {
     const raw = validateConfig(
       { app: 'a', runtime: 'python3.11', function: { memory: 512, env: { A: '1' } }, stages: { prod: { region: 'eu-west-1', function: { memory: 2048, env: { B: '2' } } } } },
       'f',
-      BUILTIN,
     );
     const dev = resolveConfig(raw, '/p/pipeline.config.ts', undefined);
     assert.equal(dev.stage, 'dev');
@@ -139,5 +145,68 @@ describe('resolveConfig', () => {
     assert.equal(prod.region, 'eu-west-1');
     assert.equal(prod.function.memory, 2048);
     assert.deepEqual(prod.function.env, { A: '1', B: '2' });
+  });
+});
+
+describe('config validation: runtimes, architectures and limits from the Lambda facts', () => {
+  it('refuses a runtime Lambda has blocked or deprecated, naming the dates and the supported ones', () => {
+    const supported = supportedRuntimes().map((r) => `"${r}"`).join(', ');
+    invalid({ app: 'x', runtime: 'python3.8' }, /runtime is "python3\.8"; Lambda no longer accepts it \(deprecated 2024-10-14, blocked since 2025-02-28\); expected one of/, new RegExp(`expected one of ${supported.replace(/\./g, '\\.')}`));
+    invalid({ app: 'x', runtime: 'python3.7' }, /blocked since 2024-01-09/);
+    // python3.9: deprecated (no patches) since 2025-12-15, new functions blocked from 2027-02-01.
+    invalid({ app: 'x', runtime: 'python3.9' }, /runtime is "python3\.9"; deprecated since 2025-12-15: Lambda no longer patches it and blocks new functions from 2027-02-01/);
+    assert.ok(!supportedRuntimes().includes('python3.9'));
+  });
+
+  it('accepts every runtime Lambda supports, python3.14 included, and defaults to the facts\' default', () => {
+    for (const runtime of supportedRuntimes()) validateConfig({ app: 'x', runtime }, 'f');
+    validateConfig({ app: 'x', runtime: 'python3.14' }, 'f');
+    assert.equal(resolveConfig({ app: 'x' }, '/p/pipeline.config.ts', undefined).runtime, DEFAULT_RUNTIME);
+    assert.equal(resolveConfig({ app: 'x', runtime: 'python3.14', architecture: 'arm64' }, '/p/pipeline.config.ts', undefined).image, 'public.ecr.aws/sam/build-python3.14:latest-arm64');
+  });
+
+  it('takes the architectures and the memory, timeout and storage ranges from the facts', () => {
+    invalid({ app: 'x', architecture: 'aarch64' }, new RegExp(`architecture is "aarch64"; expected one of ${ARCHITECTURES.map((a) => `"${a}"`).join(', ')}`));
+    invalid({ app: 'x', function: { memory: LIMITS.memoryMb.max + 1 } }, new RegExp(`function\\.memory is ${LIMITS.memoryMb.max + 1}; expected an integer >= ${LIMITS.memoryMb.min} <= ${LIMITS.memoryMb.max}`));
+    invalid({ app: 'x', function: { timeout: LIMITS.timeoutSeconds.max + 1 } }, new RegExp(`<= ${LIMITS.timeoutSeconds.max}`));
+    invalid({ app: 'x', stages: { prod: { function: { ephemeralStorage: LIMITS.ephemeralStorageMb.min - 1 } } } }, new RegExp(`stages\\.prod\\.function\\.ephemeralStorage is ${LIMITS.ephemeralStorageMb.min - 1}; expected an integer >= ${LIMITS.ephemeralStorageMb.min}`));
+    validateConfig({ app: 'x', function: { memory: LIMITS.memoryMb.max, timeout: LIMITS.timeoutSeconds.max, ephemeralStorage: LIMITS.ephemeralStorageMb.max } }, 'f');
+  });
+});
+
+describe('resolveConfig: the schema\'s defaults', () => {
+  it('fills every default of a minimal config', () => {
+    const c = resolveConfig({ app: 'x' }, '/p/pipeline.config.ts', undefined);
+    assert.deepEqual(
+      { region: c.region, architecture: c.architecture, runner: c.runner, python: c.python, buildEnv: c.buildEnv, docker: c.docker, paths: c.paths, model: c.model, function: c.function, audit: c.audit, logs: c.logs, url: c.url, aws: c.aws, stages: c.stages, stage: c.stage, tasks: c.tasks },
+      {
+        region: 'us-east-1', architecture: 'x86_64', runner: 'auto', python: 'python3', buildEnv: {},
+        docker: { mountPath: '/var/task', binds: [], env: {} },
+        paths: { python: 'python', handler: 'handler', artifacts: 'artifacts', build: 'build' },
+        model: { seed: 42, hyperparameters: {} },
+        function: { memory: 512, timeout: 30, ephemeralStorage: 512, env: {}, handler: 'app.handler', keepWarm: undefined },
+        audit: { log: 'decisions' }, logs: { retentionDays: 731 }, url: { auth: 'NONE' }, aws: { endpoints: {} },
+        stages: ['dev'], stage: 'dev', tasks: {},
+      },
+    );
+  });
+
+  it('a stage key left out or undefined inherits the top level; variables, endpoints and the rest merge', () => {
+    const raw = validateConfig(
+      {
+        app: 'x', region: 'eu-west-1', function: { memory: 1024, timeout: 60, env: { A: '1' } }, url: { auth: 'AWS_IAM', cors: { allowOrigins: ['https://a'] } },
+        aws: { profile: 'p', endpoints: { s3: 'http://s3' } },
+        stages: { dev: { function: { memory: undefined } }, prod: { region: 'us-west-2', function: { timeout: 90, env: { B: '2' } }, url: { cors: { allowOrigins: ['*'] } }, aws: { endpoints: { lambda: 'http://l' } } } },
+      },
+      'f',
+    );
+    const dev = resolveConfig(raw, '/p/pipeline.config.ts', 'dev');
+    assert.equal(dev.function.memory, 1024);
+    assert.equal(dev.region, 'eu-west-1');
+    const prod = resolveConfig(raw, '/p/pipeline.config.ts', 'prod');
+    assert.deepEqual([prod.region, prod.function.memory, prod.function.timeout, prod.function.env], ['us-west-2', 1024, 90, { A: '1', B: '2' }]);
+    assert.deepEqual(prod.url, { auth: 'AWS_IAM', cors: { allowOrigins: ['*'] } });
+    assert.deepEqual(prod.aws, { profile: 'p', endpoints: { s3: 'http://s3', lambda: 'http://l' } });
+    assert.deepEqual(prod.stages, ['dev', 'prod']);
   });
 });
