@@ -72,7 +72,7 @@ export async function ensureBucket(clients: AwsClients, names: ResourceNames, re
 }
 
 /** True when the object is already there with that size: content-addressed keys need no re-upload. */
-export async function objectExists(clients: AwsClients, bucket: string, key: string, size: number, signal?: AbortSignal): Promise<boolean> {
+async function objectExists(clients: AwsClients, bucket: string, key: string, size: number, signal?: AbortSignal): Promise<boolean> {
   try {
     const head = await clients.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
     return head.ContentLength === size;

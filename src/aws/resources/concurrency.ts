@@ -32,7 +32,7 @@ async function readReserved(clients: AwsClients, functionName: string, signal?: 
   }
 }
 
-export async function readConcurrency(clients: AwsClients, functionName: string, signal?: AbortSignal): Promise<ConcurrencyState> {
+async function readConcurrency(clients: AwsClients, functionName: string, signal?: AbortSignal): Promise<ConcurrencyState> {
   const settings = await clients.lambda.send(new GetAccountSettingsCommand({}), { abortSignal: signal });
   const accountLimit = settings.AccountLimit?.ConcurrentExecutions ?? 1000;
   return {
@@ -43,7 +43,7 @@ export async function readConcurrency(clients: AwsClients, functionName: string,
 }
 
 /** The most this function may reserve: what is unreserved (its own reservation given back) above the minimum. */
-export const reservable = (state: ConcurrencyState): number => Math.max(0, state.unreserved + (state.reserved ?? 0) - LIMITS.unreservedConcurrencyMinimum);
+const reservable = (state: ConcurrencyState): number => Math.max(0, state.unreserved + (state.reserved ?? 0) - LIMITS.unreservedConcurrencyMinimum);
 
 function tooMuch(config: Pick<ResolvedConfig, 'region' | 'stage'>, account: string, functionName: string, what: string, wanted: number, state: ConcurrencyState): PipeError {
   const byOthers = state.accountLimit - state.unreserved - (state.reserved ?? 0);
@@ -85,7 +85,7 @@ const isBelowMinimum = (error: unknown): boolean =>
   errorName(error) === 'InvalidParameterValueException' && /UnreservedConcurrentExecution below its minimum/i.test((error as Error).message);
 
 /** Sets, changes or removes the function's reservation; no call when it already matches. */
-export async function ensureReservedConcurrency(
+async function ensureReservedConcurrency(
   clients: AwsClients,
   args: { config: ResolvedConfig; names: ResourceNames; account: string; current: number | undefined; reporter: StepReporter; signal?: AbortSignal },
 ): Promise<boolean> {
@@ -121,7 +121,7 @@ async function readProvisioned(clients: AwsClients, names: ResourceNames, signal
 }
 
 /** Provisioned concurrency on the live alias (it follows the alias to each new version). */
-export async function ensureProvisionedConcurrency(
+async function ensureProvisionedConcurrency(
   clients: AwsClients, args: { names: ResourceNames; wanted: number | undefined; reporter: StepReporter; signal?: AbortSignal },
 ): Promise<boolean> {
   const { names, wanted, reporter, signal } = args;

@@ -20,7 +20,7 @@ export function corsOf(cors: ResolvedConfig['url']['cors']): Cors | undefined {
 }
 
 const sameList = (a: string[] | undefined, b: string[] | undefined): boolean => JSON.stringify(a ?? []) === JSON.stringify(b ?? []);
-export const sameCors = (a: Cors | undefined, b: Cors | undefined): boolean =>
+const sameCors = (a: Cors | undefined, b: Cors | undefined): boolean =>
   sameList(a?.AllowOrigins, b?.AllowOrigins) && sameList(a?.AllowMethods, b?.AllowMethods) && sameList(a?.AllowHeaders, b?.AllowHeaders) && (a?.MaxAge ?? 0) === (b?.MaxAge ?? 0);
 
 export async function getAliasVersion(clients: AwsClients, functionName: string, alias: string, signal?: AbortSignal): Promise<string | undefined> {
@@ -91,7 +91,7 @@ export async function policyStatements(clients: AwsClients, functionName: string
   }
 }
 
-export async function policyStatementIds(clients: AwsClients, functionName: string, qualifier: string, signal?: AbortSignal): Promise<string[]> {
+async function policyStatementIds(clients: AwsClients, functionName: string, qualifier: string, signal?: AbortSignal): Promise<string[]> {
   return (await policyStatements(clients, functionName, qualifier, signal)).flatMap((s) => (s.Sid ? [s.Sid] : []));
 }
 

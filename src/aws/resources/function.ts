@@ -31,7 +31,7 @@ export interface DesiredFunction {
 }
 
 /** The fields of `desired` the live configuration differs in (empty: nothing to update). */
-export function configurationDrift(current: FunctionConfiguration, desired: DesiredFunction): string[] {
+function configurationDrift(current: FunctionConfiguration, desired: DesiredFunction): string[] {
   const drift: string[] = [];
   if (current.Runtime !== desired.runtime) drift.push('runtime');
   if (current.Handler !== desired.handler) drift.push('handler');

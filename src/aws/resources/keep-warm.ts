@@ -14,11 +14,11 @@ import { retryConflicts } from './retry.js';
 import { writeOptions } from '../rules/write-options.js';
 
 /** The event the schedule sends: the function answers it without predicting or logging a decision. */
-export const WARM_UP_EVENT = { pipe: 'warm-up' } as const;
+const WARM_UP_EVENT = { pipe: 'warm-up' } as const;
 const WARM_UP_INPUT = JSON.stringify(WARM_UP_EVENT);
-export const KEEP_WARM_TARGET_ID = 'pipe-keep-warm';
+const KEEP_WARM_TARGET_ID = 'pipe-keep-warm';
 /** Statement id of the permission letting the rule (and only it) invoke the live alias. */
-export const KEEP_WARM_SID = 'pipe-keep-warm';
+const KEEP_WARM_SID = 'pipe-keep-warm';
 
 async function describeRule(clients: AwsClients, name: string, signal?: AbortSignal): Promise<DescribeRuleCommandOutput | undefined> {
   try {

@@ -8,7 +8,7 @@ import type { AwsClients } from './clients.js';
 import type { ResourceNames } from '../rules/names.js';
 import { writeOptions } from '../rules/write-options.js';
 
-export const ROLE_POLICY_NAME = 'pipe-function';
+const ROLE_POLICY_NAME = 'pipe-function';
 
 export const TRUST_POLICY = {
   Version: '2012-10-17',
@@ -33,7 +33,7 @@ export function functionPolicy(args: { partition?: string; region: string; accou
 }
 
 /** IAM returns policy documents URL-encoded; compare them as parsed JSON. */
-export function samePolicy(encoded: string | undefined, wanted: object): boolean {
+function samePolicy(encoded: string | undefined, wanted: object): boolean {
   if (!encoded) return false;
   try {
     return JSON.stringify(JSON.parse(decodeURIComponent(encoded))) === JSON.stringify(wanted);

@@ -4,11 +4,11 @@ import type { AuditLogMode } from '../../config/schema.js';
 /** What the function logs per prediction (decisions | full | off). */
 export const AUDIT_LOG_ENV = 'PIPE_AUDIT_LOG';
 /** The secret the function salts each record's hash with, so a hash cannot be matched to a guessed record. */
-export const AUDIT_SALT_ENV = 'PIPE_AUDIT_SALT';
+const AUDIT_SALT_ENV = 'PIPE_AUDIT_SALT';
 
 const SALT = /^[0-9a-f]{64}$/;
 
-export const newAuditSalt = (): string => randomBytes(32).toString('hex');
+const newAuditSalt = (): string => randomBytes(32).toString('hex');
 
 /**
  * The audit variables of the function's environment. The salt is made once, at the first deploy, and

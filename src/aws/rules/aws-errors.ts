@@ -11,8 +11,6 @@ export const isNotFound = (error: unknown): boolean =>
 const ACCESS_DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'AuthorizationError', 'UnauthorizedException']);
 const BAD_CREDENTIALS = new Set(['InvalidClientTokenId', 'UnrecognizedClientException', 'SignatureDoesNotMatch', 'InvalidAccessKeyId', 'ExpiredToken', 'ExpiredTokenException']);
 
-export const isAccessDenied = (error: unknown): boolean => ACCESS_DENIED.has(errorName(error));
-
 export const CREDENTIALS_HINT =
   'Configure AWS credentials: `aws configure` (or `aws sso login --profile NAME` and pass --profile NAME), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones).';
 
@@ -34,7 +32,7 @@ const SERVICE_NAMES: Record<string, string> = {
 };
 
 /** "AWS Lambda" for "lambda:GetFunction". */
-export const serviceName = (action: string): string => {
+const serviceName = (action: string): string => {
   const prefix = action.split(':')[0] ?? action;
   return SERVICE_NAMES[prefix] ?? prefix;
 };

@@ -20,8 +20,8 @@ export interface ResourceNames {
   tags: Record<string, string>;
 }
 
-export const LIVE_ALIAS = 'live';
-export const CANDIDATE_ALIAS = 'candidate';
+const LIVE_ALIAS = 'live';
+const CANDIDATE_ALIAS = 'candidate';
 
 export function resourceNames(config: Pick<ResolvedConfig, 'app' | 'stage' | 'region'> & { aws: Pick<ResolvedConfig['aws'], 'bucket'> }, account: string): ResourceNames {
   const functionName = `${config.app}-${config.stage}`;
@@ -41,12 +41,12 @@ export function resourceNames(config: Pick<ResolvedConfig, 'app' | 'stage' | 're
 }
 
 /** Rule names are at most 64 characters; a longer one keeps its start and a hash of the whole. */
-export function keepWarmRuleName(functionName: string): string {
+function keepWarmRuleName(functionName: string): string {
   const name = `${functionName}-keep-warm`;
   return name.length <= 64 ? name : `${name.slice(0, 55)}-${sha256(name).slice(0, 8)}`;
 }
 
-export function managedTags(config: Pick<ResolvedConfig, 'app' | 'stage'>): Record<string, string> {
+function managedTags(config: Pick<ResolvedConfig, 'app' | 'stage'>): Record<string, string> {
   return { 'pipe:project': config.app, 'pipe:stage': config.stage, 'pipe:managed': 'true' };
 }
 

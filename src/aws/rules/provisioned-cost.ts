@@ -4,7 +4,7 @@ import type { Architecture } from '../../lambda/facts.js';
  * Lambda's list price for provisioned concurrency in us-east-1 (USD per GB-second configured), the
  * reference the estimate uses; other regions differ by a few per cent to about a third.
  */
-export const PROVISIONED_PRICE_PER_GB_SECOND: Record<Architecture, number> = {
+const PROVISIONED_PRICE_PER_GB_SECOND: Record<Architecture, number> = {
   x86_64: 0.0000041667,
   arm64: 0.0000033334,
 };
@@ -12,7 +12,7 @@ export const PROVISIONED_PRICE_PER_GB_SECOND: Record<Architecture, number> = {
 const SECONDS_PER_MONTH = 730 * 3600;
 
 /** What keeping `instances` initialised costs a month, before any request is served. */
-export function provisionedMonthlyCost(instances: number, memoryMb: number, architecture: Architecture): number {
+function provisionedMonthlyCost(instances: number, memoryMb: number, architecture: Architecture): number {
   return instances * (memoryMb / 1024) * SECONDS_PER_MONTH * PROVISIONED_PRICE_PER_GB_SECOND[architecture];
 }
 

@@ -117,7 +117,7 @@ export async function deployStage(options: StageRunOptions): Promise<DeployResul
   return { url: release.url, version: release.version, changed };
 }
 
-export const partitionOf = (arn: string): string => arn.split(':')[1] ?? 'aws';
+const partitionOf = (arn: string): string => arn.split(':')[1] ?? 'aws';
 
 /** What a stage left running costs or risks: provisioned instances' price, a public URL without a cap. */
 function reportSafety(config: StageRunOptions['config'], reporter: StageRunOptions['reporter']): void {

@@ -18,7 +18,7 @@ export interface LogsOptions {
   render?: (event: FilteredLogEvent) => string[];
 }
 
-export const formatLogEvent = (e: FilteredLogEvent): string =>
+const formatLogEvent = (e: FilteredLogEvent): string =>
   `${new Date(e.timestamp ?? 0).toISOString()} ${(e.message ?? '').replace(/\n$/, '')}`;
 
 /** One page of FilterLogEvents at a time, from `startTime`; a missing log group throws its ResourceNotFoundException. */

@@ -11,7 +11,7 @@ import { waitFunctionReady } from '../resources/wait-function.js';
 import { writeOptions } from '../rules/write-options.js';
 
 /** What makes two function versions the same release: code and the configuration that shapes it. */
-export function releaseFingerprint(c: FunctionConfiguration): string {
+function releaseFingerprint(c: FunctionConfiguration): string {
   return JSON.stringify([
     c.CodeSha256, c.Runtime, c.Handler, c.Role, c.MemorySize, c.Timeout, c.EphemeralStorage?.Size ?? 512,
     Object.entries(c.Environment?.Variables ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)),
