@@ -22,7 +22,7 @@ describe('size strategy', () => {
     assert.equal(s.totalUnzipped, 600_000 + 150 * MB);
     const lines = describeSizeStrategy(s, input);
     assert.match(lines[0]!, /layer/);
-    assert.match(lines.join('\n'), /195\.3 KiB/);
+    assert.match(lines.join('\n'), /function\.zip 195 KB \(586 KB unzipped\), direct upload \(<= 50 MB\)/);
   });
 
   it('sends a layer over 50 MB through S3', () => {

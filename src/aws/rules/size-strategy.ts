@@ -1,5 +1,6 @@
 import { LIMITS } from '../../lambda/facts.js';
 import { UsageError } from '../../errors.js';
+import { formatBytes } from '../../reporter/format.js';
 
 /** Lambda's documented package limits. */
 export const DIRECT_UPLOAD_LIMIT = LIMITS.directUploadBytes;
@@ -36,9 +37,6 @@ export interface SizeInput {
 }
 
 export const uploadRoute = (size: number): UploadRoute => (size <= DIRECT_UPLOAD_LIMIT ? 'direct' : 's3');
-
-export const formatBytes = (n: number): string =>
-  n >= MIB ? `${(n / MIB).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
 
 /** Deps extracted to /tmp plus room for the archive while it downloads and 10% slack, rounded up. */
 export function slimEphemeralStorage(depsZip: number, depsUnzipped: number, configured: number): number {
