@@ -164,6 +164,24 @@ describe('pipe CLI errors', () => {
     }
   });
 
+  it('a config task that does not fit the graph exits 2 naming its key and line, before running anything', async () => {
+    const { dir, cleanup } = await makeProject({
+      'pipeline.config.ts': `export default {\n  app: 'c',\n  tasks: {\n    env: { command: 'touch ran-env' },\n    lint: { command: 'touch ran-lint', dependencies: ['modle'] },\n  },\n};\n`,
+    });
+    try {
+      const r = await runPipe(['lint', '--json'], { cwd: dir });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /pipeline\.config\.ts: invalid configuration/);
+      assert.match(r.stderr, /tasks\.env has the name of a built-in task/);
+      assert.match(r.stderr, /tasks\.lint\.dependencies\[0\] is "modle", which is not a task; .*did you mean "model"\?/);
+      const error = (JSON.parse(r.stdout) as { error?: { code: string; file?: string; line?: number } }).error;
+      assert.deepEqual([error?.code, error?.file, error?.line], ['CONFIG_INVALID', path.join(dir, 'pipeline.config.ts'), 4]);
+      assert.equal(existsSync(path.join(dir, 'ran-env')) || existsSync(path.join(dir, 'ran-lint')), false);
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('an invalid config exits 2 naming the key, the file and what is allowed', async () => {
     const { dir, cleanup } = await makeProject({ 'pipeline.config.ts': `export default { app: 'c', runtime: 'python2.7', function: { memroy: 1 } };` });
     try {
