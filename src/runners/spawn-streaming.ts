@@ -1,9 +1,13 @@
-import { spawn } from 'node:child_process';
+import { execa } from 'execa';
 import { CommandError, InterruptedError, PipeError } from '../errors.js';
 import type { StepReporter } from '../reporter/reporter.js';
 import { formatCommand } from '../util/format-command.js';
-import { LineSplitter, LineTail } from './stream-lines.js';
+import { LineTail } from './stream-lines.js';
 
+/** How many of a failed command's last stderr lines its error keeps. */
+const STDERR_TAIL_LINES = 20;
+/** How long a cancelled command's process group has between SIGTERM and SIGKILL. */
+const KILL_GRACE_MS = 2000;
 
 export interface SpawnOptions {
   argv: readonly string[];
@@ -18,61 +22,59 @@ export interface SpawnOptions {
 }
 
 /**
- * Runs a host process with its output streamed line by line into the reporter. The process gets its
- * own process group, so cancelling stops it and everything it started (a shell's children too):
- * SIGTERM to the group, SIGKILL two seconds later.
+ * Runs a host process through execa with its output streamed line by line into the reporter. The process
+ * gets its own process group, so cancelling stops it and everything it started (a shell's children too):
+ * SIGTERM to the group, SIGKILL two seconds later. A non-zero exit is a `CommandError` with the stderr tail.
  */
-export function spawnStreaming(opts: SpawnOptions): Promise<{ stdout: string }> {
+export async function spawnStreaming(opts: SpawnOptions): Promise<{ stdout: string }> {
   const [file, ...args] = opts.argv;
-  if (!file) return Promise.reject(new PipeError('EMPTY_COMMAND', 'A step has an empty command'));
+  if (!file) throw new PipeError('EMPTY_COMMAND', 'A step has an empty command');
   const display = opts.display ?? formatCommand(opts.argv);
-  if (opts.signal.aborted) return Promise.reject(new InterruptedError(`Interrupted: ${display}`));
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {
-      cwd: opts.cwd,
-      env: { ...process.env, ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    const chunks: Buffer[] = [];
-    const out = new LineSplitter((line) => opts.reporter.line(line, 'stdout'));
-    const tail = new LineTail(20);
-    const err = new LineSplitter((line) => {
-      tail.push(line);
-      opts.reporter.line(line, 'stderr');
-    });
-    child.stdout.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-      out.push(chunk);
-    });
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    let killTimer: NodeJS.Timeout | undefined;
-    const kill = (sig: NodeJS.Signals): void => {
-      try {
-        if (child.pid) process.kill(-child.pid, sig);
-      } catch {
-        // Already gone.
-      }
-    };
-    const onAbort = (): void => {
-      kill('SIGTERM');
-      killTimer = setTimeout(() => kill('SIGKILL'), 2000);
-    };
-    opts.signal.addEventListener('abort', onAbort, { once: true });
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      opts.signal.removeEventListener('abort', onAbort);
-      if (error.code === 'ENOENT') {
-        reject(new PipeError('COMMAND_NOT_FOUND', `Command not found: ${file}`, { hint: `Install ${file} or put it on PATH.`, cause: error }));
-      } else reject(error);
-    });
-    child.on('close', (code, signal) => {
-      opts.signal.removeEventListener('abort', onAbort);
-      if (killTimer) clearTimeout(killTimer);
-      out.end();
-      err.end();
-      if (opts.signal.aborted) return reject(new InterruptedError(`Interrupted: ${display}`));
-      if (code === 0) return resolve({ stdout: Buffer.concat(chunks).toString() });
-      reject(new CommandError({ command: display, exitCode: code, signal: signal ?? undefined, where: opts.where, stderrTail: tail.get() }));
-    });
+  if (opts.signal.aborted) throw new InterruptedError(`Interrupted: ${display}`);
+  const tail = new LineTail(STDERR_TAIL_LINES);
+  const subprocess = execa(file, args, {
+    cwd: opts.cwd,
+    env: { ...opts.env },
+    stdin: 'ignore',
+    detached: true,
+    reject: false,
+    stripFinalNewline: false,
+    stdout: [function* (line: unknown) {
+      opts.reporter.line(String(line), 'stdout');
+      yield line;
+    }],
+    // stderr is shown as it comes and kept only as its tail.
+    stderr: [function* (line: unknown) {
+      tail.push(String(line));
+      opts.reporter.line(String(line), 'stderr');
+    }],
   });
+  let killTimer: NodeJS.Timeout | undefined;
+  const killGroup = (sig: NodeJS.Signals): void => {
+    try {
+      if (subprocess.pid) process.kill(-subprocess.pid, sig);
+    } catch {
+      // Already gone.
+    }
+  };
+  const onAbort = (): void => {
+    killGroup('SIGTERM');
+    killTimer = setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
+  };
+  opts.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const result = await subprocess;
+    if (opts.signal.aborted) throw new InterruptedError(`Interrupted: ${display}`);
+    if (result.code === 'ENOENT' && result.exitCode === undefined) {
+      throw new PipeError('COMMAND_NOT_FOUND', `Command not found: ${file}`, { hint: `Install ${file} or put it on PATH.`, cause: result.cause });
+    }
+    if (result.failed) {
+      if (result.exitCode === undefined && !result.signal) throw result.cause ?? result;
+      throw new CommandError({ command: display, exitCode: result.exitCode ?? null, signal: result.signal, where: opts.where, stderrTail: tail.get() });
+    }
+    return { stdout: String(result.stdout) };
+  } finally {
+    opts.signal.removeEventListener('abort', onAbort);
+    if (killTimer) clearTimeout(killTimer);
+  }
 }

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execa } from 'execa';
 import { mkdir } from 'node:fs/promises';
 import { PipeError } from '../errors.js';
 import { runtimeScript } from './runtime-files.js';
@@ -17,25 +17,18 @@ export interface ExtractedZip {
 export async function extractZip(zipPath: string, destDir: string, options: { python?: string } = {}): Promise<ExtractedZip> {
   const python = options.python ?? 'python3';
   await mkdir(destDir, { recursive: true });
-  const child = spawn(python, ['-I', '-S', runtimeScript('unzip.py'), zipPath, destDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', resolve);
-  }).catch((error: unknown) => {
+  const result = await execa(python, ['-I', '-S', runtimeScript('unzip.py'), zipPath, destDir], { stdin: 'ignore', reject: false });
+  if (result.exitCode === undefined && result.signal === undefined) {
     throw new PipeError('PYTHON_NOT_FOUND', `Cannot run "${python}" to extract ${zipPath}`, {
-      cause: error,
+      cause: result.cause,
       hint: 'Install Python 3 or set `python` in pipeline.config.ts to an interpreter that exists.',
     });
-  });
-  if (code !== 0) {
-    throw new PipeError('ZIP_EXTRACT_FAILED', `Cannot extract ${zipPath}: ${stderr.trim() || `exit code ${code}`}`, {
+  }
+  if (result.failed) {
+    throw new PipeError('ZIP_EXTRACT_FAILED', `Cannot extract ${zipPath}: ${result.stderr.trim() || `exit code ${result.exitCode ?? result.signal}`}`, {
       hint: 'Rebuild the package (`npx pipe package --force`).',
     });
   }
-  const parsed = JSON.parse(stdout) as { files: number; bytes: number };
+  const parsed = JSON.parse(result.stdout) as { files: number; bytes: number };
   return { files: parsed.files, unzippedBytes: parsed.bytes };
 }

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execa } from 'execa';
 import type { Readable, Writable } from 'node:stream';
 import { runtimeScript } from './runtime-files.js';
 
@@ -48,11 +48,22 @@ export function spawnFunctionProcess(request: LaunchRequest): FunctionProcess {
   const args = ['-I', '-S', runtimeScript('lambda_runtime.py'), ...runtimeArgs(request.codeDir, request.layerDirs, request.handler, request.timeoutSeconds)];
   // Its own process group: Ctrl-C in the terminal reaches pipe, which stops the function itself, instead
   // of interrupting the Python process mid-read with a traceback. If pipe dies, stdin closes and it exits.
-  const child = spawn(request.python, args, { cwd: request.codeDir, env: request.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-  const exited = new Promise<ProcessExit>((resolve) => {
-    let spawnError: Error | undefined;
-    child.once('error', (error) => (spawnError = error));
-    child.once('close', (code, signal) => resolve({ code, signal, error: spawnError }));
+  const child = execa(request.python, args, {
+    cwd: request.codeDir,
+    env: request.env,
+    extendEnv: false,
+    stdin: 'pipe',
+    detached: true,
+    buffer: false,
+    reject: false,
+  });
+  const exited = child.then((result): ProcessExit => {
+    const ran = result.exitCode !== undefined || result.signal !== undefined;
+    return {
+      code: result.exitCode ?? null,
+      signal: result.signal ?? null,
+      ...(ran ? {} : { error: result.cause instanceof Error ? result.cause : new Error(result.shortMessage) }),
+    };
   });
   return {
     stdin: child.stdin,

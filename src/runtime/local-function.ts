@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { PipeError } from '../errors.js';
+import { LineTail } from '../runners/stream-lines.js';
 import { spawnFunctionProcess, type FunctionLauncher, type FunctionProcess } from './function-process.js';
 import { runtimeScript } from './runtime-files.js';
 
@@ -81,7 +82,7 @@ interface Sandbox {
   waiter?: Waiter;
   /** Resolved when the runtime's REPORT line for this request id has gone through onLog. */
   report?: { requestId: string; seen(): void };
-  stderrTail: string[];
+  stderrTail: LineTail;
 }
 
 const TAIL_LINES = 15;
@@ -218,7 +219,7 @@ export class LocalFunction {
       await child.exited;
       throw stoppedError();
     }
-    const sandbox: Sandbox = { child, alive: true, ready: false, exited: Promise.resolve(), stderrTail: [] };
+    const sandbox: Sandbox = { child, alive: true, ready: false, exited: Promise.resolve(), stderrTail: new LineTail(TAIL_LINES) };
     sandbox.exited = child.exited.then(({ code, signal, error }) => {
       sandbox.alive = false;
       const waiter = sandbox.waiter;
@@ -229,7 +230,6 @@ export class LocalFunction {
     createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => sandbox.waiter?.line(line));
     createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (line) => {
       sandbox.stderrTail.push(line);
-      if (sandbox.stderrTail.length > TAIL_LINES) sandbox.stderrTail.shift();
       this.options.onLog?.(line);
       if (sandbox.report && line.startsWith(`REPORT RequestId: ${sandbox.report.requestId}`)) sandbox.report.seen();
     });
@@ -250,14 +250,14 @@ export class LocalFunction {
       await sandbox.exited;
       const message = `INIT_REPORT Init Duration: ${initTimeoutSeconds * 1000} ms Phase: init Status: timeout`;
       this.options.onLog?.(message);
-      throw new FunctionInitError({ errorType: 'Sandbox.Timedout', errorMessage: message }, sandbox.stderrTail);
+      throw new FunctionInitError({ errorType: 'Sandbox.Timedout', errorMessage: message }, sandbox.stderrTail.get());
     }
     if ('exit' in first && this.stopped) throw stoppedError();
     if ('exit' in first) {
       throw new PipeError('FUNCTION_START_FAILED', `The local function runtime did not start (${first.exit})`, {
         hint: first.exit.startsWith('cannot run')
           ? `Install Python 3 or set \`python\` in pipeline.config.ts to an interpreter that exists.`
-          : `Its output:\n${sandbox.stderrTail.join('\n')}`,
+          : `Its output:\n${sandbox.stderrTail.get().join('\n')}`,
       });
     }
     const message = JSON.parse(first.line) as { type: string; initMs?: number } & Partial<FunctionError>;
@@ -265,7 +265,7 @@ export class LocalFunction {
       await sandbox.exited;
       throw new FunctionInitError(
         { errorType: message.errorType ?? 'Runtime.Unknown', errorMessage: message.errorMessage ?? first.line, stackTrace: message.stackTrace },
-        sandbox.stderrTail,
+        sandbox.stderrTail.get(),
       );
     }
     sandbox.ready = true;
