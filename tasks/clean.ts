@@ -5,7 +5,7 @@ import type { ResolvedConfig } from '../src/config/resolved.js';
 import { PipeError, UsageError } from '../src/errors.js';
 import { readServeState, serveStateFile } from '../src/runtime/serve-state.js';
 import type { TaskContext, TaskDefinition } from '../src/task.js';
-import { packageDir } from './package.js';
+import { packageDir } from '../src/packaging/package-manifest.js';
 
 /** Resolves a project-relative path and refuses anything that is not strictly inside the project. */
 function insideProject(root: string, rel: string): string {

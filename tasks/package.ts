@@ -1,30 +1,15 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { ResolvedConfig } from '../src/config/resolved.js';
 import { PipeError } from '../src/errors.js';
+import { deployedArtifacts } from '../src/packaging/artifacts.js';
+import { packageDir, PACKAGE_MANIFEST_FORMAT, writePackageManifest, type PackageManifest } from '../src/packaging/package-manifest.js';
 import type { ZipEntry, ZipResult } from '../src/packaging/zip.js';
 import { listVendoredWheels } from '../src/packaging/wheels.js';
 import { formatBytes } from '../src/reporter/format.js';
 import type { Runner } from '../src/runners/runner.js';
 import type { TaskContext, TaskDefinition } from '../src/task.js';
-import { writeFileAtomic } from '../src/util/atomic.js';
 import { envPaths, venvPython } from './env.js';
-
-/** Artifacts the function loads; everything else in artifacts/ (joblib, metrics, plot) stays local. */
-export const DEPLOYED_ARTIFACTS = ['model.json', 'model_card.json'] as const;
-
-export const packageDir = (config: ResolvedConfig): string => path.posix.join(config.paths.build, 'package');
-
-/** build/package/manifest.json: what deploy, update, status and serve read. */
-export interface PackageManifest {
-  function: { file: string; sha256: string; size: number; unzippedSize: number };
-  layer: { file: string; sha256: string; size: number; unzippedSize: number; depsHash: string } | null;
-  runtime: string;
-  architecture: string;
-  handler: string;
-  wheels: { name: string; version: string; tags: string[] }[];
-}
 
 const excluded = (rel: string): boolean =>
   /(^|\/)(__pycache__|\.pytest_cache|tests?)(\/|$)/.test(rel) || rel.endsWith('.pyc') || /(^|\/)\./.test(rel);
@@ -85,7 +70,7 @@ export const packageTask: TaskDefinition = {
   dependencies: ['env', 'model'],
   inputs: (c) => [`${c.paths.handler}/**`],
   outputs: (c) => [packageDir(c)],
-  configSlice: (c) => ({ runtime: c.runtime, architecture: c.architecture, handler: c.function.handler, paths: c.paths }),
+  configSlice: (c) => ({ runtime: c.runtime, architecture: c.architecture, handler: c.function.handler, paths: c.paths, manifestFormat: PACKAGE_MANIFEST_FORMAT }),
   async run(ctx) {
     // archiver is loaded only when something is packaged: a no-op run stays cheap.
     const { collectFiles, writeDeterministicZip } = await import('../src/packaging/zip.js');
@@ -95,10 +80,7 @@ export const packageTask: TaskDefinition = {
     await mkdir(out, { recursive: true });
 
     const artifactsDir = path.join(root, config.paths.artifacts);
-    const missing = DEPLOYED_ARTIFACTS.filter((a) => !existsSync(path.join(artifactsDir, a)));
-    if (missing.length) {
-      throw new PipeError('ARTIFACTS_MISSING', `${config.paths.artifacts}/ lacks ${missing.join(', ')}`, { hint: 'Run `npx pipe model --force` to train again.' });
-    }
+    const artifacts = await deployedArtifacts(artifactsDir, config.paths.artifacts);
     const handlerEntries = await collectFiles(path.join(root, config.paths.handler), '', excluded);
     const moduleFile = `${config.function.handler.split('.').slice(0, -1).join('/')}.py`;
     if (!handlerEntries.some((e) => e.name === moduleFile)) {
@@ -112,7 +94,7 @@ export const packageTask: TaskDefinition = {
     const bytecode = await compileHandler(ctx, runner, handlerEntries, bytecodeDir);
     const fn: ZipResult = await writeDeterministicZip(
       [...handlerEntries, ...bytecode.entries,
-        ...DEPLOYED_ARTIFACTS.map((a) => ({ name: `artifacts/${a}`, file: path.join(artifactsDir, a) }))],
+        ...artifacts.files.map((a) => ({ name: `artifacts/${a}`, file: path.join(artifactsDir, a) }))],
       path.join(out, 'function.zip'),
       { signal: ctx.signal },
     );
@@ -140,8 +122,10 @@ export const packageTask: TaskDefinition = {
       architecture: config.architecture,
       handler: config.function.handler,
       wheels: await listVendoredWheels(path.join(depsDir, 'python')),
+      artifacts: artifacts.files,
+      ...(artifacts.exampleRequest === undefined ? {} : { exampleRequest: artifacts.exampleRequest }),
     };
-    await writeFileAtomic(path.join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    await writePackageManifest(out, manifest);
     const unzipped = fn.unzippedSize + (layer?.unzippedSize ?? 0);
     const zipped = fn.size + (layer?.size ?? 0);
     return { summary: `function ${formatBytes(fn.size)} + layer ${formatBytes(layer?.size ?? 0)} zipped (${formatBytes(zipped)}), ${formatBytes(unzipped)} unzipped` };

@@ -106,7 +106,12 @@ export const either = <const O extends [v.GenericSchema, v.GenericSchema, ...v.G
 export const object = <E extends v.ObjectEntries>(entries: E, describe = 'an object') => {
   const keys = Object.keys(entries);
   const strict = v.strictObject(entries, (issue) => {
-    if (issue.expected === 'never') return `is not a known key; allowed here: ${keys.join(', ')}${didYouMean(issue.input, keys)}`;
+    if (issue.expected === 'never') {
+      // valibot reports the first unknown key of an object; the others are named in its message.
+      const others = Object.keys(issue.path?.at(-1)?.input ?? {}).filter((key) => !keys.includes(key) && key !== issue.input);
+      const also = others.length ? ` (nor ${others.map((key) => JSON.stringify(key)).join(', ')})` : '';
+      return `is not a known key${also}; allowed here: ${keys.join(', ')}${didYouMean(issue.input, keys)}`;
+    }
     const missing = issue.path?.at(-1)?.key;
     if (typeof missing === 'string' && missing in entries) return `is missing; expected ${what(entries[missing]!)}`;
     return expected(describe)(issue);

@@ -11,7 +11,7 @@ import { runtimeField } from './runtime-field.js';
  * from here.
  */
 
-export { ARCHITECTURES, RUNTIMES, type Architecture, type Runtime } from '../lambda/facts.js';
+export type { Architecture, Runtime } from '../lambda/facts.js';
 
 export const RUNNER_CHOICES = ['auto', 'docker', 'local'] as const;
 export type RunnerChoice = (typeof RUNNER_CHOICES)[number];
@@ -61,7 +61,10 @@ const functionSchema = object({
   keepWarm: v.optional(v.pipe(keepWarm, v.transform((rate) => rate || undefined)), false),
   /** Instances kept initialised on the live alias (billed while configured). */
   provisionedConcurrency: v.optional(number({ min: 1, integer: true })),
-  /** The most instances the function may run at once (0 stops every invocation). */
+  /**
+   * The most instances the function may run at once (0 stops every invocation). The account's limit is
+   * known only to deploy, which checks that LIMITS.unreservedConcurrencyMinimum stays unreserved.
+   */
   reservedConcurrency: v.optional(number({ min: 0, integer: true })),
 });
 

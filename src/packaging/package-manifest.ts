@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolved.js';
 import { PipeError, UsageError } from '../errors.js';
-import type { WheelInfo } from '../aws/rules/wheel-compat.js';
+import { ARCHITECTURES, type Architecture } from '../lambda/facts.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import type { VendoredWheel } from './wheels.js';
 
 /** One archive the package task wrote, as listed in manifest.json. */
 export interface PackageArchive {
@@ -12,15 +14,25 @@ export interface PackageArchive {
   unzippedSize: number;
 }
 
-/** `<build>/package/manifest.json`, written by the package task. */
+/** `<build>/package/manifest.json`: what the package task built, read by deploy, update and status. */
 export interface PackageManifest {
   function: PackageArchive;
   layer: (PackageArchive & { depsHash: string }) | null;
   runtime: string;
-  architecture: 'x86_64' | 'arm64';
+  architecture: Architecture;
   handler: string;
-  wheels: WheelInfo[];
+  wheels: VendoredWheel[];
+  /** The artifacts in function.zip (under artifacts/), as the artifacts directory named them. */
+  artifacts: string[];
+  /** The request the smoke test sends to POST /predict, from the model card; absent when the card has none. */
+  exampleRequest?: unknown;
 }
+
+/**
+ * The manifest's shape, in the package task's fingerprint: a package written by a pipe that wrote
+ * another shape is built again instead of failing to read.
+ */
+export const PACKAGE_MANIFEST_FORMAT = 2;
 
 /** A manifest with its archives' absolute paths. */
 export interface LocalPackage {
@@ -30,11 +42,19 @@ export interface LocalPackage {
   layerZip: string | null;
 }
 
-export const packageDir = (config: Pick<ResolvedConfig, 'root' | 'paths'>): string => path.join(config.root, config.paths.build, 'package');
+const MANIFEST_FILE = 'manifest.json';
+
+/** The package task's output directory, relative to the project root. */
+export const packageDir = (config: Pick<ResolvedConfig, 'paths'>): string => path.posix.join(config.paths.build, 'package');
+
+/** Writes the manifest into a package directory, atomically. */
+export async function writePackageManifest(dir: string, manifest: PackageManifest): Promise<void> {
+  await writeFileAtomic(path.join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+}
 
 export async function readLocalPackage(config: Pick<ResolvedConfig, 'root' | 'paths'>): Promise<LocalPackage> {
-  const dir = packageDir(config);
-  const file = path.join(dir, 'manifest.json');
+  const dir = path.join(config.root, packageDir(config));
+  const file = path.join(dir, MANIFEST_FILE);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -73,8 +93,12 @@ function parseManifest(raw: unknown, file: string): PackageManifest {
     layer = { ...archive(m.layer, 'layer'), depsHash };
   }
   if (typeof m.runtime !== 'string') return bad('"runtime" is missing');
-  if (m.architecture !== 'x86_64' && m.architecture !== 'arm64') return bad('"architecture" must be x86_64 or arm64');
+  const architecture = ARCHITECTURES.find((a) => a === m.architecture) ?? bad(`"architecture" must be ${ARCHITECTURES.join(' or ')}`);
   if (typeof m.handler !== 'string') return bad('"handler" is missing');
-  const wheels = Array.isArray(m.wheels) ? (m.wheels as WheelInfo[]) : [];
-  return { function: fn, layer, runtime: m.runtime, architecture: m.architecture, handler: m.handler, wheels };
+  const wheels = Array.isArray(m.wheels) ? (m.wheels as VendoredWheel[]) : [];
+  const artifacts = Array.isArray(m.artifacts) ? m.artifacts.filter((a): a is string => typeof a === 'string') : [];
+  return {
+    function: fn, layer, runtime: m.runtime, architecture, handler: m.handler, wheels, artifacts,
+    ...(m.exampleRequest === undefined ? {} : { exampleRequest: m.exampleRequest }),
+  };
 }

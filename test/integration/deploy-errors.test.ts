@@ -51,6 +51,14 @@ describe('deploy error paths and recovery', () => {
     assert.equal(h.standIn.state.calls.length, 0);
   });
 
+  it('refuses a package without an example request for the smoke test before calling AWS', async () => {
+    h = await startHarness();
+    await h.writePackage({ noExample: true });
+    await assert.rejects(deployStage({ config: h.config, clients: h.clients(), reporter: new LineReporter() }), (e: unknown) =>
+      code('PACKAGE_INVALID')(e) && /no example request/.test((e as Error).message) && /example_request/.test((e as PipeError).hint ?? ''));
+    assert.equal(h.standIn.state.calls.length, 0);
+  });
+
   it('retries throttling, 5xx, IAM propagation delay and in-progress conflicts', async () => {
     h = await startHarness({ rolePropagationFailures: 2 });
     await h.writePackage();

@@ -76,6 +76,8 @@ export interface PackageSpec {
   /** Overrides of the manifest's sizes (a "too large" package without writing 300 MB). */
   layerUnzippedSize?: number;
   runtime?: string;
+  /** A package whose model card had no example request. */
+  noExample?: boolean;
 }
 
 export interface Harness {
@@ -175,6 +177,8 @@ export async function startHarness(options: Partial<AwsStandInOptions> & { confi
         architecture: config.architecture,
         handler: 'app.handler',
         wheels: spec.wheels ?? [{ name: 'numpy', version: '2.2.6', tags: ['cp311-cp311-manylinux_2_17_x86_64', 'cp311-cp311-manylinux2014_x86_64'] }],
+        artifacts: ['model_card.json'],
+        ...(spec.noExample ? {} : { exampleRequest: EXAMPLE }),
       };
       await writeFile(path.join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     },

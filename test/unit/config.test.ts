@@ -36,6 +36,7 @@ describe('config validation', () => {
   it('names an unknown key and lists the allowed ones', () => {
     invalid({ app: 'x', memroy: 3 }, /memroy is not a known key; allowed here: app, region/);
     invalid({ app: 'x', function: { memroy: 3 } }, /function\.memroy is not a known key; allowed here: memory, timeout/);
+    invalid({ app: 'x', function: { memroy: 3, timout: 1, size: 2 } }, /function\.memroy is not a known key \(nor "timout", "size"\); allowed here: memory, timeout.*; did you mean "memory"\?/);
   });
 
   it('names a wrong value and says what is allowed', () => {

@@ -1,14 +1,7 @@
 import { UsageError } from '../../errors.js';
 import { MACHINE, type Architecture } from '../../lambda/facts.js';
+import type { VendoredWheel } from '../../packaging/wheels.js';
 import { runtimeInfo } from './runtime-support.js';
-
-/** A vendored wheel as the package manifest lists it. */
-export interface WheelInfo {
-  name: string;
-  version: string;
-  /** Expanded tags, e.g. "cp311-cp311-manylinux_2_17_x86_64". */
-  tags: string[];
-}
 
 export interface WheelProblem {
   wheel: string;
@@ -72,7 +65,7 @@ export function tagProblem(tag: string, runtime: string, architecture: Architect
 }
 
 /** Every wheel none of whose tags fits the runtime (glibc, architecture, Python version). */
-export function findIncompatibleWheels(wheels: readonly WheelInfo[], runtime: string, architecture: Architecture): WheelProblem[] {
+export function findIncompatibleWheels(wheels: readonly VendoredWheel[], runtime: string, architecture: Architecture): WheelProblem[] {
   const problems: WheelProblem[] = [];
   for (const wheel of wheels) {
     if (wheel.tags.length === 0) continue;
@@ -84,7 +77,7 @@ export function findIncompatibleWheels(wheels: readonly WheelInfo[], runtime: st
 }
 
 /** Throws a UsageError naming each wheel that would fail to import on the Lambda runtime. */
-export function checkWheelsCompatible(wheels: readonly WheelInfo[], runtime: string, architecture: Architecture): void {
+export function checkWheelsCompatible(wheels: readonly VendoredWheel[], runtime: string, architecture: Architecture): void {
   const problems = findIncompatibleWheels(wheels, runtime, architecture);
   if (problems.length === 0) return;
   const info = runtimeInfo(runtime);

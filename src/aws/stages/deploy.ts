@@ -46,7 +46,7 @@ export async function prepareStage(options: StageRunOptions) {
   const { config, clients, reporter, signal } = options;
   const pkg = await readLocalPackage(config);
   const strategy = checkPackageForLambda(config, pkg, { allowSlim: options.allowSlim ?? false, reporter, now: options.now });
-  const example = await exampleRequestOf(pkg.functionZip);
+  const example = exampleRequestOf(pkg);
   const identity = await checkCredentials(clients, signal);
   return { pkg, strategy, example, identity, names: resourceNames(config, identity.account) };
 }

@@ -2,7 +2,7 @@ import { PipeError } from '../../errors.js';
 import type { StepReporter } from '../../reporter/reporter.js';
 import { causeMessages, describeCause, networkFailure } from '../rules/network-errors.js';
 import { signRequest, type SigningCredentials } from '../resources/sign-request.js';
-import { readZipEntry } from '../../packaging/zip-entry.js';
+import type { LocalPackage } from '../../packaging/package-manifest.js';
 
 export interface SmokeTarget {
   url: string;
@@ -25,17 +25,14 @@ export interface SmokeContext {
 
 const REQUEST_TIMEOUT_MS = 30_000;
 
-/** The model card's example request, read from the function.zip being deployed. */
-export async function exampleRequestOf(functionZip: string): Promise<unknown> {
-  const card = await readZipEntry(functionZip, 'artifacts/model_card.json');
-  if (!card) {
-    throw new PipeError('PACKAGE_INVALID', `${functionZip} has no artifacts/model_card.json`, { hint: 'Rebuild with `pipe model package`.' });
+/** The example request the package task took from the model card, for the smoke test. */
+export function exampleRequestOf(pkg: LocalPackage): unknown {
+  if (pkg.manifest.exampleRequest === undefined) {
+    throw new PipeError('PACKAGE_INVALID', `The package in ${pkg.dir} has no example request for the smoke test (its model card has no example_request)`, {
+      hint: 'Have the training script write example_request into the model card (pipe\'s exporter does), then rebuild with `pipe model package`.',
+    });
   }
-  const parsed = JSON.parse(card.toString('utf8')) as { example_request?: unknown };
-  if (parsed.example_request === undefined) {
-    throw new PipeError('PACKAGE_INVALID', 'artifacts/model_card.json has no example_request for the smoke test', { hint: 'Rebuild with `pipe model package`.' });
-  }
-  return parsed.example_request;
+  return pkg.manifest.exampleRequest;
 }
 
 async function request(target: SmokeTarget, ctx: SmokeContext, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
