@@ -1,5 +1,5 @@
 import { UsageError } from '../../errors.js';
-import { MACHINE, type Architecture } from '../../lambda/facts.js';
+import { MACHINE, PYTHON_RUNTIMES, supportedRuntimes, type Architecture } from '../../lambda/facts.js';
 import type { VendoredWheel } from '../../packaging/wheels.js';
 import { runtimeInfo } from './runtime-support.js';
 
@@ -82,11 +82,13 @@ export function checkWheelsCompatible(wheels: readonly VendoredWheel[], runtime:
   if (problems.length === 0) return;
   const info = runtimeInfo(runtime);
   const list = problems.map((p) => `  ${p.wheel}: ${p.reason}`).join('\n');
+  const newerGlibc = supportedRuntimes().find((r) => newer(PYTHON_RUNTIMES[r].glibc, info.glibc));
+  const otherRuntime = newerGlibc ? `, or use a runtime with a newer glibc (${newerGlibc}+ has glibc ${showGlibc(PYTHON_RUNTIMES[newerGlibc].glibc)})` : '';
   throw new UsageError(
     'WHEEL_INCOMPATIBLE',
     `${problems.length === 1 ? 'A vendored wheel does' : `${problems.length} vendored wheels do`} not fit the ${runtime} runtime (${info.os}, glibc ${showGlibc(info.glibc)}, ${architecture}):\n${list}`,
     {
-      hint: `Pin a version that ships a wheel for manylinux_${info.glibc.join('_')} or older (e.g. manylinux2014), or use a runtime with a newer glibc (python3.12+ has glibc 2.34); then rerun pipe package.`,
+      hint: `Pin a version that ships a wheel for manylinux_${info.glibc.join('_')} or older (e.g. manylinux2014)${otherRuntime}; then rerun pipe package.`,
     },
   );
 }
