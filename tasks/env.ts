@@ -36,7 +36,7 @@ export const envTask: TaskDefinition = {
   inputs: (c) => [`${c.paths.python}/requirements*.txt`, runtimeRequirements(c)],
   outputs: (c, envKey = 'none') => [envPaths(c, envKey).venv, envPaths(c, envKey).runtimeDeps],
   // Runner, image and interpreter are not here: they choose the environment (envKey), and its tool
-  // versions (image id, Python) are part of the fingerprint.
+  // identity (the image id; the local Python's version) is part of the fingerprint.
   configSlice: (c) => ({
     runtime: c.runtime, architecture: c.architecture, docker: c.docker, buildEnv: c.buildEnv,
     xgboost: c.model.estimator === 'xgboost',
@@ -48,11 +48,10 @@ export const envTask: TaskDefinition = {
     const runner = await ctx.runner();
     const io = { signal: ctx.signal, reporter: ctx.reporter };
     const env = config.buildEnv;
-    const versions = await runner.toolVersions(ctx.signal);
     const paths = envPaths(config, runner.envKey);
     const venv = rel(ctx.root, ctx.staging(paths.venv));
     const deps = rel(ctx.root, ctx.staging(paths.runtimeDeps));
-    ctx.reporter.line(`runner: ${runner.describe()}, Python ${versions.python ?? '?'}`, 'info');
+    ctx.reporter.line(`runner: ${runner.describe()}, Python ${runner.pythonVersion || '?'}`, 'info');
 
     const train = ctx.reporter.step('training environment');
     await runner.exec({ command: [runner.python, '-m', 'venv', venv], env, title: 'create venv' }, { ...io, reporter: train });
@@ -83,13 +82,13 @@ export const envTask: TaskDefinition = {
     });
     // Lambda's code directory is read-only, so bytecode must ship in the package or be compiled on every
     // cold start. Unchecked-hash pycs are deterministic (no mtimes) and never re-validated at import.
-    if (versions.python?.startsWith(`${target}.`)) {
+    if (runner.pythonVersion.startsWith(`${target}.`)) {
       await runner.exec(
         { command: [`${venv}/bin/python`, '-m', 'compileall', '-q', '-j', '0', '--invalidation-mode', 'unchecked-hash', `${deps}/python`] },
         { ...io, reporter: vendor },
       );
     } else {
-      vendor.line(`build Python ${versions.python} differs from the runtime's ${target}: shipping sources only`, 'warn');
+      vendor.line(`build Python ${runner.pythonVersion} differs from the runtime's ${target}: shipping sources only`, 'warn');
     }
     vendor.done();
   },

@@ -3,12 +3,11 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResolvedConfig } from '../src/config/resolved.js';
 import { auditEnvironment } from '../src/aws/rules/audit-env.js';
-import { InternalError, PipeError, UsageError } from '../src/errors.js';
+import { PipeError, UsageError } from '../src/errors.js';
 import { formatDuration } from '../src/reporter/format.js';
 import { readExampleRequest } from '../src/runtime/example-request.js';
 import { extractZip } from '../src/runtime/extract-zip.js';
 import { startFunctionUrlServer } from '../src/runtime/function-url-server.js';
-import type { FunctionLauncher } from '../src/runtime/function-process.js';
 import { LocalFunction } from '../src/runtime/local-function.js';
 import { launchParentPid, parentGone, watchParent } from '../src/runtime/parent-watch.js';
 import { checkPortFree } from '../src/runtime/port-check.js';
@@ -86,22 +85,13 @@ export const serveTask: TaskDefinition = {
     const layer = existsSync(layerZip) ? await extractZip(layerZip, layerDir, { python: config.python }) : undefined;
     extracting.done(`${code.files} function files${layer ? `, ${layer.files} layer files` : ''}`);
 
-    // On the docker runner the function runs in the build image, whose Python is the Lambda runtime's.
-    const runner = await ctx.runner();
-    let launch: FunctionLauncher | undefined;
-    let where = `with ${config.python}`;
-    if (runner.kind === 'docker') {
-      const [{ DockerRunner }, { dockerLauncher }] = await Promise.all([import('../src/runners/docker-runner.js'), import('../src/runtime/docker-launch.js')]);
-      if (!(runner instanceof DockerRunner)) throw new InternalError('a docker runner that is not a DockerRunner');
-      launch = dockerLauncher(runner, config);
-      where = `in docker ${runner.image}`;
-    }
+    const { launch, python, where } = await (await ctx.runner()).functionHost();
 
     const fn = new LocalFunction({
       codeDir,
       layerDirs: layer ? [layerDir] : [],
       handler: config.function.handler,
-      python: runner.kind === 'docker' ? runner.python : config.python,
+      python,
       launch,
       functionName: `${config.app}-${config.stage}`,
       memoryMb: config.function.memory,

@@ -10,9 +10,8 @@ import { closestName } from '../graph/graph.js';
 import { checkUserTasks } from '../graph/user-task-checks.js';
 import { GithubActionsReporter } from '../reporter/github-actions-reporter.js';
 import { JsonReporter } from '../reporter/json-reporter.js';
-import { formatProgress } from '../reporter/format.js';
 import { PlainReporter } from '../reporter/plain-reporter.js';
-import type { Reporter, RunReport, StepReporter } from '../reporter/reporter.js';
+import type { Reporter, RunReport } from '../reporter/reporter.js';
 import type { TaskDefinition, TaskIo, TaskOption } from '../task.js';
 import { userTasks } from '../user-tasks.js';
 import { attachDashValues, checkNumberOptions } from './argv.js';
@@ -176,22 +175,7 @@ export async function main(argv: string[], signal: AbortSignal): Promise<number>
     }
     const config = loaded!.config;
     reporter = await chooseReporter(choiceOf(args));
-    const progressTo = reporter;
-    // The runner reports before any task runs (image pull): its progress is throttled to a line per layer
-    // every two seconds, and the last one.
-    const lastProgress = new Map<string, number>();
-    const runnerStep: StepReporter = {
-      line: (text) => progressTo.notice(text),
-      progress: (u) => {
-        const done = u.total !== undefined && u.current >= u.total;
-        if (!done && Date.now() - (lastProgress.get(u.label) ?? 0) < 2000) return;
-        lastProgress.set(u.label, Date.now());
-        progressTo.notice(formatProgress(u));
-      },
-      step: () => runnerStep,
-      done() {},
-      fail() {},
-    };
+    const noticeTo = reporter;
     const run = await executeRun({
       config,
       tasks: all,
@@ -204,7 +188,7 @@ export async function main(argv: string[], signal: AbortSignal): Promise<number>
       dryRun: Boolean(args['dry-run']),
       createRunner: async () => {
         const { selectRunner } = await import('../runners/select-runner.js');
-        return selectRunner({ config, choice: runner as RunnerChoice | undefined, image: args.image as string | undefined, reporter: runnerStep, signal, readOnly: Boolean(args['dry-run']) });
+        return selectRunner({ config, choice: runner as RunnerChoice | undefined, image: args.image as string | undefined, notice: (text) => noticeTo.notice(text) });
       },
     });
     await report(run, choice);

@@ -7,7 +7,9 @@ import { combineFingerprint, hashConfigSlice, hashInputs, type FingerprintParts 
 import { StateStore } from '../fingerprint/state-store.js';
 import { analyzeGraph } from '../graph/graph.js';
 import { planRun, type PlanInput, type PlannedTask } from '../plan/plan.js';
-import type { ErrorSummary, Reporter, RunReport, TaskReport } from '../reporter/reporter.js';
+import { formatProgress } from '../reporter/format.js';
+import { ProgressThrottle } from '../reporter/progress-throttle.js';
+import type { ErrorSummary, Reporter, RunReport, StepReporter, TaskReport } from '../reporter/reporter.js';
 import type { Runner } from '../runners/runner.js';
 import type { TaskDefinition, TaskIo } from '../task.js';
 import { promote } from '../util/atomic.js';
@@ -21,7 +23,7 @@ export interface RunOptions {
   reporter: Reporter;
   signal: AbortSignal;
   io: TaskIo;
-  /** Creates the build runner; called at most once per run, only if a task needs it. */
+  /** Creates the build runner, not yet prepared; called at most once per run, only if a task needs it. */
   createRunner: () => Promise<Runner>;
   force?: boolean;
   dryRun?: boolean;
@@ -62,14 +64,58 @@ async function runPreflights(tasks: readonly TaskDefinition[], opts: RunOptions)
   await Promise.all(tasks.map((t) => t.preflight?.({ config: opts.config, options: opts.options, signal: opts.signal })));
 }
 
-async function runnerTools(runner: () => Promise<Runner>, opts: RunOptions): Promise<Record<string, string>> {
-  try {
-    return await (await runner()).toolVersions(opts.signal);
-  } catch (error) {
-    // A dry run does not pull: a missing build image means the environment would be built anew.
-    if (opts.dryRun && error instanceof PipeError && error.code === 'IMAGE_MISSING') return { imageId: 'not present locally (would be pulled)' };
-    throw error;
+/**
+ * The run's build runner: created once when first needed; identified (read-only) for the plan, and
+ * prepared (image pulled, Python checked) as a run-level step before a task gets it. A dry run only
+ * identifies.
+ */
+class RunRunner {
+  private created?: Promise<Runner>;
+  private identity?: Promise<{ tools: Record<string, string>; ready: boolean }>;
+  private preparing?: Promise<Runner>;
+
+  constructor(
+    private readonly create: () => Promise<Runner>,
+    private readonly reporter: Reporter,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  get(): Promise<Runner> {
+    return (this.created ??= this.create());
   }
+
+  identify(): Promise<{ tools: Record<string, string>; ready: boolean }> {
+    return (this.identity ??= this.get().then((r) => r.identify(this.signal)));
+  }
+
+  /** Prepares the runner once; its progress (an image pull) is shown outside any task. */
+  prepared(): Promise<Runner> {
+    this.preparing ??= this.get().then(async (runner) => {
+      await runner.prepare({ reporter: runLevelStep(this.reporter), signal: this.signal });
+      this.identity = undefined;
+      return runner;
+    });
+    return this.preparing;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.created) await this.created.then((r) => r.dispose(), () => undefined);
+  }
+}
+
+/** A step reporter for work outside any task: lines as notices, progress throttled to a line per label every two seconds. */
+function runLevelStep(reporter: Reporter): StepReporter {
+  const throttle = new ProgressThrottle(2000);
+  const step: StepReporter = {
+    line: (text) => reporter.notice(text),
+    progress: (update) => {
+      if (throttle.admit(update.label, update)) reporter.notice(formatProgress(update));
+    },
+    step: () => step,
+    done() {},
+    fail() {},
+  };
+  return step;
 }
 
 /** Where a task keeps its stored state and its outputs. */
@@ -79,16 +125,9 @@ interface TaskPlace {
 }
 
 /** A `perEnvironment` task (env) has a place per runner environment: switching runner back finds it. */
-async function placeOf(task: TaskDefinition, opts: RunOptions, runner: () => Promise<Runner>): Promise<TaskPlace> {
+async function placeOf(task: TaskDefinition, opts: RunOptions, runner: RunRunner): Promise<TaskPlace> {
   if (!task.perEnvironment) return { stateName: task.name, outputs: task.outputs?.(opts.config) ?? [] };
-  let envKey: string;
-  try {
-    envKey = (await runner()).envKey;
-  } catch (error) {
-    // A dry run does not pull: with the image missing, its environment cannot exist yet.
-    if (opts.dryRun && error instanceof PipeError && error.code === 'IMAGE_MISSING') envKey = 'image-not-present';
-    else throw error;
-  }
+  const { envKey } = await runner.get();
   return { stateName: `${task.name}@${envKey}`, outputs: task.outputs?.(opts.config, envKey) ?? [] };
 }
 
@@ -97,7 +136,7 @@ async function gatherPlanInputs(
   order: readonly TaskDefinition[],
   opts: RunOptions,
   store: StateStore,
-  runner: () => Promise<Runner>,
+  runner: RunRunner,
 ): Promise<PlanInput[]> {
   const { config } = opts;
   const fingerprints = new Map<string, string>();
@@ -110,7 +149,7 @@ async function gatherPlanInputs(
     }
     const place = await placeOf(task, opts, runner);
     const stored = await store.read(place.stateName);
-    const tools = task.usesRunner ? await runnerTools(runner, opts) : {};
+    const tools = task.usesRunner ? (await runner.identify()).tools : {};
     const parts: FingerprintParts = {
       files: await hashInputs(config.root, task.inputs!(config), stored?.parts.files),
       config: hashConfigSlice(task.configSlice?.(config)),
@@ -147,8 +186,7 @@ export async function executeRun(opts: RunOptions): Promise<RunReport> {
   // Tasks that always run are checked before planning, which may pull a build image.
   if (!opts.dryRun) await runPreflights(order.filter((t) => !isCacheable(t)), opts);
   const store = StateStore.forProject(config.root);
-  let runnerPromise: Promise<Runner> | undefined;
-  const runner = (): Promise<Runner> => (runnerPromise ??= opts.createRunner());
+  const runner = new RunRunner(opts.createRunner, reporter, opts.signal);
 
   let lock: ProjectLock | undefined;
   const reports = new Map<string, TaskReport>();
@@ -159,15 +197,26 @@ export async function executeRun(opts: RunOptions): Promise<RunReport> {
     if (needsLock.length) {
       lock = await acquireProjectLock({ root: config.root, tasks: [...opts.requested], signal: opts.signal, onWait: (m) => reporter.notice(m) });
     }
-    const planInputs = await gatherPlanInputs(order, opts, store, runner);
-    const plan = planRun(planInputs, { force: Boolean(opts.force) });
-    reporter.planned(plan);
+    let planInputs = await gatherPlanInputs(order, opts, store, runner);
+    let plan = planRun(planInputs, { force: Boolean(opts.force) });
     if (opts.dryRun) {
+      reporter.planned(plan);
       const tasks = plan.map((p): TaskReport => ({ name: p.name, outcome: 'skipped', wouldRun: p.action === 'run', reason: `dry run: ${p.reason}`, durationMs: 0 }));
       return { ok: true, exitCode: 0, durationMs: Date.now() - started, tasks };
     }
     const toRun = plan.filter((p) => p.action === 'run').map((p) => byName.get(p.name)!);
     await runPreflights(toRun.filter(isCacheable), opts);
+    if (toRun.some((t) => t.usesRunner)) {
+      const { ready } = await runner.identify();
+      await runner.prepared();
+      // The plan saw an image that was not there yet: fingerprint with the pulled one, which is what
+      // the tasks build with and what their state must record.
+      if (!ready) {
+        planInputs = await gatherPlanInputs(order, opts, store, runner);
+        plan = planRun(planInputs, { force: Boolean(opts.force) });
+      }
+    }
+    reporter.planned(plan);
     let lockedRemaining = needsLock.length;
     const releaseWhenDone = async (name: string): Promise<void> => {
       if (needsLock.includes(name) && --lockedRemaining === 0) await lock?.release();
@@ -209,7 +258,7 @@ export async function executeRun(opts: RunOptions): Promise<RunReport> {
     return { ok: exitCode === 0, exitCode, durationMs: Date.now() - started, tasks, ...(error ? { error } : {}) };
   } finally {
     await lock?.release();
-    if (runnerPromise) await runnerPromise.then((r) => r.dispose(), () => undefined);
+    await runner.dispose();
   }
 }
 
@@ -219,7 +268,7 @@ async function runTask(
   input: PlanInput,
   opts: RunOptions,
   store: StateStore,
-  runner: () => Promise<Runner>,
+  runner: RunRunner,
 ): Promise<TaskReport> {
   const { config } = opts;
   const started = Date.now();
@@ -237,7 +286,7 @@ async function runTask(
       reporter: step,
       signal: opts.signal,
       io: { ...opts.io, print: (text) => opts.reporter.print(text, task.name) },
-      runner,
+      runner: () => runner.prepared(),
       staging(output: string) {
         const final = path.resolve(config.root, output);
         const tmp = `${final}.pipe-staging`;

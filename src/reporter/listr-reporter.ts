@@ -1,6 +1,7 @@
 import { Listr, type ListrDefaultRenderer, type ListrSimpleRenderer, type ListrTaskWrapper } from 'listr2';
 import type { ProgressUpdate, Reporter, RunReport, StepReporter, TaskReport } from './reporter.js';
 import { errorMessage, formatDuration, formatProgress } from './format.js';
+import { ProgressThrottle } from './progress-throttle.js';
 
 type Wrapper = ListrTaskWrapper<unknown, ListrDefaultRenderer, ListrSimpleRenderer>;
 type Outcome = { skip?: string; error?: string; summary?: string; duration?: string };
@@ -96,15 +97,12 @@ export class ListrReporter implements Reporter {
 
   private stepReporter(row: Row, title: string, parent?: string): StepReporter {
     const started = Date.now();
-    let lastProgress = 0;
+    const throttle = new ProgressThrottle(100);
     return {
       line: (text) => row.output(text),
       // Progress rewrites the status in place (at most ten times a second) instead of adding output lines.
       progress: (update: ProgressUpdate) => {
-        const now = Date.now();
-        const finished = update.total !== undefined && update.current >= update.total;
-        if (!finished && now - lastProgress < 100) return;
-        lastProgress = now;
+        if (!throttle.admit(title, update)) return;
         row.setStatus(`${title} (${formatProgress(update)})`);
       },
       step: (sub: string) => {

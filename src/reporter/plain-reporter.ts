@@ -1,5 +1,6 @@
 import type { ProgressUpdate, Reporter, RunReport, StepReporter, TaskReport } from './reporter.js';
 import { errorMessage, formatDuration, formatProgress } from './format.js';
+import { ProgressThrottle } from './progress-throttle.js';
 
 /** Where a renderer writes text: a stream (process.stdout), or a buffer in tests and CI groups. */
 export interface TextSink {
@@ -11,7 +12,7 @@ export interface TextSink {
  * throttled to a line per label every few seconds (and the last one), so logs stay readable.
  */
 export class PlainReporter implements Reporter {
-  private readonly lastProgress = new Map<string, number>();
+  private readonly throttle = new ProgressThrottle(2000);
   /** A run stopped before planning (bad task name, cycle) has no summary to print. */
   private started = false;
 
@@ -48,11 +49,7 @@ export class PlainReporter implements Reporter {
         for (const line of text.split('\n')) this.write(`  ${prefix} ${mark} ${line}`);
       },
       progress: (update: ProgressUpdate) => {
-        const key = `${prefix}/${update.label}`;
-        const now = Date.now();
-        const done = update.total !== undefined && update.current >= update.total;
-        if (!done && now - (this.lastProgress.get(key) ?? 0) < 2000) return;
-        this.lastProgress.set(key, now);
+        if (!this.throttle.admit(`${prefix}/${update.label}`, update)) return;
         this.write(`  ${prefix} | ${formatProgress(update)}`);
       },
       step: (title: string) => {

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import type { ResolvedConfig } from '../config/resolved.js';
-import { CommandError, InterruptedError, PipeError } from '../errors.js';
+import { CommandError, InternalError, InterruptedError, PipeError } from '../errors.js';
 import type { StepReporter } from '../reporter/reporter.js';
 import { formatCommand } from '../util/format-command.js';
 import { containerSpec } from './docker-container.js';
@@ -12,7 +12,8 @@ import { checkImagePython, engineMessage, ensureImage, localImageId } from './do
 import { FrameDemuxer } from './docker-output.js';
 import { environmentKey } from './env-key.js';
 import { LineSplitter, LineTail } from './stream-lines.js';
-import type { RunIo, RunResult, RunStep, Runner } from './runner.js';
+import type { FunctionHost, RunIo, RunResult, RunStep, Runner } from './runner.js';
+import { knownImagePython, rememberImagePython } from './image-python-cache.js';
 
 export { dockerEngineAnswers } from './docker-engine.js';
 
@@ -23,18 +24,17 @@ export interface DockerRunnerOptions {
   config: ResolvedConfig;
   /** Image for this run only (`--image`); default `config.image`. */
   image?: string;
-  /** Receives pull progress when the image must be pulled. */
+  /** Receives pull progress when the image must be pulled (createDockerRunner). */
   reporter?: StepReporter;
   signal?: AbortSignal;
   /** Where DOCKER_HOST is read from; default process.env. */
   env?: NodeJS.ProcessEnv;
   /** false: accept an image without Python (steps that run no Python, tests); default true. */
   requirePython?: boolean;
-  /** false: a missing image is an error instead of a pull (a dry run changes nothing). */
-  pull?: boolean;
-  /** Python of an image inspected before, by image id: saves a container start per run. */
-  knownPython?: (imageId: string) => { python: string; version: string } | undefined;
 }
+
+/** What the planner records for an image the engine does not have yet. */
+const IMAGE_NOT_PRESENT = 'not present locally (would be pulled)';
 
 /** A long-lived container attached to stdin, stdout and stderr (a served function). */
 export interface AttachedContainer {
@@ -73,7 +73,9 @@ export class DockerRunner implements Runner {
   readonly projectDir: string;
   readonly envKey: string;
   python = 'python3';
-  private pythonVersion = '';
+  pythonVersion = '';
+  private id?: string;
+  private prepared?: Promise<void>;
   private readonly live = new Set<Docker.Container>();
 
   constructor(
@@ -81,28 +83,57 @@ export class DockerRunner implements Runner {
     readonly location: EngineLocation,
     private readonly config: ResolvedConfig,
     readonly image: string,
-    readonly imageId: string,
+    private readonly requirePython = true,
   ) {
     this.projectDir = config.docker.mountPath;
     this.envKey = environmentKey('docker', image);
+  }
+
+  /** The image's id; known once prepared. */
+  get imageId(): string {
+    if (!this.id) throw new InternalError(`docker runner for ${this.image} used before prepare()`);
+    return this.id;
   }
 
   describe(): string {
     return `docker (${this.image})`;
   }
 
-  /** Interpreter name and version, once known (to remember them for the next run). */
-  get detectedPython(): { python: string; version: string } | undefined {
-    return this.pythonVersion ? { python: this.python, version: this.pythonVersion } : undefined;
+  /**
+   * The image id, asked of the engine (an inspect: no pull, no container). The image determines its
+   * Python, so the id is the whole identity.
+   */
+  async identify(): Promise<{ tools: Record<string, string>; ready: boolean }> {
+    const id = this.id ?? (await localImageId(this.docker, this.image));
+    return { tools: { imageId: id ?? IMAGE_NOT_PRESENT }, ready: id !== undefined };
   }
 
-  async toolVersions(signal: AbortSignal): Promise<Record<string, string>> {
-    if (!this.pythonVersion) await this.detectPython(signal);
-    return { imageId: this.imageId, python: this.pythonVersion };
+  /**
+   * Pulls the image when the engine lacks it (progress into `reporter`), then finds its Python, starting
+   * a container only for an image not seen before (remembered in .pipe/cache), and checks it against the
+   * Lambda runtime.
+   */
+  prepare(io: RunIo): Promise<void> {
+    this.prepared ??= (async () => {
+      this.id = await ensureImage(this.docker, this.image, io.reporter, io.signal);
+      if (!this.requirePython) return;
+      const known = knownImagePython(this.config.root, this.id);
+      if (known) {
+        this.python = known.python;
+        this.pythonVersion = known.version;
+      } else {
+        await this.detectPython(io.signal);
+        await rememberImagePython(this.config.root, this.id, { python: this.python, version: this.pythonVersion });
+      }
+      checkImagePython(this.image, this.pythonVersion, this.config.runtime);
+    })();
+    return this.prepared;
   }
 
-  assumePythonVersion(version: string): void {
-    this.pythonVersion = version;
+  /** On this runner a served function runs in the build image, whose Python is the Lambda runtime's. */
+  async functionHost(): Promise<FunctionHost> {
+    const { dockerLauncher } = await import('../runtime/docker-launch.js');
+    return { launch: dockerLauncher(this, this.config), python: this.python, where: `in docker ${this.image}` };
   }
 
   /** Finds the image's interpreter (python3, else python) and its version. */
@@ -319,33 +350,19 @@ function signalName(exitCode: number): string | undefined {
 }
 
 /**
- * Connects to the engine (DOCKER_HOST or the usual socket), makes sure the build image is there (pulling
- * it with progress), and checks that its Python matches the configured Lambda runtime.
+ * Connects to the engine (DOCKER_HOST or the usual socket) and checks that it answers: a runner ready to
+ * identify, not yet prepared (nothing pulled, no container started).
  */
-export async function createDockerRunner(options: DockerRunnerOptions): Promise<DockerRunner> {
+export async function connectDockerRunner(options: DockerRunnerOptions): Promise<DockerRunner> {
   const location = engineLocation(options.env);
   const docker = connectEngine(location);
   await pingEngine(docker, location);
-  const signal = options.signal ?? new AbortController().signal;
-  const image = options.image ?? options.config.image;
-  let imageId: string;
-  if (options.pull === false) {
-    const local = await localImageId(docker, image);
-    if (!local) {
-      throw new PipeError('IMAGE_MISSING', `image ${image} is not present locally`, { hint: 'A run without --dry-run pulls it.' });
-    }
-    imageId = local;
-  } else {
-    imageId = await ensureImage(docker, image, options.reporter, signal);
-  }
-  const runner = new DockerRunner(docker, location, options.config, image, imageId);
-  if (options.requirePython === false) return runner;
-  const known = options.knownPython?.(imageId);
-  if (known) {
-    runner.python = known.python;
-    runner.assumePythonVersion(known.version);
-  }
-  const version = known?.version ?? (await runner.detectPython(signal));
-  checkImagePython(image, version, options.config.runtime);
+  return new DockerRunner(docker, location, options.config, options.image ?? options.config.image, options.requirePython !== false);
+}
+
+/** A prepared runner: connected, the build image there (pulled with progress), its Python checked. */
+export async function createDockerRunner(options: DockerRunnerOptions): Promise<DockerRunner> {
+  const runner = await connectDockerRunner(options);
+  await runner.prepare({ reporter: options.reporter ?? silentReporter, signal: options.signal ?? new AbortController().signal });
   return runner;
 }

@@ -2,7 +2,8 @@ import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolved.js';
 import { PipeError } from '../errors.js';
 import type { StepReporter } from '../reporter/reporter.js';
-import type { RunIo, RunResult, Runner, RunStep } from './runner.js';
+import { spawnFunctionProcess } from '../runtime/function-process.js';
+import type { FunctionHost, RunIo, RunResult, Runner, RunStep } from './runner.js';
 import { environmentKey } from './env-key.js';
 import { spawnStreaming } from './spawn-streaming.js';
 
@@ -14,6 +15,7 @@ export class LocalRunner implements Runner {
   readonly projectDir: string;
   readonly python: string;
   readonly envKey: string;
+  pythonVersion = '';
   private versions?: Promise<Record<string, string>>;
 
   constructor(config: ResolvedConfig) {
@@ -26,13 +28,15 @@ export class LocalRunner implements Runner {
     return `local (${this.python})`;
   }
 
-  toolVersions(signal: AbortSignal): Promise<Record<string, string>> {
+  /** Asks the interpreter (once) for its path, version and machine: a read, nothing installed. */
+  async identify(signal: AbortSignal): Promise<{ tools: Record<string, string>; ready: boolean }> {
     this.versions ??= this.exec(
       { command: [this.python, '-c', 'import sys, platform; print(sys.executable, platform.python_version(), platform.machine())'] },
       { signal, reporter: quiet },
     ).then(
       ({ stdout }) => {
         const [executable = '', version = '', machine = ''] = stdout.trim().split(' ');
+        this.pythonVersion = version;
         return { runner: 'local', python: version, pythonPath: executable, machine };
       },
       (error: unknown) => {
@@ -43,7 +47,11 @@ export class LocalRunner implements Runner {
           : error;
       },
     );
-    return this.versions;
+    return { tools: await this.versions, ready: true };
+  }
+
+  async prepare(io: RunIo): Promise<void> {
+    await this.identify(io.signal);
   }
 
   exec(step: RunStep, io: RunIo): Promise<RunResult> {
@@ -55,6 +63,10 @@ export class LocalRunner implements Runner {
       reporter: io.reporter,
       where: 'local',
     });
+  }
+
+  async functionHost(): Promise<FunctionHost> {
+    return { launch: spawnFunctionProcess, python: this.python, where: `with ${this.python}` };
   }
 
   async dispose(): Promise<void> {}

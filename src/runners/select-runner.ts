@@ -1,9 +1,5 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolved.js';
 import type { RunnerChoice } from '../config/schema.js';
-import type { StepReporter } from '../reporter/reporter.js';
-import { writeFileAtomic } from '../util/atomic.js';
 import { LocalRunner } from './local-runner.js';
 import type { Runner } from './runner.js';
 
@@ -13,49 +9,19 @@ export interface RunnerSelection {
   choice?: RunnerChoice;
   /** `--image`, over the config's `image`. */
   image?: string;
-  /** Receives image pull progress and the choice made. */
-  reporter: StepReporter;
-  signal: AbortSignal;
-  /** A dry run: no image pull, no cache written. */
-  readOnly?: boolean;
-}
-
-type PythonCache = Record<string, { python: string; version: string }>;
-
-/** Image id -> its Python, remembered in .pipe/cache so a no-op run starts no container to ask again. */
-function pythonCacheFile(config: ResolvedConfig): string {
-  return path.join(config.root, '.pipe', 'cache', 'image-python.json');
-}
-
-function readPythonCache(config: ResolvedConfig): PythonCache {
-  try {
-    return JSON.parse(readFileSync(pythonCacheFile(config), 'utf8')) as PythonCache;
-  } catch {
-    return {};
-  }
+  /** Receives the choice made on `auto` when no engine answers. */
+  notice: (text: string) => void;
 }
 
 async function dockerRunner(sel: RunnerSelection): Promise<Runner> {
-  const { createDockerRunner } = await import('./docker-runner.js');
-  const cache = readPythonCache(sel.config);
-  const runner = await createDockerRunner({
-    config: sel.config,
-    image: sel.image,
-    reporter: sel.reporter,
-    signal: sel.signal,
-    pull: !sel.readOnly,
-    knownPython: (id) => cache[id],
-  });
-  const detected = runner.detectedPython;
-  if (!sel.readOnly && detected && !cache[runner.imageId]) {
-    await writeFileAtomic(pythonCacheFile(sel.config), JSON.stringify({ ...cache, [runner.imageId]: detected }));
-  }
-  return runner;
+  const { connectDockerRunner } = await import('./docker-runner.js');
+  return connectDockerRunner({ config: sel.config, image: sel.image });
 }
 
 /**
- * docker when asked, or on `auto` when an engine answers; local otherwise. The docker modules (and
- * dockerode) are loaded only when a container runner is actually used.
+ * docker when asked, or on `auto` when an engine answers; local otherwise. The runner is not prepared
+ * (nothing pulled, no container started). The docker modules (and dockerode) are loaded only when a
+ * container runner is actually used.
  */
 export async function selectRunner(sel: RunnerSelection): Promise<Runner> {
   const choice = sel.choice ?? sel.config.runner;
@@ -67,7 +33,7 @@ export async function selectRunner(sel: RunnerSelection): Promise<Runner> {
     case 'auto': {
       const { dockerEngineAnswers } = await import('./docker-engine.js');
       if (await dockerEngineAnswers()) return dockerRunner(sel);
-      sel.reporter.line('no Docker engine answers: using the local runner (see --runner)', 'info');
+      sel.notice('no Docker engine answers: using the local runner (see --runner)');
       return new LocalRunner(sel.config);
     }
     default: {

@@ -250,7 +250,8 @@ describe(suiteName, { skip: reason }, () => {
 
   test('the python image matches python3.11, reports its tool versions and installs wheels offline', async () => {
     const runner = await createDockerRunner({ config: config({ image: PYTHON, docker: OFFLINE_PIP }), env: engineEnv });
-    const versions = await runner.toolVersions(signal);
+    const { tools } = await runner.identify();
+    const versions: Record<string, string> = { ...tools, python: runner.pythonVersion };
     const inspected = await docker.getImage(PYTHON).inspect();
     assert.equal(versions.imageId, inspected.Id);
     assert.match(versions.python ?? '', /^3\.11\.\d+$/);

@@ -17,10 +17,13 @@ const runnerOf = (envKey: string): Runner => ({
   kind: envKey.startsWith('docker') ? 'docker' : 'local',
   projectDir: '/',
   python: 'python3',
+  pythonVersion: envKey === 'local-python3' ? '3.11.2' : '3.11.9',
   envKey,
   describe: () => envKey,
-  toolVersions: async () => ({ python: envKey === 'local-python3' ? '3.11.2' : '3.11.9' }),
+  identify: async () => ({ tools: { python: envKey === 'local-python3' ? '3.11.2' : '3.11.9' }, ready: true }),
+  prepare: async () => {},
   exec: async () => ({ stdout: '' }),
+  functionHost: async () => assert.fail('not served here'),
   dispose: async () => {},
 });
 

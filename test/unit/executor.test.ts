@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { resolveConfig } from '../../src/config/resolved.js';
 import { UsageError, exitCodeOf } from '../../src/errors.js';
 import { executeRun } from '../../src/executor/executor.js';
+import type { Runner } from '../../src/runners/runner.js';
 import type { TaskDefinition, TaskIo } from '../../src/task.js';
 import { RecordingReporter } from '../support/recording-reporter.js';
 
@@ -152,6 +153,60 @@ describe('executeRun', () => {
     );
     assert.equal(runnerCreated, false, 'the preflight failed before planning touched the runner');
     assert.deepEqual(reporter.plan, []);
+  });
+
+  describe('the runner: identified for the plan, prepared only before a task that uses it runs', () => {
+    /** A runner whose image is missing until prepared: what `identify` and `prepare` were asked is recorded. */
+    const fakeRunner = (calls: string[]): Runner => {
+      let pulled = false;
+      return {
+        kind: 'docker', projectDir: '/', python: 'python3', pythonVersion: '3.12.1', envKey: 'docker-fake',
+        describe: () => 'docker (fake)',
+        identify: async () => {
+          calls.push('identify');
+          return { tools: { imageId: pulled ? 'sha256:abc' : 'not present locally (would be pulled)' }, ready: pulled };
+        },
+        prepare: async ({ reporter }) => {
+          calls.push('prepare');
+          reporter.line('pulling image fake', 'info');
+          pulled = true;
+        },
+        exec: async () => ({ stdout: '' }),
+        functionHost: async () => assert.fail('not served here'),
+        dispose: async () => {},
+      };
+    };
+    const build = (ran: string[]): TaskDefinition => ({
+      name: 'build', description: '', dependencies: [], inputs: () => ['in.txt'], outputs: () => ['built'], usesRunner: true,
+      run: async (ctx) => {
+        const runner = await ctx.runner();
+        ran.push(`build with ${runner.pythonVersion}`);
+        await writeFile(ctx.staging('built'), 'x');
+      },
+    });
+
+    it('a dry run identifies and never prepares (no pull, no container)', async () => {
+      const calls: string[] = [];
+      const reporter = new RecordingReporter();
+      const report = await executeRun({ config: config(), tasks: [build([])], requested: ['build'], options: {}, reporter, signal: new AbortController().signal, io, dryRun: true, createRunner: async () => fakeRunner(calls) });
+      assert.equal(report.exitCode, 0);
+      assert.deepEqual(calls, ['identify']);
+      assert.equal(report.tasks[0]!.wouldRun, true);
+    });
+
+    it('prepares before the task runs (a run-level notice) and records the identity after the pull', async () => {
+      const calls: string[] = [];
+      const ran: string[] = [];
+      const reporter = new RecordingReporter();
+      const report = await executeRun({ config: config(), tasks: [build(ran)], requested: ['build'], options: {}, reporter, signal: new AbortController().signal, io, createRunner: async () => fakeRunner(calls) });
+      assert.equal(report.exitCode, 0);
+      assert.deepEqual(calls, ['identify', 'prepare', 'identify']);
+      assert.deepEqual(ran, ['build with 3.12.1']);
+      const started = reporter.events.findIndex((e) => e.startsWith('start build'));
+      assert.ok(started > 0 && reporter.events.indexOf('notice pulling image fake') === started - 1, reporter.events.join('\n'));
+      const state = JSON.parse(await readFile(path.join(root, '.pipe/state/build.json'), 'utf8')) as { parts: { tools: Record<string, string> } };
+      assert.deepEqual(state.parts.tools, { imageId: 'sha256:abc' });
+    });
   });
 
   it("carries a task result's URL and uploaded bytes into its report", async () => {

@@ -1,0 +1,34 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic } from '../util/atomic.js';
+
+/** An image's interpreter, as found by starting a container of it once. */
+export interface ImagePython {
+  python: string;
+  version: string;
+}
+
+type Cache = Record<string, ImagePython>;
+
+/** Image id -> its Python, remembered in .pipe/cache so a no-op run starts no container to ask again. */
+function cacheFile(root: string): string {
+  return path.join(root, '.pipe', 'cache', 'image-python.json');
+}
+
+function readCache(root: string): Cache {
+  try {
+    return JSON.parse(readFileSync(cacheFile(root), 'utf8')) as Cache;
+  } catch {
+    return {};
+  }
+}
+
+/** The Python remembered for an image id, if any. */
+export function knownImagePython(root: string, imageId: string): ImagePython | undefined {
+  return readCache(root)[imageId];
+}
+
+/** Remembers an image's Python for the next runs. */
+export async function rememberImagePython(root: string, imageId: string, python: ImagePython): Promise<void> {
+  await writeFileAtomic(cacheFile(root), JSON.stringify({ ...readCache(root), [imageId]: python }));
+}
