@@ -55,10 +55,15 @@ describe(reason ? `pipe env model --runner docker (skipped: ${reason})` : 'pipe 
     assert.ok(existsSync(path.join(dir, '.pipe/cache/image-python.json')), 'image Python remembered');
   });
 
-  it('a different image re-runs env and says the tool versions changed', async () => {
-    const r = await runPipe(['env', '--dry-run', '--image', 'localhost/pipe-busybox:latest'], { cwd: dir, env: { DOCKER_HOST } });
-    // busybox has no Python: the runner refuses it before planning, naming the image.
+  it('a different image: a dry run says env would run for it, a run refuses an image without Python', async () => {
+    // A dry run only identifies the image (no container started): env would build this image's environment.
+    const dry = await runPipe(['env', '--dry-run', '--image', 'localhost/pipe-busybox:latest'], { cwd: dir, env: { DOCKER_HOST } });
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /env\s+run\s+no previous successful run/);
+    // Running it prepares the runner: busybox has no Python, refused before env starts, naming the image.
+    const r = await runPipe(['env', '--image', 'localhost/pipe-busybox:latest'], { cwd: dir, env: { DOCKER_HOST } });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /pipe-busybox:latest has no python3 or python/);
+    assert.doesNotMatch(r.stdout, /> env: running/);
   });
 });
