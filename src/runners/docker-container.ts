@@ -12,8 +12,13 @@ export const CONTAINER_HOME = '/tmp/pipe-home';
 export const PROJECT_LABEL = 'dev.pipe.project';
 export const STEP_LABEL = 'dev.pipe.step';
 
-/** Credentials never go into build containers, whatever the config says. */
-const AWS_ENV = /^AWS_/i;
+/** Variables that carry AWS credentials or point at them (a profile, a credentials file, a token URI). */
+const AWS_CREDENTIALS = /^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|SECURITY_TOKEN|PROFILE|DEFAULT_PROFILE|SHARED_CREDENTIALS_FILE|CONFIG_FILE|WEB_IDENTITY_TOKEN_FILE|ROLE_ARN|ROLE_SESSION_NAME|CONTAINER_.*)$/i;
+
+/** The one rule that keeps AWS credentials out of every container pipe starts, whatever the config says. */
+export function isAwsCredentialVariable(name: string): boolean {
+  return AWS_CREDENTIALS.test(name);
+}
 
 /** "uid:gid" of the invoking user on POSIX systems, so files written into the project are theirs. */
 export function invokingUser(): string | undefined {
@@ -42,15 +47,15 @@ export function resolveBinds(config: ResolvedConfig, warnings: string[]): string
   return binds;
 }
 
-/** Environment of a build container: config env, then the step's env, then HOME; AWS_* dropped. */
+/** Environment of a build container: config env, then the step's env, then HOME; AWS credentials dropped. */
 export function containerEnv(config: ResolvedConfig, step: RunStep, warnings: string[]): string[] {
   const merged: Record<string, string> = { ...config.docker.env, ...step.env, HOME: CONTAINER_HOME };
-  const dropped = Object.keys(merged).filter((name) => AWS_ENV.test(name));
+  const dropped = Object.keys(merged).filter(isAwsCredentialVariable);
   if (dropped.length) {
     warnings.push(`not passing ${dropped.sort().join(', ')} to the build container: AWS credentials never go into build containers`);
   }
   return Object.entries(merged)
-    .filter(([name]) => !AWS_ENV.test(name))
+    .filter(([name]) => !isAwsCredentialVariable(name))
     .map(([name, value]) => `${name}=${value}`);
 }
 

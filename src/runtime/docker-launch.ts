@@ -2,7 +2,7 @@ import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import type Docker from 'dockerode';
 import type { ResolvedConfig } from '../config/resolved.js';
-import { containerSpec } from '../runners/docker-container.js';
+import { containerSpec, isAwsCredentialVariable } from '../runners/docker-container.js';
 import type { AttachedContainer } from '../runners/docker-runner.js';
 import { runtimeArgs, type FunctionLauncher, type LaunchRequest, type ProcessExit } from './function-process.js';
 import { runtimeScript } from './runtime-files.js';
@@ -18,15 +18,15 @@ export interface AttachedContainerStarter {
   startAttached(spec: Docker.ContainerCreateOptions): Promise<AttachedContainer>;
 }
 
-/** Credentials never go into containers, even when the function's own env names them. */
-const AWS_CREDENTIALS = /^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|SECURITY_TOKEN|PROFILE|SHARED_CREDENTIALS_FILE|CONFIG_FILE|WEB_IDENTITY_TOKEN_FILE|ROLE_ARN|CONTAINER_.*)$/i;
-
-/** Lambda's environment with container paths; the host's PATH stays out so the image's own applies. */
+/**
+ * Lambda's environment with container paths, without credentials even when the function's own env names
+ * them; the host's PATH stays out so the image's own applies.
+ */
 function containerEnv(env: LaunchRequest['env']): string[] {
   const merged: Record<string, string | undefined> = { ...env, LAMBDA_TASK_ROOT: TASK_ROOT, LAMBDA_RUNTIME_DIR: RUNTIME_DIR };
   delete merged.PATH;
   return Object.entries(merged)
-    .filter((entry): entry is [string, string] => entry[1] !== undefined && !AWS_CREDENTIALS.test(entry[0]))
+    .filter((entry): entry is [string, string] => entry[1] !== undefined && !isAwsCredentialVariable(entry[0]))
     .map(([name, value]) => `${name}=${value}`);
 }
 
