@@ -4,6 +4,8 @@ import path from 'node:path';
 import type { ResolvedConfig } from '../src/config/resolved.js';
 import { auditEnvironment } from '../src/aws/rules/audit-env.js';
 import { PipeError, UsageError } from '../src/errors.js';
+import { MODEL_CARD } from '../src/packaging/artifacts.js';
+import { packageDir } from '../src/packaging/package-manifest.js';
 import { formatDuration } from '../src/reporter/format.js';
 import { readExampleRequest } from '../src/runtime/example-request.js';
 import { extractZip } from '../src/runtime/extract-zip.js';
@@ -67,8 +69,8 @@ export const serveTask: TaskDefinition = {
     const port = portOption(ctx.options);
     const verbose = ctx.options.verbose === true;
     const buildDir = path.join(root, config.paths.build);
-    const functionZip = path.join(buildDir, 'package', 'function.zip');
-    const layerZip = path.join(buildDir, 'package', 'layer.zip');
+    const functionZip = path.join(root, packageDir(config), 'function.zip');
+    const layerZip = path.join(root, packageDir(config), 'layer.zip');
     if (!existsSync(functionZip)) {
       throw new PipeError('PACKAGE_MISSING', `${path.relative(root, functionZip)} does not exist`, { hint: 'Run `npx pipe package` first.' });
     }
@@ -115,7 +117,8 @@ export const serveTask: TaskDefinition = {
         onRequest: (r) => ctx.reporter.line(`${r.method} ${r.path} ${r.statusCode} ${formatDuration(r.durationMs)}`, r.statusCode >= 500 ? 'warn' : 'info'),
       });
       try {
-        const card = path.join(codeDir, 'artifacts', 'model_card.json');
+        // The served package's own card: its example request is what this function was built to answer.
+        const card = path.join(codeDir, 'artifacts', MODEL_CARD);
         await writeServeState(stateFile, { url: server.url, pid: process.pid, card });
         const example = await readExampleRequest(card);
         const lines = [`Serving ${config.function.handler} ${where} at ${server.url} (init ${formatDuration(initMs)})`];
