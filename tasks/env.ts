@@ -19,7 +19,7 @@ export const envPaths = (config: ResolvedConfig, envKey: string) => ({
 export const venvPython = (config: ResolvedConfig, envKey: string): string => `${envPaths(config, envKey).venv}/bin/python`;
 
 /** The requirements vendored for the Lambda runtime (project-relative). */
-export const runtimeRequirements = (config: ResolvedConfig): string => `${config.paths.handler}/requirements.txt`;
+const runtimeRequirements = (config: ResolvedConfig): string => `${config.paths.handler}/requirements.txt`;
 
 /** The training requirements: the project's, plus the estimator's own library where it is optional. */
 const trainingRequirements = (config: ResolvedConfig): string[] => [

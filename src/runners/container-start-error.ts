@@ -6,7 +6,7 @@ const EXECUTABLE_MISSING = /executable file (not found|`[^`]*` not found)|exec: 
 /** runc/docker: `exec: "/x.sh": permission denied`; crun: "open executable: Permission denied". */
 const EXECUTABLE_DENIED = /exec: "[^"]*": permission denied|open executable: permission denied/i;
 
-export const ENGINE_CHECK_HINT =
+const ENGINE_CHECK_HINT =
   'No command ran: the engine could not start a container at all. Check that it runs any container ' +
   '(`docker run --rm IMAGE true`; with podman also `podman run --rm IMAGE true`). "OCI permission denied" or ' +
   '"error setting rlimit" usually means the engine\'s configuration (containers.conf: default_ulimits = [], ' +

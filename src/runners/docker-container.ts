@@ -7,10 +7,10 @@ import { formatCommand } from '../util/format-command.js';
 import type { RunStep } from './runner.js';
 
 /** HOME inside build containers: a tmpfs writable by any uid, so pip and friends never touch the image. */
-export const CONTAINER_HOME = '/tmp/pipe-home';
+const CONTAINER_HOME = '/tmp/pipe-home';
 /** Labels every pipe container carries, so leftovers can be found (`docker ps -a --filter label=...`). */
 export const PROJECT_LABEL = 'dev.pipe.project';
-export const STEP_LABEL = 'dev.pipe.step';
+const STEP_LABEL = 'dev.pipe.step';
 
 /** Variables that carry AWS credentials or point at them (a profile, a credentials file, a token URI). */
 const AWS_CREDENTIALS = /^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|SECURITY_TOKEN|PROFILE|DEFAULT_PROFILE|SHARED_CREDENTIALS_FILE|CONFIG_FILE|WEB_IDENTITY_TOKEN_FILE|ROLE_ARN|ROLE_SESSION_NAME|CONTAINER_.*)$/i;
@@ -21,7 +21,7 @@ export function isAwsCredentialVariable(name: string): boolean {
 }
 
 /** "uid:gid" of the invoking user on POSIX systems, so files written into the project are theirs. */
-export function invokingUser(): string | undefined {
+function invokingUser(): string | undefined {
   if (typeof process.getuid !== 'function' || typeof process.getgid !== 'function') return undefined;
   return `${process.getuid()}:${process.getgid()}`;
 }
@@ -32,7 +32,7 @@ function isUnder(child: string, parent: string): boolean {
 }
 
 /** The config's extra binds with host paths resolved against the project root; ~/.aws is refused. */
-export function resolveBinds(config: ResolvedConfig, warnings: string[]): string[] {
+function resolveBinds(config: ResolvedConfig, warnings: string[]): string[] {
   const awsDir = path.join(os.homedir(), '.aws');
   const binds: string[] = [];
   for (const bind of config.docker.binds) {
@@ -60,7 +60,7 @@ export function containerEnv(config: ResolvedConfig, step: RunStep, warnings: st
 }
 
 /** Working directory in the container: the mount path joined with the step's project-relative cwd. */
-export function containerWorkingDir(mountPath: string, cwd: string | undefined): string {
+function containerWorkingDir(mountPath: string, cwd: string | undefined): string {
   const dir = path.posix.resolve(mountPath, cwd ?? '.');
   if (!isUnder(dir, mountPath)) throw new InternalError(`step cwd ${cwd} is outside the project`);
   return dir;

@@ -50,7 +50,7 @@ function pullFailed(image: string, message: string, cause?: unknown): PipeError 
 }
 
 /** Reports one pull event as per-layer progress; layer ids are shortened like docker's own output. */
-export function reportPullEvent(event: PullEvent, reporter: StepReporter): void {
+function reportPullEvent(event: PullEvent, reporter: StepReporter): void {
   const layer = event.id ? `layer ${event.id.replace(/^sha256:/, '').slice(0, 12)}` : undefined;
   const detail = event.progressDetail;
   if (layer && detail && typeof detail.current === 'number') {
@@ -61,7 +61,7 @@ export function reportPullEvent(event: PullEvent, reporter: StepReporter): void 
 }
 
 /** Pulls `image`, streaming per-layer progress into `reporter`; the registry's error message on failure. */
-export async function pullImage(docker: Docker, image: string, reporter: StepReporter | undefined, signal?: AbortSignal): Promise<void> {
+async function pullImage(docker: Docker, image: string, reporter: StepReporter | undefined, signal?: AbortSignal): Promise<void> {
   let stream: NodeJS.ReadableStream;
   try {
     stream = (await docker.pull(image, signal ? { abortSignal: signal } : {})) as NodeJS.ReadableStream;

@@ -15,8 +15,6 @@ import { LineSplitter, LineTail } from './stream-lines.js';
 import type { FunctionHost, RunIo, RunResult, RunStep, Runner } from './runner.js';
 import { knownImagePython, rememberImagePython } from './image-python-cache.js';
 
-export { dockerEngineAnswers } from './docker-engine.js';
-
 /** How long a finished container's output stream may lag behind its exit before it is cut off. */
 const OUTPUT_DRAIN_MS = 2000;
 

@@ -8,9 +8,9 @@ import { runtimeArgs, type FunctionLauncher, type LaunchRequest, type ProcessExi
 import { runtimeScript } from './runtime-files.js';
 
 /** Where the function sees its code, its layer and the runtime script: Lambda's own paths. */
-export const TASK_ROOT = '/var/task';
-export const LAYER_ROOT = '/opt';
-export const RUNTIME_DIR = '/var/runtime-pipe';
+const TASK_ROOT = '/var/task';
+const LAYER_ROOT = '/opt';
+const RUNTIME_DIR = '/var/runtime-pipe';
 
 /** The part of DockerRunner a launcher needs (a test can pass a stand-in). */
 export interface AttachedContainerStarter {
@@ -31,7 +31,7 @@ function containerEnv(env: LaunchRequest['env']): string[] {
 }
 
 /** The create request: the build container's user, labels and HOME, with the package mounted read-only. */
-export function serveContainerSpec(config: ResolvedConfig, image: string, request: LaunchRequest): Docker.ContainerCreateOptions {
+function serveContainerSpec(config: ResolvedConfig, image: string, request: LaunchRequest): Docker.ContainerCreateOptions {
   const layers = request.layerDirs.length > 1 ? request.layerDirs.map((_, i) => `${LAYER_ROOT}/layer-${i + 1}`) : request.layerDirs.map(() => LAYER_ROOT);
   const command = [request.python, '-I', '-S', `${RUNTIME_DIR}/lambda_runtime.py`, ...runtimeArgs(TASK_ROOT, layers, request.handler, request.timeoutSeconds)];
   const base = containerSpec(config, image, { command, title: `serve ${request.handler}` }, []);

@@ -10,7 +10,8 @@ import type { PipeConfig } from '../../src/config/schema.js';
 import { CommandError, InterruptedError, PipeError, UsageError } from '../../src/errors.js';
 import { PROJECT_LABEL } from '../../src/runners/docker-container.js';
 import { engineLocation } from '../../src/runners/docker-engine.js';
-import { createDockerRunner, dockerEngineAnswers, type DockerRunner } from '../../src/runners/docker-runner.js';
+import { dockerEngineAnswers } from '../../src/runners/docker-engine.js';
+import { createDockerRunner, type DockerRunner } from '../../src/runners/docker-runner.js';
 import { OFFLINE_PIP_DOCKER } from '../support/example-project.js';
 import { RecordingStepReporter as RecordingReporter } from '../support/recording-reporter.js';
 
