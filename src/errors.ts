@@ -93,12 +93,16 @@ export function isAbortError(error: unknown): boolean {
   return error instanceof InterruptedError || (error instanceof Error && error.name === 'AbortError');
 }
 
+/** The CLI's exit codes, by meaning. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const satisfies Record<string, ExitCode>;
+
 /**
- * The CLI's exit code for an error that ended the run: 130 interrupted, 2 usage or configuration
- * (the user's command line or config), 1 anything else.
+ * The CLI's exit code for an error that ended the run (the one place it is decided): interrupted when
+ * the run's signal aborted or the error is an abort, usage for the user's command line or config,
+ * failed for anything else.
  */
-export function exitCodeOf(error: unknown): ExitCode {
-  if (isAbortError(error)) return 130;
-  if (error instanceof UsageError) return 2;
-  return 1;
+export function exitCodeOf(error: unknown, signal?: AbortSignal): ExitCode {
+  if (signal?.aborted || isAbortError(error)) return EXIT.interrupted;
+  if (error instanceof UsageError) return EXIT.usage;
+  return EXIT.failed;
 }

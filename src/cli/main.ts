@@ -4,7 +4,7 @@ import yargs from 'yargs';
 import { builtinTasks } from '../../tasks/index.js';
 import { loadConfig } from '../config/load.js';
 import { RUNNER_CHOICES, type RunnerChoice } from '../config/schema.js';
-import { PipeError, UsageError, exitCodeOf, isAbortError } from '../errors.js';
+import { EXIT, PipeError, UsageError, exitCodeOf } from '../errors.js';
 import { errorSummary, executeRun, interruptedSummary } from '../executor/executor.js';
 import { closestName } from '../graph/graph.js';
 import { checkUserTasks } from '../graph/user-task-checks.js';
@@ -194,11 +194,11 @@ export async function main(argv: string[], signal: AbortSignal): Promise<number>
     await report(run, choice);
     const failed = run.tasks.find((t) => t.outcome === 'failed');
     if (failed) printError(failed.cause, verbose, `${failed.name}: `);
-    else if (run.exitCode === 130) process.stderr.write('\ninterrupted\n');
+    else if (run.exitCode === EXIT.interrupted) process.stderr.write('\ninterrupted\n');
     return run.exitCode;
   } catch (error) {
-    const interrupted = signal.aborted || isAbortError(error);
-    const exitCode = interrupted ? 130 : exitCodeOf(error);
+    const exitCode = exitCodeOf(error, signal);
+    const interrupted = exitCode === EXIT.interrupted;
     if (!reported) {
       const summary = interrupted ? interruptedSummary(signal) : errorSummary(error);
       try {

@@ -1,3 +1,4 @@
+import { EXIT } from '../errors.js';
 import { main } from './main.js';
 
 /**
@@ -12,7 +13,7 @@ export async function run(): Promise<void> {
   let signals = 0;
   const onSignal = (name: NodeJS.Signals): void => {
     signals += 1;
-    if (signals > 1) process.exit(130);
+    if (signals > 1) process.exit(EXIT.interrupted);
     process.stderr.write(`\n${name}: stopping (again to force)...\n`);
     controller.abort(new Error(name));
   };

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolved.js';
-import { CommandError, ConfigError, InterruptedError, PipeError, exitCodeOf, isAbortError } from '../errors.js';
+import { CommandError, ConfigError, EXIT, InterruptedError, PipeError, exitCodeOf, isAbortError } from '../errors.js';
 import { combineFingerprint, hashConfigSlice, hashInputs, type FingerprintParts } from '../fingerprint/fingerprint.js';
 import { StateStore } from '../fingerprint/state-store.js';
 import { analyzeGraph } from '../graph/graph.js';
@@ -202,7 +202,7 @@ export async function executeRun(opts: RunOptions): Promise<RunReport> {
     if (opts.dryRun) {
       reporter.planned(plan);
       const tasks = plan.map((p): TaskReport => ({ name: p.name, outcome: 'skipped', wouldRun: p.action === 'run', reason: `dry run: ${p.reason}`, durationMs: 0 }));
-      return { ok: true, exitCode: 0, durationMs: Date.now() - started, tasks };
+      return { ok: true, exitCode: EXIT.ok, durationMs: Date.now() - started, tasks };
     }
     const toRun = plan.filter((p) => p.action === 'run').map((p) => byName.get(p.name)!);
     await runPreflights(toRun.filter(isCacheable), opts);
@@ -253,7 +253,7 @@ export async function executeRun(opts: RunOptions): Promise<RunReport> {
     const tasks = order.map((t) => reports.get(t.name)!);
     const failed = tasks.find((t) => t.outcome === 'failed');
     const interrupted = opts.signal.aborted || tasks.some((t) => t.outcome === 'cancelled' && t.reason === 'interrupted');
-    const exitCode = interrupted ? 130 : failed ? exitCodeOf(failed.cause) : 0;
+    const exitCode = interrupted ? EXIT.interrupted : failed ? exitCodeOf(failed.cause) : EXIT.ok;
     const error = interrupted ? interruptedSummary(opts.signal) : failed?.error;
     return { ok: exitCode === 0, exitCode, durationMs: Date.now() - started, tasks, ...(error ? { error } : {}) };
   } finally {

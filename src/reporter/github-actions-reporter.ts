@@ -1,5 +1,6 @@
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
+import { EXIT } from '../errors.js';
 import { errorMessage } from './format.js';
 import { PlainReporter, type TextSink } from './plain-reporter.js';
 import type { ErrorSummary, Reporter, RunReport, StepReporter, TaskReport } from './reporter.js';
@@ -79,7 +80,7 @@ export class GithubActionsReporter implements Reporter {
     const shown = report.error?.file ? { ...report, error: { ...report.error, file: this.relative(report.error.file) } } : report;
     // A failed task was annotated when it finished; a run that stopped otherwise is annotated here.
     if (!report.ok && report.error && !report.tasks.some((t) => t.outcome === 'failed')) {
-      this.groups.outside(this.annotate(report.exitCode === 130 ? 'warning' : 'error', report.error, `pipe: ${report.error.code}`));
+      this.groups.outside(this.annotate(report.exitCode === EXIT.interrupted ? 'warning' : 'error', report.error, `pipe: ${report.error.code}`));
     }
     if (this.opts.stepSummaryFile) {
       try {

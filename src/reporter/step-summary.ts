@@ -1,3 +1,4 @@
+import { EXIT } from '../errors.js';
 import { formatBytes, formatDuration } from './format.js';
 import type { RunReport, TaskReport } from './reporter.js';
 
@@ -24,8 +25,8 @@ function outcomeWord(task: TaskReport): string {
 
 function runWord(report: RunReport): string {
   if (report.ok) return 'succeeded';
-  if (report.exitCode === 130) return 'interrupted';
-  if (report.exitCode === 2) return 'stopped: usage or configuration error';
+  if (report.exitCode === EXIT.interrupted) return 'interrupted';
+  if (report.exitCode === EXIT.usage) return 'stopped: usage or configuration error';
   return 'failed';
 }
 
