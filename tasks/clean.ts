@@ -3,9 +3,9 @@ import { lstat, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResolvedConfig } from '../src/config/resolved.js';
 import { PipeError, UsageError } from '../src/errors.js';
-import { readServeState, serveStateFile } from '../src/runtime/serve-state.js';
+import { readServeState } from '../src/runtime/serve-state.js';
 import type { TaskContext, TaskDefinition } from '../src/task.js';
-import { packageDir } from '../src/packaging/package-manifest.js';
+import { CACHE_DIR, packageDir, serveDir, serveStateFile, STATE_DIR, taskStateFile } from '../src/project-paths.js';
 
 /** Resolves a project-relative path and refuses anything that is not strictly inside the project. */
 function insideProject(root: string, rel: string): string {
@@ -25,15 +25,15 @@ function insideProject(root: string, rel: string): string {
  */
 function targetsOf(config: ResolvedConfig, all: boolean): { rel: string; what: string; cheap?: boolean }[] {
   const serve = [
-    { rel: path.posix.join(config.paths.build, 'serve'), what: 'the package extracted for pipe serve' },
-    { rel: path.posix.join(config.paths.build, 'serve.json'), what: "pipe serve's address" },
+    { rel: serveDir(config), what: 'the package extracted for pipe serve' },
+    { rel: serveStateFile(config), what: "pipe serve's address" },
   ];
-  if (!all) return [{ rel: packageDir(config), what: 'the packaged zips' }, ...serve, { rel: '.pipe/state/package.json', what: "package's fingerprint" }];
+  if (!all) return [{ rel: packageDir(config), what: 'the packaged zips' }, ...serve, { rel: taskStateFile('package'), what: "package's fingerprint" }];
   return [
     { rel: config.paths.build, what: 'the Python environments, vendored deps, packages' },
     { rel: config.paths.artifacts, what: 'the trained model and its model card' },
-    { rel: '.pipe/state', what: 'the fingerprints of every task' },
-    { rel: '.pipe/cache', what: 'the compiled config', cheap: true },
+    { rel: STATE_DIR, what: 'the fingerprints of every task' },
+    { rel: CACHE_DIR, what: 'the compiled config', cheap: true },
   ];
 }
 
@@ -60,12 +60,12 @@ async function removeExcept(abs: string, keep: readonly string[]): Promise<boole
 
 /** A running `pipe serve` of this project: its extracted package and state file stay while it runs. */
 async function servedPaths(ctx: TaskContext): Promise<{ keep: string[]; note?: string }> {
-  const state = await readServeState(serveStateFile(ctx.root, ctx.config.paths.build));
+  const state = await readServeState(path.join(ctx.root, serveStateFile(ctx.config)));
   if (!state) return { keep: [] };
-  const build = path.join(ctx.root, ctx.config.paths.build);
+  const kept = [serveDir(ctx.config), serveStateFile(ctx.config)];
   return {
-    keep: [path.join(build, 'serve'), path.join(build, 'serve.json')],
-    note: `kept ${ctx.config.paths.build}/serve and ${ctx.config.paths.build}/serve.json: pipe serve is running at ${state.url} (pid ${state.pid})`,
+    keep: kept.map((rel) => path.join(ctx.root, rel)),
+    note: `kept ${kept.join(' and ')}: pipe serve is running at ${state.url} (pid ${state.pid})`,
   };
 }
 

@@ -3,23 +3,7 @@ import type { ResolvedConfig } from '../src/config/resolved.js';
 import type { TaskDefinition } from '../src/task.js';
 import { explainVendorFailure } from '../src/packaging/missing-wheels.js';
 import { pipPlatforms, runtimePythonVersion } from '../src/lambda/facts.js';
-
-/**
- * Where env puts the two environments of one runner environment (project-relative): each runner and
- * image (or local interpreter) has its own, `envKey` being the runner's, so `--runner local` after
- * `--runner docker` finds its earlier build instead of rebuilding.
- */
-export const envPaths = (config: ResolvedConfig, envKey: string) => ({
-  /** Training virtualenv: the model task runs in it. */
-  venv: path.posix.join(config.paths.build, `venv-${envKey}`),
-  /** Runtime deps vendored for Lambda, in layer layout (`python/...`). */
-  runtimeDeps: path.posix.join(config.paths.build, `runtime-deps-${envKey}`),
-});
-
-export const venvPython = (config: ResolvedConfig, envKey: string): string => `${envPaths(config, envKey).venv}/bin/python`;
-
-/** The requirements vendored for the Lambda runtime (project-relative). */
-const runtimeRequirements = (config: ResolvedConfig): string => `${config.paths.handler}/requirements.txt`;
+import { envPaths, runtimeRequirements } from '../src/project-paths.js';
 
 /** The training requirements: the project's, plus the estimator's own library where it is optional. */
 const trainingRequirements = (config: ResolvedConfig): string[] => [

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { PipeError, UsageError } from '../src/errors.js';
 import { formatBytes, formatDuration } from '../src/reporter/format.js';
 import { readExampleRequest } from '../src/runtime/example-request.js';
-import { readServeState, serveStateFile } from '../src/runtime/serve-state.js';
+import { readServeState } from '../src/runtime/serve-state.js';
+import { serveStateFile } from '../src/project-paths.js';
 import { PROFILE_OPTION } from '../src/aws/resources/profile-option.js';
 import type { TaskContext, TaskDefinition } from '../src/task.js';
 
@@ -48,7 +49,7 @@ async function buildRequest(ctx: TaskContext): Promise<InvokeRequest> {
   base ??= deployed?.url;
   let servedCard: string | undefined;
   if (base === undefined) {
-    const state = await readServeState(serveStateFile(ctx.root, ctx.config.paths.build));
+    const state = await readServeState(path.join(ctx.root, serveStateFile(ctx.config)));
     if (!state) {
       throw new PipeError('NOT_SERVING', 'No local function is being served', {
         hint: 'Run `npx pipe serve` first (in another terminal), or pass --url with the URL of a deployed function.',

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { ResolvedConfig } from '../src/config/resolved.js';
 import { CommandError, UsageError } from '../src/errors.js';
 import type { TaskDefinition } from '../src/task.js';
-import { venvPython } from './env.js';
+import { venvPython } from '../src/project-paths.js';
 
 /**
  * The build-time proof runs the function's own modules: every Python file of the handler directory but

@@ -3,13 +3,13 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PipeError } from '../src/errors.js';
 import { deployedArtifacts } from '../src/packaging/artifacts.js';
-import { packageDir, PACKAGE_MANIFEST_FORMAT, writePackageManifest, type PackageManifest } from '../src/packaging/package-manifest.js';
+import { PACKAGE_MANIFEST_FORMAT, writePackageManifest, type PackageManifest } from '../src/packaging/package-manifest.js';
+import { envPaths, packageDir, venvPython } from '../src/project-paths.js';
 import type { ZipEntry, ZipResult } from '../src/packaging/zip.js';
 import { listVendoredWheels } from '../src/packaging/wheels.js';
 import { formatBytes } from '../src/reporter/format.js';
 import type { Runner } from '../src/runners/runner.js';
 import type { TaskContext, TaskDefinition } from '../src/task.js';
-import { envPaths, venvPython } from './env.js';
 
 const excluded = (rel: string): boolean =>
   /(^|\/)(__pycache__|\.pytest_cache|tests?)(\/|$)/.test(rel) || rel.endsWith('.pyc') || /(^|\/)\./.test(rel);

@@ -5,7 +5,6 @@ import type { ResolvedConfig } from '../src/config/resolved.js';
 import { auditEnvironment } from '../src/aws/rules/audit-env.js';
 import { PipeError, UsageError } from '../src/errors.js';
 import { MODEL_CARD } from '../src/packaging/artifacts.js';
-import { packageDir } from '../src/packaging/package-manifest.js';
 import { formatDuration } from '../src/reporter/format.js';
 import { readExampleRequest } from '../src/runtime/example-request.js';
 import { extractZip } from '../src/runtime/extract-zip.js';
@@ -13,7 +12,8 @@ import { startFunctionUrlServer } from '../src/runtime/function-url-server.js';
 import { LocalFunction } from '../src/runtime/local-function.js';
 import { launchParentPid, parentGone, watchParent } from '../src/runtime/parent-watch.js';
 import { checkPortFree } from '../src/runtime/port-check.js';
-import { clearServeState, readServeState, serveStateFile, writeServeState } from '../src/runtime/serve-state.js';
+import { clearServeState, readServeState, writeServeState } from '../src/runtime/serve-state.js';
+import { packageDir, serveDir as servedPackageDir, serveStateFile } from '../src/project-paths.js';
 import type { TaskDefinition } from '../src/task.js';
 import { shellQuote } from '../src/util/format-command.js';
 
@@ -29,7 +29,7 @@ function portOption(options: Readonly<Record<string, unknown>>): number {
 
 /** Refuses a second serve of the same project (its state names the running one). */
 async function checkNotServing(config: ResolvedConfig): Promise<void> {
-  const running = await readServeState(serveStateFile(config.root, config.paths.build));
+  const running = await readServeState(path.join(config.root, serveStateFile(config)));
   if (running) {
     throw new PipeError('SERVE_RUNNING', `pipe serve is already running at ${running.url} (pid ${running.pid})`, {
       hint: 'Use that one (`npx pipe invoke`), or stop it with Ctrl+C first.',
@@ -68,17 +68,16 @@ export const serveTask: TaskDefinition = {
     const { config, root } = ctx;
     const port = portOption(ctx.options);
     const verbose = ctx.options.verbose === true;
-    const buildDir = path.join(root, config.paths.build);
     const functionZip = path.join(root, packageDir(config), 'function.zip');
     const layerZip = path.join(root, packageDir(config), 'layer.zip');
     if (!existsSync(functionZip)) {
       throw new PipeError('PACKAGE_MISSING', `${path.relative(root, functionZip)} does not exist`, { hint: 'Run `npx pipe package` first.' });
     }
-    const stateFile = serveStateFile(root, config.paths.build);
+    const stateFile = path.join(root, serveStateFile(config));
     await checkNotServing(config);
 
     // A fresh copy of exactly what Lambda would get: the function as /var/task, the layer as /opt.
-    const serveDir = path.join(buildDir, 'serve');
+    const serveDir = path.join(root, servedPackageDir(config));
     const codeDir = path.join(serveDir, 'code');
     const layerDir = path.join(serveDir, 'layer');
     await rm(serveDir, { recursive: true, force: true });

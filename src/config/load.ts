@@ -12,6 +12,7 @@ import { issuesOf } from './fields.js';
 import { invalidConfig } from './invalid-config.js';
 import { resolveConfig, type ResolvedConfig } from './resolved.js';
 import { configSchema, type PipeConfig } from './schema.js';
+import { CACHE_DIR } from '../project-paths.js';
 
 export const CONFIG_NAMES = ['pipeline.config.ts', 'pipeline.config.mts', 'pipeline.config.js', 'pipeline.config.mjs'];
 
@@ -125,7 +126,7 @@ export interface LoadedConfig {
 
 export async function loadConfig(opts: { cwd: string; file?: string; stage?: string; readOnly?: boolean }): Promise<LoadedConfig> {
   const file = findConfigFile(opts.cwd, opts.file);
-  const projectCache = path.join(path.dirname(file), '.pipe', 'cache');
+  const projectCache = path.join(path.dirname(file), CACHE_DIR);
   // A read-only run (--dry-run) uses the project's cache when it has one and never creates it.
   const cacheDir = opts.readOnly && !existsSync(projectCache)
     ? path.join(os.tmpdir(), `pipe-config-${process.getuid?.() ?? 'user'}`, sha256(file).slice(0, 12))

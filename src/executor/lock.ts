@@ -2,6 +2,7 @@ import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { PipeError } from '../errors.js';
 import { processAlive } from '../util/process-alive.js';
+import { LOCK_FILE } from '../project-paths.js';
 
 interface LockOwner {
   pid: number;
@@ -24,7 +25,7 @@ export async function acquireProjectLock(opts: {
   onWait: (message: string) => void;
   timeoutMs?: number;
 }): Promise<ProjectLock> {
-  const file = path.join(opts.root, '.pipe', 'lock');
+  const file = path.join(opts.root, LOCK_FILE);
   await mkdir(path.dirname(file), { recursive: true });
   const deadline = Date.now() + (opts.timeoutMs ?? 30 * 60_000);
   let announced = false;

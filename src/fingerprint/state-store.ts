@@ -3,6 +3,7 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { FingerprintParts } from './fingerprint.js';
+import { STATE_DIR } from '../project-paths.js';
 
 /** What pipe remembers of a task's last successful run. */
 export interface TaskState {
@@ -16,7 +17,7 @@ export class StateStore {
   constructor(readonly dir: string) {}
 
   static forProject(root: string): StateStore {
-    return new StateStore(path.join(root, '.pipe', 'state'));
+    return new StateStore(path.join(root, STATE_DIR));
   }
 
   /** `task` is a task name, or `env@<envKey>` for a task with a state per runner environment. */

@@ -5,6 +5,7 @@ import { PipeError, UsageError } from '../errors.js';
 import { ARCHITECTURES, type Architecture } from '../lambda/facts.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { VendoredWheel } from './wheels.js';
+import { packageDir } from '../project-paths.js';
 
 /** One archive the package task wrote, as listed in manifest.json. */
 export interface PackageArchive {
@@ -43,9 +44,6 @@ export interface LocalPackage {
 }
 
 const MANIFEST_FILE = 'manifest.json';
-
-/** The package task's output directory, relative to the project root. */
-export const packageDir = (config: Pick<ResolvedConfig, 'paths'>): string => path.posix.join(config.paths.build, 'package');
 
 /** Writes the manifest into a package directory, atomically. */
 export async function writePackageManifest(dir: string, manifest: PackageManifest): Promise<void> {

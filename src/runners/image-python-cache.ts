@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
+import { IMAGE_PYTHON_CACHE } from '../project-paths.js';
 
 /** An image's interpreter, as found by starting a container of it once. */
 export interface ImagePython {
@@ -12,7 +13,7 @@ type Cache = Record<string, ImagePython>;
 
 /** Image id -> its Python, remembered in .pipe/cache so a no-op run starts no container to ask again. */
 function cacheFile(root: string): string {
-  return path.join(root, '.pipe', 'cache', 'image-python.json');
+  return path.join(root, IMAGE_PYTHON_CACHE);
 }
 
 function readCache(root: string): Cache {

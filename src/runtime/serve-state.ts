@@ -1,5 +1,4 @@
 import { readFile, rm } from 'node:fs/promises';
-import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { processAlive } from '../util/process-alive.js';
 
@@ -11,8 +10,6 @@ export interface ServeState {
   /** The served package's model card (absolute path): `pipe invoke` sends its example request. */
   card?: string;
 }
-
-export const serveStateFile = (root: string, buildDir: string): string => path.join(root, buildDir, 'serve.json');
 
 /** The state of a `pipe serve` that is still running, or undefined (none, or it died without cleaning up). */
 export async function readServeState(file: string): Promise<ServeState | undefined> {

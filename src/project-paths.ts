@@ -1,0 +1,44 @@
+import path from 'node:path';
+import type { ResolvedConfig } from './config/resolved.js';
+
+/**
+ * Every path pipe itself reads or writes in a project, relative to the project root (posix), in one
+ * place. The config's `paths` name the user's directories (handler, python, artifacts, build); pipe's
+ * own bookkeeping lives under `.pipe/`.
+ */
+
+/** pipe's own directory: task fingerprints, caches, the run lock. */
+export const PIPE_DIR = '.pipe';
+export const STATE_DIR = `${PIPE_DIR}/state`;
+export const CACHE_DIR = `${PIPE_DIR}/cache`;
+export const LOCK_FILE = `${PIPE_DIR}/lock`;
+/** Image id -> its Python, so that a no-op run starts no container to ask again. */
+export const IMAGE_PYTHON_CACHE = `${CACHE_DIR}/image-python.json`;
+
+/** A task's fingerprint state, written only after it succeeds. */
+export const taskStateFile = (task: string): string => `${STATE_DIR}/${task}.json`;
+
+type Paths = Pick<ResolvedConfig, 'paths'>;
+
+/** The packaged zips and their manifest. */
+export const packageDir = (config: Paths): string => path.posix.join(config.paths.build, 'package');
+
+/** What `pipe serve` extracted and where it says it listens. */
+export const serveDir = (config: Paths): string => path.posix.join(config.paths.build, 'serve');
+export const serveStateFile = (config: Paths): string => path.posix.join(config.paths.build, 'serve.json');
+
+/**
+ * The two environments of one runner environment: each runner and image (or local interpreter) has its
+ * own, `envKey` being the runner's, so `--runner local` after `--runner docker` finds its earlier build.
+ */
+export const envPaths = (config: Paths, envKey: string) => ({
+  /** Training virtualenv: the model task runs in it. */
+  venv: path.posix.join(config.paths.build, `venv-${envKey}`),
+  /** Runtime deps vendored for Lambda, in layer layout (`python/...`). */
+  runtimeDeps: path.posix.join(config.paths.build, `runtime-deps-${envKey}`),
+});
+
+export const venvPython = (config: Paths, envKey: string): string => `${envPaths(config, envKey).venv}/bin/python`;
+
+/** The requirements vendored for the Lambda runtime. */
+export const runtimeRequirements = (config: Paths): string => `${config.paths.handler}/requirements.txt`;
