@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PipeError, UsageError } from '../src/errors.js';
 import { formatBytes, formatDuration } from '../src/reporter/format.js';
-import { readExampleRequest } from '../src/runtime/example-request.js';
+import { packagedExample } from '../src/packaging/package-manifest.js';
 import { readServeState } from '../src/runtime/serve-state.js';
-import { serveStateFile } from '../src/project-paths.js';
+import { packageDir, serveStateFile } from '../src/project-paths.js';
 import { PROFILE_OPTION } from '../src/aws/resources/profile-option.js';
 import type { TaskContext, TaskDefinition } from '../src/task.js';
 
@@ -47,7 +47,7 @@ async function buildRequest(ctx: TaskContext): Promise<InvokeRequest> {
   const deployed = ctx.options.deployed === true ? await deployedUrl(ctx) : undefined;
   if (deployed && base !== undefined) throw new UsageError('INVOKE_BAD_OPTION', 'Pass either --deployed or --url, not both');
   base ??= deployed?.url;
-  let servedCard: string | undefined;
+  let servedExample: unknown;
   if (base === undefined) {
     const state = await readServeState(path.join(ctx.root, serveStateFile(ctx.config)));
     if (!state) {
@@ -56,7 +56,7 @@ async function buildRequest(ctx: TaskContext): Promise<InvokeRequest> {
       });
     }
     base = state.url;
-    servedCard = state.card;
+    servedExample = state.example;
   }
   const requestPath = stringOption(ctx, 'path') ?? '/predict';
   let url: URL;
@@ -79,7 +79,7 @@ async function buildRequest(ctx: TaskContext): Promise<InvokeRequest> {
     contentType = contentTypeOf(resolved);
   } else if (url.pathname === '/predict' && (explicitMethod === undefined || explicitMethod === 'POST')) {
     // /predict only answers POST: without a body, send the model card's own example.
-    body = JSON.stringify(await cardExample(ctx, servedCard));
+    body = JSON.stringify(await packageExample(ctx, servedExample));
     contentType = 'application/json';
   }
   const method = explicitMethod ?? (body === undefined ? 'GET' : 'POST');
@@ -92,19 +92,21 @@ async function buildRequest(ctx: TaskContext): Promise<InvokeRequest> {
 }
 
 /**
- * The example request of the model card: the served package's when invoking `pipe serve`, else the
- * project's trained artifacts'.
+ * The example request of the served package when invoking `pipe serve`, else the project's package
+ * (its manifest records the model card's).
  */
-async function cardExample(ctx: TaskContext, servedCard: string | undefined): Promise<unknown> {
-  const cards = [...(servedCard ? [servedCard] : []), path.join(ctx.root, ctx.config.paths.artifacts, 'model_card.json')];
-  for (const card of cards) {
-    const example = await readExampleRequest(card);
-    if (example === undefined) continue;
-    ctx.reporter.line(`no --data: sending the example request of ${path.relative(ctx.root, card)}`, 'info');
+async function packageExample(ctx: TaskContext, served: unknown): Promise<unknown> {
+  if (served !== undefined) {
+    ctx.reporter.line('no --data: sending the served package\'s example request', 'info');
+    return served;
+  }
+  const example = await packagedExample(ctx.config);
+  if (example !== undefined) {
+    ctx.reporter.line(`no --data: sending the example request of ${packageDir(ctx.config)}/`, 'info');
     return example;
   }
-  throw new UsageError('INVOKE_NO_BODY', `POST /predict needs a body, and no model card with an example request was found (${cards.map((c) => path.relative(ctx.root, c)).join(', ')})`, {
-    hint: 'Pass --data \'{"feature": value, ...}\' or --file request.json, or train the model first (`npx pipe model`).',
+  throw new UsageError('INVOKE_NO_BODY', `POST /predict needs a body, and no package with an example request was found (${packageDir(ctx.config)}/manifest.json)`, {
+    hint: 'Pass --data \'{"feature": value, ...}\' or --file request.json, or build the package first (`npx pipe package`).',
   });
 }
 

@@ -4,9 +4,8 @@ import path from 'node:path';
 import type { ResolvedConfig } from '../src/config/resolved.js';
 import { auditEnvironment } from '../src/aws/rules/audit-env.js';
 import { PipeError, UsageError } from '../src/errors.js';
-import { MODEL_CARD } from '../src/packaging/artifacts.js';
+import { packagedExample } from '../src/packaging/package-manifest.js';
 import { formatDuration } from '../src/reporter/format.js';
-import { readExampleRequest } from '../src/runtime/example-request.js';
 import { extractZip } from '../src/runtime/extract-zip.js';
 import { startFunctionUrlServer } from '../src/runtime/function-url-server.js';
 import { LocalFunction } from '../src/runtime/local-function.js';
@@ -116,10 +115,9 @@ export const serveTask: TaskDefinition = {
         onRequest: (r) => ctx.reporter.line(`${r.method} ${r.path} ${r.statusCode} ${formatDuration(r.durationMs)}`, r.statusCode >= 500 ? 'warn' : 'info'),
       });
       try {
-        // The served package's own card: its example request is what this function was built to answer.
-        const card = path.join(codeDir, 'artifacts', MODEL_CARD);
-        await writeServeState(stateFile, { url: server.url, pid: process.pid, card });
-        const example = await readExampleRequest(card);
+        // The served package's example request (its manifest's): what this function was built to answer.
+        const example = await packagedExample(config);
+        await writeServeState(stateFile, { url: server.url, pid: process.pid, ...(example === undefined ? {} : { example }) });
         const lines = [`Serving ${config.function.handler} ${where} at ${server.url} (init ${formatDuration(initMs)})`];
         if (example !== undefined) {
           const json = JSON.stringify(example);

@@ -71,6 +71,15 @@ export async function readLocalPackage(config: Pick<ResolvedConfig, 'root' | 'pa
   };
 }
 
+/** The package's example request (the card's, recorded by the package task), or undefined when there is no readable package. */
+export async function packagedExample(config: Pick<ResolvedConfig, 'root' | 'paths'>): Promise<unknown> {
+  try {
+    return (await readLocalPackage(config)).manifest.exampleRequest;
+  } catch {
+    return undefined;
+  }
+}
+
 function parseManifest(raw: unknown, file: string): PackageManifest {
   const bad = (what: string): never => {
     throw new PipeError('PACKAGE_MANIFEST_INVALID', `${file}: ${what}`, { hint: 'Rebuild it with `pipe package --force`.' });

@@ -7,8 +7,8 @@ export interface ServeState {
   url: string;
   /** Process id of the `pipe serve` process. */
   pid: number;
-  /** The served package's model card (absolute path): `pipe invoke` sends its example request. */
-  card?: string;
+  /** The served package's example request (from its manifest): what `pipe invoke` sends without a body. */
+  example?: unknown;
 }
 
 /** The state of a `pipe serve` that is still running, or undefined (none, or it died without cleaning up). */
@@ -20,7 +20,7 @@ export async function readServeState(file: string): Promise<ServeState | undefin
     return undefined;
   }
   if (typeof state.url !== 'string' || typeof state.pid !== 'number' || !processAlive(state.pid)) return undefined;
-  return { url: state.url, pid: state.pid, ...(typeof state.card === 'string' ? { card: state.card } : {}) };
+  return { url: state.url, pid: state.pid, ...(state.example === undefined ? {} : { example: state.example }) };
 }
 
 export async function writeServeState(file: string, state: ServeState): Promise<void> {

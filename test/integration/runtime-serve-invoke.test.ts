@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -7,6 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { resolveConfig } from '../../src/config/resolved.js';
 import { exitCodeOf } from '../../src/errors.js';
+import { type PackageManifest, writePackageManifest } from '../../src/packaging/package-manifest.js';
 import { LocalRunner } from '../../src/runners/local-runner.js';
 import type { StepReporter } from '../../src/reporter/reporter.js';
 import type { TaskContext, TaskResult } from '../../src/task.js';
@@ -55,6 +57,20 @@ async function invoke(root: string, options: Record<string, unknown>): Promise<{
   }
 }
 
+/** The manifest the package task would write for the fixture: its archives and the card's example request. */
+async function fixtureManifest(root: string): Promise<PackageManifest> {
+  const archive = async (file: string) => {
+    const bytes = await readFile(path.join(root, 'build', 'package', file));
+    return { file, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length, unzippedSize: bytes.length };
+  };
+  const card = JSON.parse(await readFile(path.join(fixtures, 'package', 'artifacts', 'model_card.json'), 'utf8')) as { example_request: unknown };
+  const layer = await archive('layer.zip');
+  return {
+    function: await archive('function.zip'), layer: { ...layer, depsHash: layer.sha256 }, runtime: 'python3.12',
+    architecture: 'x86_64', handler: 'app.handler', wheels: [], artifacts: ['model_card.json'], exampleRequest: card.example_request,
+  };
+}
+
 describe('serve and invoke', () => {
   let root: string;
   let stop: AbortController;
@@ -66,6 +82,7 @@ describe('serve and invoke', () => {
     await mkdir(path.join(root, 'build', 'package'), { recursive: true });
     zipDir(path.join(fixtures, 'package'), path.join(root, 'build', 'package', 'function.zip'));
     zipDir(path.join(fixtures, 'layer'), path.join(root, 'build', 'package', 'layer.zip'));
+    await writePackageManifest(path.join(root, 'build', 'package'), await fixtureManifest(root));
     stop = new AbortController();
     let printed!: (text: string) => void;
     const firstPrint = new Promise<string>((resolve) => (printed = resolve));
@@ -79,7 +96,7 @@ describe('serve and invoke', () => {
     if (root) await rm(root, { recursive: true, force: true });
   });
 
-  it('prints the URL and a ready curl line with the model card example', async () => {
+  it("prints the URL and a ready curl line with the package's example request", async () => {
     const state = JSON.parse(await readFile(path.join(root, 'build', 'serve.json'), 'utf8')) as { url: string; pid: number };
     assert.match(state.url, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.equal(state.pid, process.pid);
@@ -98,7 +115,7 @@ describe('serve and invoke', () => {
     assert.match((result as TaskResult).summary ?? '', /^200 OK/);
   });
 
-  it("invoke without a body POSTs the served model card's example to /predict", async () => {
+  it("invoke without a body POSTs the served package's example request to /predict", async () => {
     const { printed, error } = await invoke(root, {});
     assert.equal(error, undefined);
     assert.match(printed, /^POST http:\/\/127\.0\.0\.1:\d+\/predict\nHTTP 200/);
@@ -154,7 +171,7 @@ describe('serve and invoke', () => {
   });
 });
 
-describe('invoke without a body or a model card', () => {
+describe('invoke without a body or a package', () => {
   it('says what to pass', async () => {
     const root = await mkdtemp(path.join(os.tmpdir(), 'pipe-invoke-'));
     try {
