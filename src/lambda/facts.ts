@@ -66,6 +66,24 @@ export function supportedRuntimes(now = new Date()): Runtime[] {
 }
 
 /**
+ * Why Lambda refuses a runtime on `now` — blocked (no new functions), or deprecated (no more security
+ * patches) — or undefined while it still patches it.
+ */
+export function runtimeRefusal(runtime: Runtime, now = new Date()): { code: 'RUNTIME_BLOCKED' | 'RUNTIME_DEPRECATED'; reason: string } | undefined {
+  const info: PythonRuntimeInfo = PYTHON_RUNTIMES[runtime];
+  if (info.blockCreate && new Date(info.blockCreate) <= now) {
+    return { code: 'RUNTIME_BLOCKED', reason: `Lambda no longer accepts it (deprecated ${info.deprecated}, blocked since ${info.blockCreate})` };
+  }
+  if (info.deprecated && new Date(info.deprecated) <= now) {
+    return {
+      code: 'RUNTIME_DEPRECATED',
+      reason: `deprecated since ${info.deprecated}: Lambda no longer patches it${info.blockCreate ? ` and blocks new functions from ${info.blockCreate}` : ''}`,
+    };
+  }
+  return undefined;
+}
+
+/**
  * pip `--platform` tags a wheel may carry to run on the runtime: manylinux2014 (glibc 2.17) and every
  * manylinux_2_N up to the runtime's glibc, for its architecture. pip then never picks a wheel that needs
  * a newer glibc, which is what breaks numpy/scipy on python3.11 functions.
