@@ -13,15 +13,7 @@ import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { startAwsStandIn, type AwsStandIn } from '../support/aws-stand-in/index.js';
 import { makeZip } from '../support/aws-stand-in/zip-fixtures.js';
 import { TRUST_POLICY } from '../../src/aws/resources/role.js';
-
-async function failure(promise: Promise<unknown>): Promise<Error & { $metadata?: { httpStatusCode?: number } }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & { $metadata?: { httpStatusCode?: number } };
-  }
-  assert.fail('expected the call to fail');
-}
+import { failure } from '../support/aws-failure.js';
 
 describe('AWS stand-in: concurrency, EventBridge rules, log retention', () => {
   let aws: AwsStandIn;

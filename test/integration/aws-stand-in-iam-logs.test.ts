@@ -34,6 +34,7 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { startAwsStandIn, type AwsStandIn } from '../support/aws-stand-in/index.js';
 import { makeZip } from '../support/aws-stand-in/zip-fixtures.js';
 import { TRUST_POLICY } from '../../src/aws/resources/role.js';
+import { failure } from '../support/aws-failure.js';
 
 const TRUST = JSON.stringify(TRUST_POLICY);
 const LOGS_POLICY = JSON.stringify({
@@ -41,15 +42,6 @@ const LOGS_POLICY = JSON.stringify({
   Statement: [{ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: '*' }],
 });
 const BASIC_EXECUTION = 'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole';
-
-async function failure(promise: Promise<unknown>): Promise<Error & { $metadata?: { httpStatusCode?: number } }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & { $metadata?: { httpStatusCode?: number } };
-  }
-  assert.fail('expected the call to fail');
-}
 
 interface S3rverInstance {
   run(): Promise<{ port: number }>;

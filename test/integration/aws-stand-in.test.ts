@@ -28,18 +28,9 @@ import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cl
 import { startAwsStandIn, type AwsStandIn, type InvokedFunction, type FunctionUrlRequest } from '../support/aws-stand-in/index.js';
 import { makeZeroZip, makeZip } from '../support/aws-stand-in/zip-fixtures.js';
 import { TRUST_POLICY } from '../../src/aws/resources/role.js';
+import { failure } from '../support/aws-failure.js';
 
 const TRUST = JSON.stringify(TRUST_POLICY);
-
-/** Awaits a rejection and returns the error for assertions on its AWS shape. */
-async function failure(promise: Promise<unknown>): Promise<Error & { $metadata?: { httpStatusCode?: number } }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & { $metadata?: { httpStatusCode?: number } };
-  }
-  assert.fail('expected the call to fail');
-}
 
 describe('AWS stand-in: Lambda control plane', () => {
   let aws: AwsStandIn;

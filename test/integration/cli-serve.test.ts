@@ -24,15 +24,21 @@ function stop(pid: number | undefined): void {
   if (pid !== undefined && processAlive(pid)) process.kill(pid, 'SIGINT');
 }
 
+/** The fake function project, packaged. */
+async function packagedFakeProject(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const project = await makeFakeFunctionProject();
+  const r = await runPipe(['package'], { cwd: project.dir });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  return project;
+}
+
 const reachable = (url: string): Promise<boolean> => fetch(new URL('/health', url)).then(() => true, () => false);
 
 describe('pipe serve, invoke and clean through the CLI', () => {
   let dir: string;
   let cleanup: () => Promise<void>;
   before(async () => {
-    ({ dir, cleanup } = await makeFakeFunctionProject());
-    const r = await runPipe(['package'], { cwd: dir });
-    assert.equal(r.code, 0, r.stdout + r.stderr);
+    ({ dir, cleanup } = await packagedFakeProject());
   });
   after(() => cleanup());
 
@@ -108,9 +114,7 @@ describe('pipe serve under a wrapper (npx)', () => {
   let dir: string;
   let cleanup: () => Promise<void>;
   before(async () => {
-    ({ dir, cleanup } = await makeFakeFunctionProject());
-    const r = await runPipe(['package'], { cwd: dir });
-    assert.equal(r.code, 0, r.stdout + r.stderr);
+    ({ dir, cleanup } = await packagedFakeProject());
   });
   after(() => cleanup());
 

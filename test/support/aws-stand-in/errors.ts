@@ -113,3 +113,15 @@ export function invalidParameter(message: string): AwsError {
 export function validationError(message: string): AwsError {
   return new AwsError('ValidationException', `1 validation error detected: ${message}`, 400);
 }
+
+/**
+ * The input of an AWS JSON 1.1 request (CloudWatch Logs, EventBridge): `{}` for an empty body, or the
+ * SerializationException AWS answers for one that is not JSON (thrown when the call runs, after routing).
+ */
+export function json11Input(body: Buffer): { input: Record<string, unknown>; parseError?: AwsError } {
+  try {
+    return { input: body.length === 0 ? {} : (JSON.parse(body.toString('utf8')) as Record<string, unknown>) };
+  } catch {
+    return { input: {}, parseError: new AwsError('SerializationException', 'Failed to parse request body.', 400) };
+  }
+}

@@ -1,4 +1,4 @@
-import { AwsError } from './errors.js';
+import { AwsError, json11Input } from './errors.js';
 import { jsonResponse, type ApiRequest, type ApiResponse, type RoutedCall, type StandInContext } from './context.js';
 import { functionNotFound, parseFunctionRef, resolveVersion } from './lambda-settings.js';
 import type { EventRuleRecord, EventTargetRecord, PolicyStatement } from './types.js';
@@ -178,13 +178,7 @@ const HANDLERS: Record<string, EventsHandler> = {
 /** Matches an EventBridge JSON 1.1 request (X-Amz-Target: AWSEvents.<Action>) to its action. */
 export function routeEvents(ctx: StandInContext, req: ApiRequest, target: string): RoutedCall {
   const action = target.replace(/^AWSEvents\./, '');
-  let input: Input = {};
-  let parseError: AwsError | undefined;
-  try {
-    input = req.body.length === 0 ? {} : (JSON.parse(req.body.toString('utf8')) as Input);
-  } catch {
-    parseError = new AwsError('SerializationException', 'Failed to parse request body.', 400);
-  }
+  const { input, parseError } = json11Input(req.body);
   const name = typeof input['Name'] === 'string' ? input['Name'] : typeof input['Rule'] === 'string' ? input['Rule'] : '*';
   return {
     service: 'events',

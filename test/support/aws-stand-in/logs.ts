@@ -1,4 +1,4 @@
-import { AwsError } from './errors.js';
+import { AwsError, json11Input } from './errors.js';
 import { jsonResponse, type ApiRequest, type ApiResponse, type RoutedCall, type StandInContext } from './context.js';
 import type { LogEventRecord, LogGroupRecord } from './types.js';
 
@@ -101,13 +101,7 @@ const HANDLERS: Record<string, LogsHandler> = {
 /** Matches a CloudWatch Logs JSON 1.1 request (X-Amz-Target: Logs_20140328.<Action>) to its action. */
 export function routeLogs(ctx: StandInContext, req: ApiRequest, target: string): RoutedCall {
   const action = target.replace(/^Logs_20140328\./, '');
-  let input: Input = {};
-  let parseError: AwsError | undefined;
-  try {
-    input = req.body.length === 0 ? {} : (JSON.parse(req.body.toString('utf8')) as Input);
-  } catch {
-    parseError = new AwsError('SerializationException', 'Failed to parse request body.', 400);
-  }
+  const { input, parseError } = json11Input(req.body);
   const name = typeof input['logGroupName'] === 'string' ? input['logGroupName'] : '*';
   return {
     service: 'logs',
