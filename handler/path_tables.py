@@ -201,7 +201,7 @@ class UnitTables:
                 table[starts[targets[firsts]][:, None] + np.arange(size)] = summed
 
         self._table = table
-        self._slot_start = starts.astype(np.int32)[:, None]  # < the table budget: int32 is enough
+        self._slot_start = starts.astype(np.intp)[:, None]
         self._slot_unit = slot_unit.astype(np.intp)
         bounds = np.searchsorted(slot_target, np.arange(n_outputs * (n_feat + 1) + 1))
         self._targets = np.nonzero(bounds[1:] > bounds[:-1])[0]  # each target's slots are one segment
@@ -216,7 +216,8 @@ class UnitTables:
         # and page-faulted on every request. (A Lambda container serves one request at a time.)
         if self._scratch is None:
             size = self._slot_unit.size * chunk
-            self._scratch = (np.empty(size, dtype=self.pattern_dtype), np.empty(size, dtype=np.int32),
+            # Indices as intp: take converts any other index type into a fresh array of them first.
+            self._scratch = (np.empty(size, dtype=self.pattern_dtype), np.empty(size, dtype=np.intp),
                              np.empty(size))
         shape = (self._slot_unit.size, n)
         return tuple(buffer[: shape[0] * n].reshape(shape) for buffer in self._scratch)
@@ -229,9 +230,10 @@ class UnitTables:
         if self._slot_unit.size:
             slot_patterns, idx, contrib = self._buffers(n, chunk)
             np.take(by_unit, self._slot_unit, axis=0, out=slot_patterns)
-            np.copyto(idx, slot_patterns)  # then an int32 add: faster than one mixed-type add
+            np.copyto(idx, slot_patterns)  # then a same-type add: faster than one mixed-type add
             idx += self._slot_start
-            np.take(self._table, idx, out=contrib, mode="clip")  # in range by construction
+            # In range by construction; "wrap" then only compares, where "raise" and "clip" do more.
+            np.take(self._table, idx, out=contrib, mode="wrap")
             if n <= FEW_RECORDS:  # one call instead of one per target (a hundred for a hundred features)
                 out[self._targets] += np.add.reduceat(contrib, self._target_starts, axis=0)
             else:  # reduceat along axis 0 is slow on wide blocks: whole-block sums are not
