@@ -111,7 +111,7 @@ class ReasonTemplate:
 
     def item_format(self, value_json: str = "{0}", value_text: str = "{1}") -> str:
         """The JSON reason object as a format string of (value as JSON, value as text, value, contribution,
-        magnitude, direction), the text's fixed parts escaped for JSON once, here. ``value_json`` and
+        magnitude, direction, contribution as JSON), the text's fixed parts escaped for JSON once, here. ``value_json`` and
         ``value_text`` say how the value is written (a float formats itself: "{2!r}", "{2:.4g}")."""
         text = []
         for piece in self.pieces:
@@ -130,7 +130,7 @@ class ReasonTemplate:
                 text.append("{%d:%s}" % (slot, ".4g" if spec is None else _python_spec(spec)))
         # repr: the shortest text that reads back as the same double, as JSON writes floats.
         return ('{{"feature":' + _escaped_json(json.dumps(self.feature)) + ',"value":' + value_json
-                + ',"contribution":{3!r},"text":"' + "".join(text) + '"}}')
+                + ',"contribution":{6},"text":"' + "".join(text) + '"}}')
 
 
 def _python_spec(spec: str) -> str:
@@ -188,11 +188,12 @@ class ReasonWriter:
     def reasons(self, shap: np.ndarray, positive: np.ndarray | None, records: list[dict]) -> list[str]:
         """JSON arrays of reasons, one per record. shap: (n, features) toward the outcome's output;
         positive: per record, whether the outcome is the one the output measures (binary decisions)."""
-        return self.arrays(shap, self.chosen(shap, positive), records)
+        return self.arrays(shap.tolist(), self.chosen(shap, positive), records)
 
-    def arrays(self, shap: np.ndarray, chosen: list[list[int]], records: list[dict]) -> list[str]:
-        """JSON arrays of the chosen reasons, one per record."""
-        return ["[" + ",".join(items) + "]" for items in self.items(shap, chosen, records)]
+    def arrays(self, shap: list[list[float]], chosen: list[list[int]], records: list[dict],
+               texts: list[list[str]] | None = None) -> list[str]:
+        """JSON arrays of the chosen reasons, one per record (see ``items``)."""
+        return ["[" + ",".join(items) + "]" for items in self.items(shap, chosen, records, texts)]
 
     def chosen(self, shap: np.ndarray, positive: np.ndarray | None) -> list[list[int]]:
         """Per record, the features named as reasons: largest score first, ties in feature order."""
@@ -221,28 +222,34 @@ class ReasonWriter:
         # sorted is stable: equal scores keep feature order.
         return sorted((f for f in self._allowed_features if score[f] > 0), key=lambda f: -score[f])[: self.count]
 
-    def items(self, shap: np.ndarray, chosen: list[list[int]], records: list[dict]) -> list[list[str]]:
-        """Per record, its chosen reasons as JSON objects (feature, value, contribution, text)."""
+    def items(self, shap: list[list[float]] | np.ndarray, chosen: list[list[int]], records: list[dict],
+              texts: list[list[str]] | None = None) -> list[list[str]]:
+        """Per record, its chosen reasons as JSON objects (feature, value, contribution, text). shap: per
+        record, the SHAP values toward its outcome; texts, when given: the same values as JSON text."""
         names, formats, templates = self.names, self._formats, self._templates
+        if isinstance(shap, np.ndarray):
+            shap = shap.tolist()
         out = []
-        for picks, contributions, record in zip(chosen, shap.tolist(), records):
+        for r, (picks, contributions, record) in enumerate(zip(chosen, shap, records)):
             items = []
             for f in picks:
                 contribution = contributions[f]
+                written = texts[r][f] if texts is not None else repr(contribution)
                 value = record[names[f]]
                 direction = "raised" if contribution > 0 else "lowered"
                 number_format = formats[f].get(type(value))  # a float or an int (finite: validated)
                 if number_format is not None:
-                    items.append(number_format.format(None, None, value, contribution, abs(contribution), direction))
+                    items.append(number_format.format(None, None, value, contribution, abs(contribution), direction,
+                                                      written))
                 elif not templates[f].formats_value:
                     encoded, shown = _value_json_and_text(value)
                     items.append(formats[f][None].format(encoded, shown, None, contribution, abs(contribution),
-                                                         direction))
+                                                         direction, written))
                 else:  # a number format and no number to format (a missing value): the sentence falls back
                     text = templates[f]({"feature": names[f], "value": value, "contribution": contribution,
                                          "magnitude": abs(contribution), "direction": direction})
-                    items.append('{"feature":%s,"value":%s,"contribution":%r,"text":%s}'
-                                 % (json.dumps(names[f]), json.dumps(value), contribution, json.dumps(text)))
+                    items.append('{"feature":%s,"value":%s,"contribution":%s,"text":%s}'
+                                 % (json.dumps(names[f]), json.dumps(value), written, json.dumps(text)))
             out.append(items)
         return out
 

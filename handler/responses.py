@@ -22,8 +22,8 @@ from audit import AuditLog
 from reasons import ReasonWriter
 
 
-def _shap_fields(names: list[str]) -> str:
-    return "{" + ",".join(f"{json.dumps(name)}:%r" for name in names) + "}"
+def _shap_fields(names: list[str], conversion: str = "r") -> str:
+    return "{" + ",".join(f"{json.dumps(name)}:%{conversion}" for name in names) + "}"
 
 
 def class_key(label: object) -> str:
@@ -39,11 +39,13 @@ class PredictionFormatter:
         self.reasons = reasons
         self.prefix = ('{"model_version":' + json.dumps(version) + ',"task":' + json.dumps(task)
                        + ',"shap_output":' + json.dumps(shap_output))
-        shap = _shap_fields(names)
+        # Binary and regression records get their SHAP values as text, written once for the record
+        # and its reasons.
+        shap, written = _shap_fields(names), _shap_fields(names, "s")
         if task == "binary":
             self.threshold = float(decision["threshold"])
             self.negative, self.positive = json.dumps(decision["negative"]), json.dumps(decision["positive"])
-            self.record = '{"probability":%r,"decision":%s,"base_value":%r,"shap":' + shap + ',"imputed":%s,"reasons":%s}'
+            self.record = '{"probability":%r,"decision":%s,"base_value":%s,"shap":' + written + ',"imputed":%s,"reasons":%s}'
         elif task == "multiclass":
             keys = [json.dumps(class_key(c)) for c in classes]
             self.labels = [json.dumps(c) for c in classes]
@@ -52,7 +54,7 @@ class PredictionFormatter:
             self.keys = keys
             self.probabilities = '{"probabilities":{' + ",".join(f"{k}:%r" for k in keys) + "}}"
         elif task == "regression":
-            self.record = '{"prediction":%r,"base_value":%r,"shap":' + shap + ',"imputed":%s,"reasons":%s}'
+            self.record = '{"prediction":%r,"base_value":%s,"shap":' + written + ',"imputed":%s,"reasons":%s}'
         else:
             raise ValueError(f"unknown task {task!r}")
         self._imputed: dict[tuple[str, ...], str] = {(): "[]"}
@@ -74,23 +76,26 @@ class PredictionFormatter:
             toward, positive = shap[np.arange(len(shap)), chosen, :], None
             decisions = [self.labels[i] for i in chosen.tolist()]
         picks = self.reasons.chosen(toward, positive)
-        words = self.reasons.arrays(toward, picks, records)
-        if self.task == "binary":
-            base = float(base_value[0])
-            parts = [template % (p, decision, base, *row, flag, why)
-                     for p, decision, row, flag, why in zip(prediction.tolist(), decisions, toward.tolist(), flags, words)]
-        elif self.task == "regression":
-            base = float(base_value[0])
-            parts = [template % (v, base, *row, flag, why)
-                     for v, row, flag, why in zip(prediction.tolist(), toward.tolist(), flags, words)]
+        rows = toward.tolist()
+        if self.task != "multiclass":
+            texts = [list(map(repr, row)) for row in rows]
+            words = self.reasons.arrays(rows, picks, records, texts)
+            base = repr(float(base_value[0]))
+            if self.task == "binary":
+                parts = [template % (p, decision, base, *row, flag, why)
+                         for p, decision, row, flag, why in zip(prediction.tolist(), decisions, texts, flags, words)]
+            else:
+                parts = [template % (v, base, *row, flag, why)
+                         for v, row, flag, why in zip(prediction.tolist(), texts, flags, words)]
         else:
+            words = self.reasons.arrays(rows, picks, records)
             base = "{" + ",".join(f"{k}:{v!r}" for k, v in zip(self.keys, base_value.tolist())) + "}"
             parts = [template % (*p, label, base, *row, flag, why) for p, label, row, flag, why in
                      zip(prediction.tolist(), decisions, shap.reshape(len(shap), -1).tolist(), flags, words)]
         if audit is not None and audit.mode != "off":
             audit.decisions(request_id, self._outputs(prediction), decisions or ["null"] * len(parts),
                             [[(self.names[f], row[f]) for f in chosen_features]
-                             for chosen_features, row in zip(picks, toward.tolist())], records)
+                             for chosen_features, row in zip(picks, rows)], records)
         prefix = self.prefix if request_id is None else self.prefix + ',"request_id":' + json.dumps(request_id)
         return prefix + ',"predictions":[' + ",".join(parts) + "]}"
 
