@@ -14,7 +14,7 @@ by segmented reductions; units are found bottom-up, one vectorised step per tree
 from __future__ import annotations
 
 from itertools import chain
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -152,9 +152,11 @@ def _categorical_cells(a: dict, n_features: int) -> tuple[np.ndarray, dict[int, 
     return cells, left_cells
 
 
-def leaf_paths(ensemble: dict, n_features: int, n_outputs: int, max_unit_bits: int) -> LeafPaths:
+def leaf_paths(ensemble: dict, n_features: int, n_outputs: int,
+               max_unit_bits: int | Callable[[np.ndarray], int]) -> LeafPaths:
     """Every non-zero leaf with its path, grouped into units: the largest subtrees whose leaves use at
-    most ``max_unit_bits`` distinct conditions (a lone leaf is always a unit)."""
+    most ``max_unit_bits`` distinct conditions (a lone leaf is always a unit). ``max_unit_bits`` may
+    be a function of the leaves' path lengths (distinct features per leaf)."""
     trees = ensemble.get("trees")
     if not isinstance(trees, list) or not trees:
         raise ModelFormatError("ensemble.trees must be a non-empty list")
@@ -244,6 +246,8 @@ def leaf_paths(ensemble: dict, n_features: int, n_outputs: int, max_unit_bits: i
              for cell in np.nonzero(set_rows[int(cond_feat[c])][cond_set[c]])[0].tolist()]
     cat_pairs = np.array(pairs, dtype=np.int64).reshape(-1, 2)
 
+    if callable(max_unit_bits):
+        max_unit_bits = max_unit_bits(depth)
     unit = _units(a, parent, leaves, slot_leaf, slot_k, slot_cond, max(firsts.size, 1), max_unit_bits)
     return LeafPaths(
         value=a["value"][leaves], output=a["output"][leaves], depth=depth, unit=unit,
