@@ -56,16 +56,16 @@ class _DepthGroup:
         n_leaves, d = z.shape
         self.start, self.end, self.shape, self.leaves = start, start + n_leaves * d, (n_leaves, d), leaves
         u, weight = gauss_legendre(max(1, -(-d // 2)))
-        cold = z[:, :, None] * (1.0 - u)  # f_j when cold, (leaves, d, nodes)
-        hot = cold + u
-        self.log_ratio = np.log(hot / cold)  # (leaves, d, nodes)
-        # Quadrature weights and the leaf value folded in: f @ cold_weight is a cold slot's value.
-        self.log_cold = np.log(cold).sum(axis=1)[:, None, :] + np.log(weight)  # (leaves, 1, nodes)
-        self.inverse_hot = np.ascontiguousarray((1.0 / hot).transpose(0, 2, 1))  # (leaves, nodes, d)
-        self.cold_weight = (-value[:, None] / (1.0 - u))[:, :, None]  # (leaves, nodes, 1)
-        self.hot_scale = ((1.0 - z) * value[:, None])[:, None, :]  # (leaves, 1, d)
+        # Records are the last axis throughout, as in the hot array and the output.
+        cold = z[:, None, :] * (1.0 - u)[:, None]  # f_j when cold, (leaves, nodes, d)
+        hot = cold + u[:, None]
+        self.log_ratio = np.log(hot / cold)  # (leaves, nodes, d)
+        # Quadrature weights and the leaf value folded in: cold_weight @ F is a cold slot's value.
+        self.log_cold = (np.log(cold).sum(axis=2) + np.log(weight))[:, :, None]  # (leaves, nodes, 1)
+        self.inverse_hot = np.ascontiguousarray((1.0 / hot).transpose(0, 2, 1))  # (leaves, d, nodes)
+        self.cold_weight = (-value[:, None] / (1.0 - u))[:, None, :]  # (leaves, 1, nodes)
+        self.hot_scale = ((1.0 - z) * value[:, None])[:, :, None]  # (leaves, d, 1)
         self.value = value[:, None]
-        self.ones = np.ones(d)
 
 
 class QuadratureLeaves:
@@ -123,26 +123,24 @@ class QuadratureLeaves:
 
     def _accumulate_batch(self, rows: np.ndarray, out: np.ndarray) -> None:
         n = rows.shape[1]
-        hot = self._conditions(rows)  # (n, slots)
+        hot = self._conditions(rows)  # (slots, n)
         phi = np.empty((self._n_slots, n))  # rows: slots
         reached = np.empty((self._value.size, n))
         reached[: self._unconditional] = self._value[: self._unconditional, None]
         for g in self._groups:
             leaves, d = g.shape
-            on = np.empty((leaves, n, d))  # 1.0 where hot
-            np.copyto(on, hot[:, g.start: g.end].reshape(n, leaves, d).transpose(1, 0, 2))
+            on = hot[g.start: g.end].reshape(leaves, d, n).astype(np.float64)  # 1.0 where hot
             # F at every node: exp of the all-cold logs plus the hot slots' log ratios, times the weights.
-            f = np.matmul(on, g.log_ratio)
+            f = np.matmul(g.log_ratio, on)
             f += g.log_cold
-            np.exp(f, out=f)  # (leaves, n, nodes)
-            cold = f @ g.cold_weight  # (leaves, n, 1): -v integral F / (1 - u)
-            value = f @ g.inverse_hot  # (leaves, n, d): integral F / f_i
+            np.exp(f, out=f)  # (leaves, nodes, n)
+            cold = g.cold_weight @ f  # (leaves, 1, n): -v integral F / (1 - u)
+            value = np.matmul(g.inverse_hot, f, out=phi[g.start: g.end].reshape(leaves, d, n))  # integral F / f_i
             value *= g.hot_scale  # v (1 - z_i) integral F / f_i
             value -= cold
             value *= on
             value += cold  # the hot value where hot, the cold one elsewhere
-            phi[g.start: g.end] = value.transpose(0, 2, 1).reshape(leaves * d, n)
-            np.multiply(on @ g.ones == d, g.value, out=reached[g.leaves])  # every condition met
+            np.multiply(on.sum(axis=1) == d, g.value, out=reached[g.leaves])  # every condition met
         if self._shap_order.size:
             out[self._shap_targets] += np.add.reduceat(phi[self._shap_order], self._shap_firsts, axis=0)
         out[self._out_targets] += np.add.reduceat(reached[self._out_order], self._out_firsts, axis=0)
