@@ -6,11 +6,10 @@ task, classes, link and trees); the card is what GET / answers, and records mode
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 
-from audit import AuditLog
+from audit import AuditLog, sha256
 from explainer import TreeModelExplainer, apply_link
 from reasons import ReasonWriter, subject_of
 from responses import PredictionFormatter
@@ -50,7 +49,7 @@ class LoadedModel:
     def __init__(self, directory: str):
         model_bytes, document, card_bytes, card = read_artifacts(directory)
         try:
-            if hashlib.sha256(model_bytes).hexdigest() != card["artifacts"]["model.json"]["sha256"]:
+            if sha256(model_bytes).hexdigest() != card["artifacts"]["model.json"]["sha256"]:
                 raise ArtifactError("model.json does not match the sha256 recorded in model_card.json")
             if document.get("format") != MODEL_FORMAT:
                 raise ArtifactError(f"model.json format {document.get('format')!r} is not {MODEL_FORMAT!r}")
