@@ -302,7 +302,8 @@ def static_imports() -> set[str]:
                 found |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 found.add(node.module.split(".")[0])
-    return found - set(sys.stdlib_module_names) - local - {"__future__"}
+    # _sha2: the standard library's SHA-256 module from Python 3.12 on (_sha256 before).
+    return found - set(sys.stdlib_module_names) - local - {"__future__", "_sha2"}
 
 
 def ms(seconds: float) -> str:

@@ -27,10 +27,10 @@ from tree_paths import ModelFormatError, leaf_paths
 __all__ = ["Explanation", "ModelFormatError", "TreeModelExplainer", "apply_link"]
 
 # Table entries (8 bytes each) for the tabulated units, and the deepest unit worth a table: a
-# table costs (features + 1) 2^bits entries, built at every cold start (some 45 ms per million
-# entries here, so 3 million keep a cold start's build near 140 ms); deeper leaves go to the
-# quadrature, whose fixed cost per request is small but not nil.
-TABLE_BUDGET = 3_000_000
+# unit's table costs (features + 1) 2^bits entries and its leaves' own tables (d + 1) 2^d each,
+# all built at every cold start (some 20 ms per million entries here: 6 million keep the build near
+# 120 ms); deeper leaves go to the quadrature, whose fixed cost per request is small but not nil.
+TABLE_BUDGET = 6_000_000
 MAX_TABLE_BITS = 10
 # Conditions per unit: tables grow as 2^bits. Leaf-wise trees (LightGBM) merge few leaves per unit
 # whatever the limit; 7 rather than 8 builds about 2x fewer table rows at the same request speed
