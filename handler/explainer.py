@@ -133,7 +133,7 @@ class TreeModelExplainer:
             rows = self._cells.rows(x[start: start + CHUNK])
             part = out[:, start: start + CHUNK]
             if self._tables is not None:
-                self._tables.accumulate(rows, part, CHUNK)
+                self._tables.accumulate(rows, part)
             if self._quadrature is not None:
                 self._quadrature.accumulate(rows, part)
         if not np.isfinite(out).all():  # then the link's outputs are finite too (the base values are, by load)
