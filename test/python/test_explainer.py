@@ -101,6 +101,16 @@ def test_both_algorithms_are_exact_on_deep_trees(monkeypatch, budget, mode):
     assert (ours.quadrature_leaves == 0) == (mode == "tabulated_leaves")
 
 
+def test_a_request_in_blocks_of_a_few_slots_is_still_exact(monkeypatch):
+    import path_tables
+
+    # Blocks of 3 slots x 40 records: every target's segment spans several blocks, and some blocks
+    # hold the end of one segment and the start of the next.
+    monkeypatch.setattr(path_tables, "BLOCK_ELEMENTS", 120)
+    ours = assert_exact(random_ensemble(5, trees=4, depth=6, outputs=2), records(6, 40))
+    assert ours.tabulated_leaves > 0 and ours._tables._slot_unit.size > 3 * len(ours._tables._segments)
+
+
 def test_large_models_fall_back_to_pairwise_patterns(monkeypatch):
     import feature_cells
 
