@@ -124,10 +124,10 @@ COMPUTE_WORKER = textwrap.dedent('''
     import json, statistics, sys, time
     import joblib
     import numpy as np
-    from model_store import LoadedModel
+    import app  # the function's process as it runs: its model (PIPE_ARTIFACTS_DIR) and memory settings
 
     artifacts, records, budget = sys.argv[1], json.load(open(sys.argv[2])), float(sys.argv[3])
-    model = LoadedModel(artifacts)
+    model = app.MODEL
     booster = joblib.load(artifacts + "/model.joblib").named_steps["model"].booster_
     contrib = lambda x: booster.predict(x, pred_contrib=True, num_threads=1)
     results = {}
