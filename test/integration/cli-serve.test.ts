@@ -24,9 +24,9 @@ function stop(pid: number | undefined): void {
   if (pid !== undefined && processAlive(pid)) process.kill(pid, 'SIGINT');
 }
 
-/** The fake function project, packaged. */
+/** The fake function project, packaged (its environments shared with the other packaged fake projects). */
 async function packagedFakeProject(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
-  const project = await makeFakeFunctionProject();
+  const project = await makeFakeFunctionProject({}, { sharedEnv: true });
   const r = await runPipe(['package'], { cwd: project.dir });
   assert.equal(r.code, 0, r.stdout + r.stderr);
   return project;

@@ -64,7 +64,7 @@ describe('the decision trail end to end: the real handler through pipe serve, re
   let env: NodeJS.ProcessEnv;
 
   before(async () => {
-    ({ dir, cleanup } = await makeExampleProject(CONFIG));
+    ({ dir, cleanup } = await makeExampleProject(CONFIG, { sharedEnv: true }));
     const r = await runPipe(['package'], { cwd: dir });
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const card = JSON.parse(await readFile(path.join(dir, 'artifacts/model_card.json'), 'utf8')) as { example_request: Record<string, number>; version: string };

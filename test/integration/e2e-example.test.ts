@@ -9,9 +9,10 @@ import { makeExampleProject } from '../support/example-project.js';
 import { type BinaryPrediction, sumShap } from '../support/predictions.js';
 
 /**
- * The main job end to end on the example model, through the real CLI: env, model and package on the
- * local runner, `serve` with real HTTP, then deploy / update / undeploy against s3rver and the AWS
- * stand-in, whose Function URLs run the deployed zip in the same local runtime.
+ * The main job end to end on the example model, through the real CLI: model and package on the local
+ * runner (env built once by the CLI for all the example's tests: test/support/shared-env.ts), `serve`
+ * with real HTTP, then deploy / update / undeploy against s3rver and the AWS stand-in, whose Function
+ * URLs run the deployed zip in the same local runtime.
  */
 
 
@@ -32,9 +33,10 @@ describe('example model end to end', () => {
       runner: 'local',
       buildEnv: { PIP_RETRIES: '0' },
       model: { seed: 3, hyperparameters: { n_estimators: 12, max_depth: 5, max_leaf_nodes: 20 } },
-    }));
+    }, { sharedEnv: true }));
     const r = await runPipe(['package'], { cwd: dir });
     assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /- env: skipped \(up to date\)/, 'the shared environments are up to date here');
     example = (JSON.parse(await readFile(path.join(dir, 'artifacts/model_card.json'), 'utf8')) as { example_request: Record<string, number> }).example_request;
   });
   after(() => cleanup());

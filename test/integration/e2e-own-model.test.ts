@@ -53,7 +53,7 @@ describe('your own CSV and a LightGBM model, configuration only', () => {
         estimator: 'lightgbm',
         hyperparameters: { n_estimators: 40, num_leaves: 15 },
       },
-    }));
+    }, { sharedEnv: true }));
     await mkdir(path.join(dir, 'data'));
     await writeFile(path.join(dir, 'data/loans.csv'), loansCsv(1500));
   });

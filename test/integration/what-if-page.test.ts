@@ -67,7 +67,7 @@ describe(skipReason ? `what-if page in a browser (skipped: ${skipReason})` : 'wh
         hyperparameters: { n_estimators: 12, max_depth: 5, max_leaf_nodes: 20 },
         constraints: { age: { integer: true, min: 18, max: 120 } },
       },
-    }));
+    }, { sharedEnv: true }));
     const packaged = await runPipe(['package'], { cwd: dir });
     assert.equal(packaged.code, 0, packaged.stdout + packaged.stderr);
     serve = startPipe(['serve', '--port', '0'], { cwd: dir });
