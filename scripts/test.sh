@@ -8,9 +8,24 @@ cd "$root"
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "build and type-check"
-npx tsc -p tsconfig.json || exit 1
-npx tsc -p tsconfig.check.json || exit 1
+# Background jobs are this script's to stop if it ends before they do.
+running=()
+seeds=""
+cleanup() {
+  local pid
+  for pid in "${running[@]}"; do kill "$pid" 2>/dev/null; done
+  [ -n "$seeds" ] && rm -rf "$seeds"
+}
+trap cleanup EXIT
+# Waits for a background job; its exit status is the job's.
+finish() {
+  local pid="$1" status other left=()
+  wait "$pid"
+  status=$?
+  for other in "${running[@]}"; do [ "$other" = "$pid" ] || left+=("$other"); done
+  running=("${left[@]}")
+  return "$status"
+}
 
 step "container engine"
 if [ "$(id -u)" = 0 ]; then
@@ -26,28 +41,68 @@ export DOCKER_HOST="${DOCKER_HOST:-unix:///tmp/podman.sock}"
 # the same two cores, a tiny fit can take a minute. One thread per process keeps the suite steady.
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 
-step "python test environment"
-bash scripts/ensure-python-env.sh || exit 1
-export PIPE_TEST_PYTHON="$root/.venv-test/bin/python"
-
-# The Python tests need no engine or network of their own: they run beside the node tests, whose
-# integration tests spend much of their time waiting on servers and containers.
+# The Python tests need no engine or network of their own, and the node tests do not need the Python
+# test environment: building it and running pytest go beside the node tests.
 py_log="$(mktemp)"
-"$PIPE_TEST_PYTHON" -m pytest -q -p no:cacheprovider test/python > "$py_log" 2>&1 &
+export PIPE_TEST_PYTHON="$root/.venv-test/bin/python"
+(
+  echo "== python test environment"
+  bash scripts/ensure-python-env.sh || exit 1
+  exec "$PIPE_TEST_PYTHON" -m pytest -q -p no:cacheprovider test/python
+) > "$py_log" 2>&1 &
 py_pid=$!
-trap 'kill "$py_pid" 2>/dev/null' EXIT
+running+=("$py_pid")
+
+# The type check of the tests and benches runs beside everything below; its result is read at the end.
+check_log="$(mktemp)"
+node_modules/.bin/tsc -p tsconfig.check.json > "$check_log" 2>&1 &
+check_pid=$!
+running+=("$check_pid")
+
+step "build"
+npx tsc -p tsconfig.json || exit 1
+
+# The example's environments, built once by the CLI and shared by the tests that train it
+# (test/support/shared-env.ts): a directory of this run's own, removed at the end.
+seeds="$(mktemp -d "${TMPDIR:-/tmp}/pipe-test-envs-XXXXXX")"
+export PIPE_TEST_ENV_CACHE="$seeds"
 
 step "node tests"
-node --import tsx --test --test-reporter=spec test/unit/*.test.ts test/integration/*.test.ts
+# Test files run side by side: most of their time is spent waiting on child processes, servers and
+# containers, and each works in temporary directories and on ports of its own. Those that use the
+# container engine run one after another, beside the others: a container's start, kill and removal
+# slow down when the engine serves several tests at once, and some tests bound how long these take.
+mapfile -t engine_tests < <(grep -l "support/build-engine\|support/broken-engine\|src/runners/docker-" test/integration/*.test.ts)
+other_tests=()
+for file in test/integration/*.test.ts test/unit/*.test.ts; do
+  [[ " ${engine_tests[*]} " == *" $file "* ]] || other_tests+=("$file")
+done
+engine_log="$(mktemp)"
+node --import tsx --test --test-concurrency=1 --test-reporter=spec "${engine_tests[@]}" > "$engine_log" 2>&1 &
+engine_pid=$!
+running+=("$engine_pid")
+node --import tsx --test --test-concurrency="${PIPE_TEST_CONCURRENCY:-2}" --test-reporter=spec "${other_tests[@]}"
 node_status=$?
 
+step "node tests using the container engine"
+finish "$engine_pid"
+engine_status=$?
+cat "$engine_log"
+rm -f "$engine_log"
+
+step "type check"
+finish "$check_pid"
+check_status=$?
+cat "$check_log"
+rm -f "$check_log"
+
 step "python tests"
-wait "$py_pid"
+finish "$py_pid"
 py_status=$?
 cat "$py_log"
 rm -f "$py_log"
 
-if [ "$node_status" -ne 0 ] || [ "$py_status" -ne 0 ]; then
-  echo "tests failed: node exit $node_status, pytest exit $py_status"
+if [ "$node_status" -ne 0 ] || [ "$engine_status" -ne 0 ] || [ "$check_status" -ne 0 ] || [ "$py_status" -ne 0 ]; then
+  echo "tests failed: node exit $node_status, node (container engine) exit $engine_status, type check exit $check_status, pytest exit $py_status"
   exit 1
 fi
