@@ -103,11 +103,17 @@ def _leaf_tables(values: np.ndarray, depth: np.ndarray, z: np.ndarray) -> tuple[
     return table, starts
 
 
+# Longest segment summed by steps (each step is a few numpy calls); past it reduceat is faster.
+STEPPED_SEGMENT = 8
+
+
 def _segment_sums(rows: np.ndarray, firsts: np.ndarray) -> np.ndarray:
-    """``np.add.reduceat(rows, firsts, axis=0)`` for many short segments: the same sums in the same
-    order, a vectorised step per segment length rather than reduceat's element-wise loop on wide
-    rows (several times faster when most segments are a row or two)."""
+    """``np.add.reduceat(rows, firsts, axis=0)``: for short segments the same sums in the same order, a
+    vectorised step per segment length rather than reduceat's element-wise loop on wide rows
+    (several times faster when most segments are a row or two)."""
     lengths = np.diff(firsts, append=rows.shape[0])
+    if lengths.max(initial=0) > STEPPED_SEGMENT:
+        return np.add.reduceat(rows, firsts, axis=0)
     out = rows[firsts]
     longer = np.nonzero(lengths > 1)[0]
     k = 1
