@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream';
+import { json } from 'node:stream/consumers';
 import type Docker from 'dockerode';
 import type { ResolvedConfig } from '../config/resolved.js';
 import { CommandError, InternalError, InterruptedError, PipeError } from '../errors.js';
@@ -189,17 +190,20 @@ export class DockerRunner implements Runner {
         stream.on('error', () => resolve());
       });
       stream.on('data', (data: Buffer) => demuxer.push(data));
+      const waiting = new AbortController();
+      const exit = await waitForNextExit(this.docker, container.id, waiting.signal).catch((error: unknown) => {
+        stream.destroy();
+        throw error;
+      });
       try {
         await container.start();
       } catch (error) {
+        waiting.abort();
         stream.destroy();
         throw containerStartError(error, command, where);
       }
       const exited = (async () => {
-        const code = await container.wait().then(
-          (result: { StatusCode: number }) => result.StatusCode,
-          () => null,
-        );
+        const code = await exit.exitCode.then((c) => c, () => null);
         await drainWithin(drained, stream, OUTPUT_DRAIN_MS);
         stdout.end();
         stderr.end();
@@ -256,6 +260,8 @@ export class DockerRunner implements Runner {
     const onAbort = () => {
       container.kill().catch(() => undefined);
     };
+    // Ends a wait the engine would never answer: a container that never started.
+    const waiting = new AbortController();
     try {
       // podman creates the OCI container on attach: a missing executable can fail here already.
       const stream = (await container
@@ -272,12 +278,13 @@ export class DockerRunner implements Runner {
 
       io.signal.addEventListener('abort', onAbort, { once: true });
       if (io.signal.aborted) throw new InterruptedError();
+      const exit = await waitForNextExit(this.docker, container.id, waiting.signal);
       try {
         await container.start();
       } catch (error) {
         throw containerStartError(error, command, where);
       }
-      const { StatusCode: exitCode } = (await container.wait()) as { StatusCode: number };
+      const exitCode = await exit.exitCode;
       await drainWithin(drained, stream, OUTPUT_DRAIN_MS);
       splitters.stdout.end();
       splitters.stderr.end();
@@ -289,6 +296,7 @@ export class DockerRunner implements Runner {
       return captured;
     } finally {
       io.signal.removeEventListener('abort', onAbort);
+      waiting.abort();
       await this.remove(container);
     }
   }
@@ -325,6 +333,37 @@ function attachStdin(docker: Docker, id: string): Promise<Duplex> {
         options: { _query: { stream: true, stdin: true, stdout: true, stderr: true } },
       },
       (error: unknown, stream: unknown) => (error ? reject(error) : resolve(stream as Duplex)),
+    );
+  });
+}
+
+/**
+ * Asks the engine for the container's next exit, as the docker CLI does before it starts a container:
+ * resolves once the engine has taken the request (its response headers), so a container started after
+ * that cannot exit unseen, with the exit code to come. The default condition ('not-running') would not
+ * need the ordering, but podman's compat API before 4.5 answers it by polling the container's state
+ * without pause, a core kept busy for as long as a step or a served function runs (podman issue 18150);
+ * 'next-exit' it answers from the container's events. Aborting `signal` drops the request: the answer
+ * for a container that never started would never come.
+ */
+function waitForNextExit(docker: Docker, id: string, signal: AbortSignal): Promise<{ exitCode: Promise<number> }> {
+  return new Promise((resolve, reject) => {
+    docker.modem.dial(
+      {
+        path: `/containers/${id}/wait?`,
+        method: 'POST',
+        isStream: true,
+        abortSignal: signal,
+        statusCodes: { 200: true, 400: 'bad parameter', 404: 'no such container', 500: 'server error' },
+        options: { condition: 'next-exit' },
+      },
+      (error: unknown, response: unknown) => {
+        if (error) return reject(error);
+        const exitCode = json(response as Readable).then((body) => (body as { StatusCode: number }).StatusCode);
+        // Not awaited when the start fails and the request is dropped.
+        exitCode.catch(() => undefined);
+        resolve({ exitCode });
+      },
     );
   });
 }
