@@ -60,7 +60,13 @@ check_pid=$!
 running+=("$check_pid")
 
 step "build"
-npx tsc -p tsconfig.json || exit 1
+# npm ci has just built dist (prepare): it is built again when a source is newer than the build.
+built=dist/src/cli/run.js
+if [ ! -f "$built" ] || [ -n "$(find src tasks tsconfig.json package.json -newer "$built" -print -quit)" ]; then
+  npx tsc -p tsconfig.json || exit 1
+else
+  echo "dist is up to date"
+fi
 
 # The example's environments, built once by the CLI and shared by the tests that train it
 # (test/support/shared-env.ts): a directory of this run's own, removed at the end.
