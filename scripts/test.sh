@@ -1,22 +1,33 @@
 #!/usr/bin/env bash
 # The whole test suite: type-check, unit and integration tests (node:test), Python tests (pytest).
 # Starts what the tests need first: podman behind the Docker API with the local build images (as root,
-# installing them when missing), and the Python test environment.
+# installing them when missing). The Python test environment and pytest, and the type check, run in
+# the background beside the node tests; their output follows the node tests'.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 step() { printf '\n== %s\n' "$*"; }
 
-# Background jobs are this script's to stop if it ends before they do.
+# Background jobs (the node tests too, so that an interrupt reaches them all) are this script's to stop
+# if it ends before they do; their logs and the tests' shared environments live in a directory of
+# this run's own.
 running=()
-seeds=""
+work="$(mktemp -d)"
 cleanup() {
   local pid
-  for pid in "${running[@]}"; do kill "$pid" 2>/dev/null; done
-  [ -n "$seeds" ] && rm -rf "$seeds"
+  for pid in "${running[@]}"; do kill -- "-$pid" 2>/dev/null; done
+  for pid in "${running[@]}"; do wait "$pid" 2>/dev/null; done
+  rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+# Starts a command in the background, in a process group of its own: stopping it stops what it started.
+background() {
+  setsid "$@" &
+  running+=("$!")
+}
 # Waits for a background job; its exit status is the job's.
 finish() {
   local pid="$1" status other left=()
@@ -43,21 +54,17 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 
 # The Python tests need no engine or network of their own, and the node tests do not need the Python
 # test environment: building it and running pytest go beside the node tests.
-py_log="$(mktemp)"
+py_log="$work/pytest.log"
 export PIPE_TEST_PYTHON="$root/.venv-test/bin/python"
-(
-  echo "== python test environment"
+background bash -c 'echo "== python test environment"
   bash scripts/ensure-python-env.sh || exit 1
-  exec "$PIPE_TEST_PYTHON" -m pytest -q -p no:cacheprovider test/python
-) > "$py_log" 2>&1 &
+  exec "$PIPE_TEST_PYTHON" -m pytest -q -p no:cacheprovider test/python' > "$py_log" 2>&1
 py_pid=$!
-running+=("$py_pid")
 
-# The type check of the tests and benches runs beside everything below; its result is read at the end.
-check_log="$(mktemp)"
-node_modules/.bin/tsc -p tsconfig.check.json > "$check_log" 2>&1 &
+# The type check of sources, tests and benches.
+check_log="$work/type-check.log"
+background node_modules/.bin/tsc -p tsconfig.check.json > "$check_log" 2>&1
 check_pid=$!
-running+=("$check_pid")
 
 step "build"
 # npm ci has just built dist (prepare): it is built again when a source is newer than the build.
@@ -68,45 +75,42 @@ else
   echo "dist is up to date"
 fi
 
-# The example's environments, built once by the CLI and shared by the tests that train it
-# (test/support/shared-env.ts): a directory of this run's own, removed at the end.
-seeds="$(mktemp -d "${TMPDIR:-/tmp}/pipe-test-envs-XXXXXX")"
-export PIPE_TEST_ENV_CACHE="$seeds"
+# Environments that several tests need built, built once by the CLI (test/support/shared-env.ts).
+export PIPE_TEST_ENV_CACHE="$work/envs"
 
 step "node tests"
 # Test files run side by side: most of their time is spent waiting on child processes, servers and
 # containers, and each works in temporary directories and on ports of its own. Those that use the
 # container engine run one after another, beside the others: a container's start, kill and removal
 # slow down when the engine serves several tests at once, and some tests bound how long these take.
+# Two files at a time on this project's two-core machines: more only adds contention for the cores
+# (PIPE_TEST_CONCURRENCY sets another number).
 mapfile -t engine_tests < <(grep -l "support/build-engine\|support/broken-engine\|src/runners/docker-" test/integration/*.test.ts)
 other_tests=()
 for file in test/integration/*.test.ts test/unit/*.test.ts; do
   [[ " ${engine_tests[*]} " == *" $file "* ]] || other_tests+=("$file")
 done
-engine_log="$(mktemp)"
-node --import tsx --test --test-concurrency=1 --test-reporter=spec "${engine_tests[@]}" > "$engine_log" 2>&1 &
+engine_log="$work/engine-tests.log"
+background node --import tsx --test --test-concurrency=1 --test-reporter=spec "${engine_tests[@]}" > "$engine_log" 2>&1
 engine_pid=$!
-running+=("$engine_pid")
-node --import tsx --test --test-concurrency="${PIPE_TEST_CONCURRENCY:-2}" --test-reporter=spec "${other_tests[@]}"
+background node --import tsx --test --test-concurrency="${PIPE_TEST_CONCURRENCY:-2}" --test-reporter=spec "${other_tests[@]}"
+finish "$!"
 node_status=$?
 
 step "node tests using the container engine"
 finish "$engine_pid"
 engine_status=$?
 cat "$engine_log"
-rm -f "$engine_log"
 
 step "type check"
 finish "$check_pid"
 check_status=$?
 cat "$check_log"
-rm -f "$check_log"
 
 step "python tests"
 finish "$py_pid"
 py_status=$?
 cat "$py_log"
-rm -f "$py_log"
 
 if [ "$node_status" -ne 0 ] || [ "$engine_status" -ne 0 ] || [ "$check_status" -ne 0 ] || [ "$py_status" -ne 0 ]; then
   echo "tests failed: node exit $node_status, node (container engine) exit $engine_status, type check exit $check_status, pytest exit $py_status"
