@@ -193,7 +193,7 @@ export class DockerRunner implements Runner {
       const waiting = new AbortController();
       const exit = await waitForNextExit(this.docker, container.id, waiting.signal).catch((error: unknown) => {
         stream.destroy();
-        throw error;
+        throw containerWaitError(error, command, where);
       });
       try {
         await container.start();
@@ -278,7 +278,9 @@ export class DockerRunner implements Runner {
 
       io.signal.addEventListener('abort', onAbort, { once: true });
       if (io.signal.aborted) throw new InterruptedError();
-      const exit = await waitForNextExit(this.docker, container.id, waiting.signal);
+      const exit = await waitForNextExit(this.docker, container.id, waiting.signal).catch((error: unknown) => {
+        throw containerWaitError(error, command, where);
+      });
       try {
         await container.start();
       } catch (error) {
@@ -365,6 +367,14 @@ function waitForNextExit(docker: Docker, id: string, signal: AbortSignal): Promi
         resolve({ exitCode });
       },
     );
+  });
+}
+
+/** The engine refused to report a container's exit: the container is not started. */
+function containerWaitError(error: unknown, command: string, where: string): PipeError {
+  return new PipeError('CONTAINER_WAIT_FAILED', `the container engine would not wait for a container's exit (${where}) for ${command}: ${engineMessage(error)}`, {
+    hint: 'pipe waits with condition=next-exit, which Docker Engine API 1.30 (Docker 17.06) and later and podman answer: update the engine.',
+    cause: error,
   });
 }
 
