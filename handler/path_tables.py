@@ -185,45 +185,43 @@ class UnitTables:
         # each target's segment at increasing addresses.
         sizes = np.left_shift(1, unit_bits[slot_unit])
         starts = np.cumsum(sizes) - sizes
-        table = np.empty(int(sizes.sum()))
+        table = np.zeros(int(sizes.sum()))
         for bits in np.unique(unit_bits).tolist():
-            members = np.nonzero(unit_bits[leaf_unit] == bits)[0]
-            if not members.size:
-                continue
             size = 1 << bits
             unit_patterns = ((np.arange(size)[None, :] >> np.arange(max(bits, 1))[:, None]) & 1).astype(np.float64)
-            # A few hundred kilobytes of (rows x patterns) work at a time, whole units per chunk.
-            members = members[np.argsort(leaf_unit[members], kind="stable")]
-            new_unit = np.r_[True, leaf_unit[members][1:] != leaf_unit[members][:-1]]
-            unit_first = np.flatnonzero(new_unit)
-            chunk_of_unit = unit_first // max(1, BUILD_ELEMENTS // ((bits + 2) * size))
-            bounds = np.r_[unit_first[np.r_[True, chunk_of_unit[1:] != chunk_of_unit[:-1]]], members.size]
-            for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-                group = members[a:b]
-                # Each leaf's own pattern for every pattern of its unit: sum over its conditions k of
-                # bit_k(unit pattern) << k, as one small matrix product.
-                reads = np.arange(width)[None, :] < depth[group][:, None]
-                place = np.zeros((group.size, max(bits, 1)))
-                rows_leaf, rows_k = np.nonzero(reads)
-                place[rows_leaf, bit_of_leaf[group[rows_leaf], rows_k]] = np.exp2(rows_k)
-                own = (place @ unit_patterns).astype(np.int64)  # (leaves, 2^bits)
-                leaf_table, leaf_start = _leaf_tables(values[group], depth[group], z[group])
-                # Every row of these leaves (their SHAP rows, then their output rows) by target, so
-                # that the gathered (rows x patterns) block is already sorted for reduceat.
-                leaf_ids = np.concatenate([group[rows_leaf], group])
-                row_of = np.concatenate([rows_leaf, np.arange(group.size)])  # the row's leaf within the chunk
-                column = np.concatenate([leaf_feat[group[rows_leaf], rows_k], np.full(group.size, n_feat)])
-                first = np.concatenate([leaf_start[rows_leaf, rows_k], leaf_start[:, -1]])
-                targets = slot_id[leaf_unit[leaf_ids], column]
-                order = np.argsort(targets, kind="stable")
-                targets = targets[order]
-                firsts = np.flatnonzero(np.r_[True, targets[1:] != targets[:-1]])
-                index = own[row_of[order]]
-                index += first[order][:, None]
-                summed = np.take(leaf_table, index)
-                if firsts.size < targets.size:  # some target sums several leaves' rows (else a lone leaf's unit)
-                    summed = _segment_sums(summed, firsts)
-                table[starts[targets[firsts]][:, None] + np.arange(size)] = summed
+            of_bits = np.nonzero(unit_bits[leaf_unit] == bits)[0]
+            # Leaves of one path length at a time, a few hundred kilobytes of (rows x patterns) work per
+            # chunk: few numpy calls per leaf. A unit's leaves can fall in several chunks: each adds.
+            for d in np.unique(depth[of_bits]).tolist():
+                same = of_bits[depth[of_bits] == d]
+                per_chunk = max(1, BUILD_ELEMENTS // ((d + 1) * size))
+                rows_k = np.arange(d)
+                for a in range(0, same.size, per_chunk):
+                    group = same[a: a + per_chunk]
+                    rows_leaf = np.repeat(np.arange(group.size), d)
+                    ks = np.tile(rows_k, group.size)
+                    # Each leaf's own pattern for every pattern of its unit: sum over its conditions k of
+                    # bit_k(unit pattern) << k, as one small matrix product.
+                    place = np.zeros((group.size, max(bits, 1)))
+                    place[rows_leaf, bit_of_leaf[group[rows_leaf], ks]] = np.exp2(ks)
+                    own = (place @ unit_patterns).astype(np.intp)  # (leaves, 2^bits)
+                    leaf_table, leaf_start = _leaf_tables(values[group], depth[group], z[group])
+                    # Every row of these leaves (their SHAP rows, then their output rows) by target, so
+                    # that the gathered (rows x patterns) block is already sorted for the sums.
+                    leaf_ids = np.concatenate([group[rows_leaf], group])
+                    row_of = np.concatenate([rows_leaf, np.arange(group.size)])  # the row's leaf within the chunk
+                    column = np.concatenate([leaf_feat[group[rows_leaf], ks], np.full(group.size, n_feat)])
+                    first = np.concatenate([leaf_start[rows_leaf, ks], leaf_start[:, -1]])
+                    targets = slot_id[leaf_unit[leaf_ids], column]
+                    order = np.argsort(targets, kind="stable")
+                    targets = targets[order]
+                    firsts = np.flatnonzero(np.r_[True, targets[1:] != targets[:-1]])
+                    index = own[row_of[order]]
+                    index += first[order][:, None]
+                    summed = np.take(leaf_table, index)
+                    if firsts.size < targets.size:  # some target sums several leaves' rows
+                        summed = _segment_sums(summed, firsts)
+                    table[starts[targets[firsts]][:, None] + np.arange(size)] += summed
 
         self._table = table
         self._slot_start = starts.astype(np.intp)[:, None]

@@ -111,6 +111,15 @@ def test_a_request_in_blocks_of_a_few_slots_is_still_exact(monkeypatch):
     assert ours.tabulated_leaves > 0 and ours._tables._slot_unit.size > 3 * len(ours._tables._segments)
 
 
+def test_a_table_built_a_leaf_at_a_time_is_still_exact(monkeypatch):
+    import path_tables
+
+    # One leaf per build chunk: every unit of several leaves gets its table from several chunks.
+    monkeypatch.setattr(path_tables, "BUILD_ELEMENTS", 1)
+    ours = assert_exact(random_ensemble(9, trees=4, depth=6, outputs=2), records(10, 40))
+    assert ours.tabulated_leaves > 0 and ours._tables._n_units < ours.tabulated_leaves
+
+
 def test_large_models_fall_back_to_pairwise_patterns(monkeypatch):
     import feature_cells
 
