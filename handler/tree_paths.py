@@ -13,6 +13,8 @@ by segmented reductions; units are found bottom-up, one vectorised step per tree
 
 from __future__ import annotations
 
+import binascii
+from base64 import b64decode
 from itertools import chain
 from typing import Callable, NamedTuple
 
@@ -49,20 +51,40 @@ class LeafPaths(NamedTuple):
 
 
 FIELDS = ("children_left", "children_right", "feature", "threshold", "missing_left", "value", "cover")
+# A field written as a string: the base64 of its values in this binary type (model_format.py).
+PACKED = {"children_left": "<i4", "children_right": "<i4", "feature": "<i4", "missing_left": "u1",
+          "threshold": "<f8", "value": "<f8", "cover": "<f8"}
+
+
+def _unpack(value: object, name: str, t: int) -> object:
+    """A tree field as written: a list of numbers as it is, a base64 string as the array it encodes."""
+    if not isinstance(value, str):
+        return value
+    dtype = np.dtype(PACKED[name])
+    try:
+        data = b64decode(value, validate=True)
+    except binascii.Error as err:
+        raise ModelFormatError(f"tree {t} field {name!r} is not base64: {err}") from err
+    if len(data) % dtype.itemsize:
+        raise ModelFormatError(f"tree {t} field {name!r} holds {len(data)} bytes, not whole {dtype.name} values")
+    return np.frombuffer(data, dtype=dtype)
 
 
 def _concatenate(trees: list, n_features: int, n_outputs: int) -> dict[str, np.ndarray]:
     """All trees as one node table with absolute child indices, checked to form trees."""
     roots, ends, outputs, categorical = [], [], [], []
+    columns: dict[str, list] = {name: [] for name in FIELDS}
     offset = 0
     for t, tree in enumerate(trees):
         if not isinstance(tree, dict):
             raise ModelFormatError(f"tree {t} is not an object")
         try:
-            n_nodes = len(tree["children_left"])
-            for name in FIELDS:
-                if len(tree[name]) != n_nodes:
-                    raise ModelFormatError(f"tree {t} field {name!r} has {len(tree[name])} entries, expected {n_nodes}")
+            fields = [_unpack(tree[name], name, t) for name in FIELDS]
+            n_nodes = len(fields[0])
+            for name, field in zip(FIELDS, fields):
+                if len(field) != n_nodes:
+                    raise ModelFormatError(f"tree {t} field {name!r} has {len(field)} entries, expected {n_nodes}")
+                columns[name].append(field)
             output = tree.get("output", 0)
             cat_left = tree.get("cat_left")
         except (KeyError, TypeError) as err:
@@ -85,9 +107,11 @@ def _concatenate(trees: list, n_features: int, n_outputs: int) -> dict[str, np.n
         offset += n_nodes
         ends.append(offset)
     try:
-        # Straight from the documents' lists into one array per field: no intermediate list of them all.
-        arrays = {name: np.fromiter(chain.from_iterable(tree[name] for tree in trees), dtype=np.float64, count=offset)
-                  for name in FIELDS}
+        # Lists straight into one array per field (no intermediate list of them all); packed fields joined.
+        arrays = {name: np.fromiter(chain.from_iterable(parts), dtype=np.float64, count=offset)
+                  if all(type(part) is list for part in parts) else
+                  np.concatenate([np.asarray(part, dtype=np.float64) for part in parts])
+                  for name, parts in columns.items()}
     except (TypeError, ValueError) as err:
         raise ModelFormatError(f"a tree field holds a non-number: {err}") from err
     for name in ("children_left", "children_right", "feature"):

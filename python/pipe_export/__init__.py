@@ -23,7 +23,7 @@ import pandas as pd
 
 from .card import model_card
 from .features import InputColumn, input_columns, split_pipeline
-from .model_format import FORMAT, ExportError
+from .model_format import FORMAT, ExportError, pack_trees
 from .proof import Proof, ProofError, check_reasons, check_rows, prove
 
 __all__ = ["ExportError", "ExportResult", "ProofError", "SUPPORTED", "canonical_json", "export_model"]
@@ -35,7 +35,7 @@ LIMITS = {"max_records": 1000, "max_body_bytes": 1_048_576}
 
 
 class ExportResult(NamedTuple):
-    document: dict
+    document: dict  # model.json's content, with the trees' fields as lists (model.json packs them)
     card: dict
     proof: Proof
     model_sha256: str
@@ -143,10 +143,12 @@ def export_model(model, frame: pd.DataFrame, out: str | os.PathLike, *, target: 
 
     rows = check_rows(features_frame, features, check_rows_min, seed)
     reference = _reference(adapter, transformer, estimator, [c.feature for c in columns], position)
-    # Verify exactly what will be deployed: the document re-parsed from its bytes, as the function sees it.
-    proof = prove(json.loads(canonical_json(document)), model, rows, reference)
-    document["base_value"] = proof.base_value
-    model_bytes = canonical_json(document)
+    # Verify exactly what will be deployed: the document re-parsed from its bytes, as the function sees it
+    # (its trees packed; the result keeps them as lists).
+    written = {**document, "ensemble": pack_trees(document["ensemble"])}
+    proof = prove(json.loads(canonical_json(written)), model, rows, reference)
+    document["base_value"] = written["base_value"] = proof.base_value
+    model_bytes = canonical_json(written)
     digest = hashlib.sha256(model_bytes).hexdigest()
     card = model_card(document, digest, len(model_bytes), proof, rows, estimator, name=name,
                       description=description, target=target, metrics=metrics, extra=card_extra)

@@ -33,9 +33,18 @@ SHAP values are those of ``margin`` (path-dependent TreeSHAP with ``cover``), so
 
 Feature indices are the estimator's input columns; categorical columns hold integer codes
 (0..n_categories-1), missing values are NaN.
+
+In model.json each of a tree's numeric fields may also be written as a string: the base64 of its
+values as little-endian binary (int32 for children and feature, uint8 for missing_left, float64 for
+threshold, value and cover). The exporter writes them so (``pack_trees``): the same numbers, exactly,
+read some ten times faster at every cold start than JSON lists of them.
 """
 
 from __future__ import annotations
+
+import base64
+
+import numpy as np
 
 FORMAT = "pipe.tree-model.v2"
 TASKS = ("binary", "multiclass", "regression")
@@ -45,3 +54,22 @@ SHAP_OUTPUTS = ("probability", "log_odds", "raw")
 
 class ExportError(Exception):
     """The estimator cannot be represented in the runtime format; the message names what is supported."""
+
+
+def pack_trees(ensemble: dict) -> dict:
+    """The ensemble with each tree's numeric fields as base64 strings of their binary values, in the
+    types the function's reader (handler/tree_paths.py PACKED) decodes."""
+    from .proof import handler_modules
+
+    [tree_paths] = handler_modules("tree_paths")
+    trees = []
+    for tree in ensemble["trees"]:
+        packed = dict(tree)
+        for name, dtype in tree_paths.PACKED.items():
+            values = np.asarray(tree[name], dtype=np.float64)
+            binary = values.astype(dtype)
+            if not np.array_equal(binary.astype(np.float64), values):
+                raise ExportError(f"tree field {name!r} holds a value that {np.dtype(dtype).name} cannot represent")
+            packed[name] = base64.b64encode(binary.tobytes()).decode("ascii")
+        trees.append(packed)
+    return {**ensemble, "trees": trees}

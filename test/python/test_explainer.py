@@ -6,6 +6,7 @@ categorical, missing values routed either way, paths only a missing value takes)
 algorithms (tables and quadrature) are covered whatever a library happens to grow.
 """
 
+import base64
 import json
 
 import numpy as np
@@ -14,8 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import explainer
+import tree_paths
 from brute_shapley import shapley
 from explainer import ModelFormatError, TreeModelExplainer, apply_link
+from pipe_export.model_format import pack_trees
 
 N_FEATURES = 5
 CATEGORICAL = {3: 4}  # feature 3 holds codes 0..3
@@ -120,6 +123,16 @@ def test_a_table_built_a_leaf_at_a_time_is_still_exact(monkeypatch):
     assert ours.tabulated_leaves > 0 and ours._tables._n_units < ours.tabulated_leaves
 
 
+def test_packed_tree_fields_read_as_the_same_numbers():
+    ensemble = random_ensemble(13, trees=3, depth=6, outputs=2)
+    packed = json.loads(json.dumps(pack_trees(ensemble)))
+    assert all(isinstance(tree[name], str) for tree in packed["trees"] for name in tree_paths.PACKED)
+    x = records(14, 30)
+    plain, ours = TreeModelExplainer(ensemble, N_FEATURES).explain(x), TreeModelExplainer(packed, N_FEATURES).explain(x)
+    for a, b in zip(plain, ours):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_large_models_fall_back_to_pairwise_patterns(monkeypatch):
     import feature_cells
 
@@ -181,6 +194,10 @@ def test_links():
     (lambda e: e["trees"][0].update(missing_left=[2] * len(e["trees"][0]["missing_left"])), "missing_left"),
     (lambda e: e["trees"][0].update(cat_left=[[-1]] + [None] * (len(e["trees"][0]["feature"]) - 1)),
      "category codes"),
+    (lambda e: e["trees"][0].update(value="not base64!"), "field 'value' is not base64"),
+    (lambda e: e["trees"][0].update(cover=base64.b64encode(b"abc").decode()), "3 bytes, not whole float64"),
+    (lambda e: e["trees"][0].update(threshold=base64.b64encode(np.zeros(1).tobytes()).decode()),
+     "field 'threshold' has 1 entries"),
 ])
 def test_malformed_documents_are_refused(mutate, message):
     ensemble = random_ensemble(3, trees=1, depth=3)
