@@ -33,6 +33,10 @@ def _keep_freed_memory() -> None:
 
 
 _keep_freed_memory()
+# numpy's OpenBLAS would start a thread per core at import (some 100 ms of CPU on two cores, which a
+# Lambda below 1,769 MB does not have whole); the function's matrix products are small. A value set in
+# the function's environment still wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 # Slim mode: the runtime deps (numpy) come from S3 and must be on sys.path before the imports below.
 deps_bootstrap.ensure_deps()
 

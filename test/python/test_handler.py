@@ -2,6 +2,7 @@
 
 import base64
 import json
+import os
 import re
 import subprocess
 import sys
@@ -200,6 +201,16 @@ def test_the_function_imports_numpy_only(artifacts):
                             env={"PIPE_ARTIFACTS_DIR": str(artifacts), "PATH": "/usr/bin:/bin"}, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: OpenBLAS starts no thread of its own")
+def test_the_function_starts_no_blas_threads(artifacts):
+    script = "import os, app; assert app.MODEL, app.LOAD_ERROR; print(len(os.listdir('/proc/self/task')))"
+    env = {"PIPE_ARTIFACTS_DIR": str(artifacts), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT / "handler", capture_output=True, text=True,
+                            env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1"
 
 
 json_values = st.recursive(st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(),
