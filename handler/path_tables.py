@@ -60,14 +60,33 @@ def _pattern_weights(z: np.ndarray) -> np.ndarray:
     return product.sum(axis=0)  # (m, 2^d); the all-hot pattern is not a polynomial's and not used
 
 
-def _leaf_tables(values: np.ndarray, depth: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per (leaf, path position k) the 2^d contributions T[s] = v (bit_k(s) - z_k) / z_k W(R_{s & ~bit_k}),
-    and per leaf its output for each pattern (v when every condition holds, else 0).
+def _fill_leaf_block(block: np.ndarray, values: np.ndarray, z: np.ndarray) -> None:
+    """The tables of m leaves of one path length d into ``block`` (m, d + 1, 2^d): per path position
+    k < d the contributions T[s] = v (bit_k(s) - z_k) / z_k W(R_{s & ~bit_k}), and in row d the
+    leaf's output for each pattern (v when every condition holds, else 0). z: (m, d)."""
+    m, d = z.shape
+    size = 1 << d
+    if d:
+        weights = _pattern_weights(z)  # (m, 2^d)
+        value = values[:, None, None]
+        for k in range(d):
+            # Patterns as (high bits, bit k, low bits): both halves read the weights of the pattern
+            # with bit k cold, scaled by (1 - z_k) / z_k when hot and by -1 when cold.
+            shape = (m, size >> (k + 1), 2, 1 << k)
+            cold_weights = weights.reshape(shape)[:, :, 0, :]
+            row = block[:, k].reshape(shape)
+            zk = z[:, k][:, None, None]
+            np.multiply(cold_weights, value * (1.0 - zk) / zk, out=row[:, :, 1, :])
+            np.multiply(cold_weights, -value, out=row[:, :, 0, :])
+    block[:, d] = 0.0
+    block[:, d, size - 1] = values
 
-    Returns the flat table and where each row starts: shape (leaves, max_d + 1), column k < d for
-    the SHAP rows (-1 past the path), the last column for the output row. The rows of the leaves of
-    one path length form one contiguous (leaves, d + 1, 2^d) block, filled a few hundred kilobytes
-    at a time.
+
+def _leaf_tables(values: np.ndarray, depth: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The leaves' tables (``_fill_leaf_block``) in one flat array, and where each row starts: shape
+    (leaves, max_d + 1), column k < d for the SHAP rows (-1 past the path), the last column for the
+    output row. The rows of the leaves of one path length form one contiguous (leaves, d + 1, 2^d)
+    block, filled a few hundred kilobytes at a time.
     """
     n_leaves, max_d = z.shape
     starts = np.full((n_leaves, max_d + 1), -1, dtype=np.int64)
@@ -82,20 +101,7 @@ def _leaf_tables(values: np.ndarray, depth: np.ndarray, z: np.ndarray) -> tuple[
         for a in range(0, group.size, per_chunk):
             leaves = group[a: a + per_chunk]
             block = table[offset: offset + leaves.size * (d + 1) * size].reshape(leaves.size, d + 1, size)
-            if d:
-                weights = _pattern_weights(z[leaves, :d])  # (m, 2^d)
-                value = values[leaves][:, None, None]
-                for k in range(d):
-                    # Patterns as (high bits, bit k, low bits): both halves read the weights of the
-                    # pattern with bit k cold, scaled by (1 - z_k) / z_k when hot and by -1 when cold.
-                    shape = (leaves.size, size >> (k + 1), 2, 1 << k)
-                    cold_weights = weights.reshape(shape)[:, :, 0, :]
-                    row = block[:, k].reshape(shape)
-                    zk = z[leaves, k][:, None, None]
-                    np.multiply(cold_weights, value * (1.0 - zk) / zk, out=row[:, :, 1, :])
-                    np.multiply(cold_weights, -value, out=row[:, :, 0, :])
-            block[:, d] = 0.0
-            block[:, d, size - 1] = values[leaves]
+            _fill_leaf_block(block, values[leaves], z[leaves, :d])
             row_starts = offset + (np.arange(leaves.size)[:, None] * (d + 1) + np.arange(d + 1)) * size
             starts[leaves[:, None], np.arange(d)] = row_starts[:, :d]
             starts[leaves, max_d] = row_starts[:, d]
@@ -186,10 +192,26 @@ class UnitTables:
         sizes = np.left_shift(1, unit_bits[slot_unit])
         starts = np.cumsum(sizes) - sizes
         table = np.zeros(int(sizes.sum()))
+
+        # A unit of one leaf whose pattern bits are its path's conditions in path order (conditions are
+        # numbered by feature: every one): its slots' blocks are the leaf's own table rows, copied in.
+        lone = np.bincount(leaf_unit, minlength=n_units)[leaf_unit] == 1
+        lone &= ((bit_of_leaf == np.arange(width)) | (np.arange(width) >= depth[:, None])).all(axis=1)
+        for d in np.unique(depth[lone]).tolist():
+            same = np.nonzero(lone & (depth == d))[0]
+            per_chunk = max(1, BUILD_ELEMENTS // ((d + 1) << d))
+            for a in range(0, same.size, per_chunk):
+                group = same[a: a + per_chunk]
+                block = np.empty((group.size, d + 1, 1 << d))
+                _fill_leaf_block(block, values[group], z[group, :d])
+                columns = np.concatenate([leaf_feat[group, :d], np.full((group.size, 1), n_feat)], axis=1)
+                rows = starts[slot_id[leaf_unit[group][:, None], columns]]
+                table[rows.reshape(-1, 1) + np.arange(1 << d)] = block.reshape(-1, 1 << d)
+
         for bits in np.unique(unit_bits).tolist():
             size = 1 << bits
             unit_patterns = ((np.arange(size)[None, :] >> np.arange(max(bits, 1))[:, None]) & 1).astype(np.float64)
-            of_bits = np.nonzero(unit_bits[leaf_unit] == bits)[0]
+            of_bits = np.nonzero((unit_bits[leaf_unit] == bits) & ~lone)[0]
             # Leaves of one path length at a time, a few hundred kilobytes of (rows x patterns) work per
             # chunk: few numpy calls per leaf. A unit's leaves can fall in several chunks: each adds.
             for d in np.unique(depth[of_bits]).tolist():
