@@ -161,15 +161,17 @@ class FeatureCells:
         interval = numeric.copy()
         interval[numeric] = first[numeric] < end[numeric]
         # Unsigned wrap-around keeps the running sum exact: every true value fits the pattern type.
-        np.add.at(steps, (first[interval], group[interval]), bit[interval])
-        np.add.at(steps, (end[interval], group[interval]), np.negative(bit[interval]))
+        # Flat indices: ufunc.at on one index array takes numpy's fast path (a tuple of them does not).
+        flat = steps.reshape(-1)
+        np.add.at(flat, first[interval] * n_groups + group[interval], bit[interval])
+        np.add.at(flat, end[interval] * n_groups + group[interval], np.negative(bit[interval]))
         # The running sum row by row: numpy's cumsum along axis 0 walks each column with a stride,
         # some 30 times slower on a tall table than adding whole rows.
         for row in range(1, self.n_rows):
             np.add(steps[row], steps[row - 1], out=steps[row])
         bits = steps[:-1]
         nan = p.cond_nan[cond]
-        np.bitwise_or.at(bits, (self.nan_rows[feat[nan]], group[nan]), bit[nan])
+        np.bitwise_or.at(flat, self.nan_rows[feat[nan]] * n_groups + group[nan], bit[nan])
         # Categorical cells: every allowed cell of each listed categorical condition (pairs sorted by condition).
         per_cond = np.bincount(p.cat_cond, minlength=p.cond_feat.size)
         pair_start = np.cumsum(per_cond) - per_cond
@@ -177,7 +179,7 @@ class FeatureCells:
         which = np.repeat(np.arange(cond.size), count)
         within = np.arange(which.size) - np.repeat(np.cumsum(count) - count, count)
         cells = p.cat_cell[pair_start[cond[which]] + within]
-        np.bitwise_or.at(bits, (self.offsets[feat[which]] + cells, group[which]), bit[which])
+        np.bitwise_or.at(flat, (self.offsets[feat[which]] + cells) * n_groups + group[which], bit[which])
         return bits
 
 
