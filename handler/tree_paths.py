@@ -54,13 +54,14 @@ FIELDS = ("children_left", "children_right", "feature", "threshold", "missing_le
 # A field written as a string: the base64 of its values in this binary type (model_format.py).
 PACKED = {"children_left": "<i4", "children_right": "<i4", "feature": "<i4", "missing_left": "u1",
           "threshold": "<f8", "value": "<f8", "cover": "<f8"}
+_PACKED_TYPES = {name: np.dtype(code) for name, code in PACKED.items()}
 
 
 def _unpack(value: object, name: str, t: int) -> object:
     """A tree field as written: a list of numbers as it is, a base64 string as the array it encodes."""
-    if not isinstance(value, str):
+    if type(value) is not str:
         return value
-    dtype = np.dtype(PACKED[name])
+    dtype = _PACKED_TYPES[name]
     try:
         data = b64decode(value, validate=True)
     except binascii.Error as err:
@@ -110,6 +111,8 @@ def _concatenate(trees: list, n_features: int, n_outputs: int) -> dict[str, np.n
         # Lists straight into one array per field (no intermediate list of them all); packed fields joined.
         arrays = {name: np.fromiter(chain.from_iterable(parts), dtype=np.float64, count=offset)
                   if all(type(part) is list for part in parts) else
+                  np.concatenate(parts).astype(np.float64)
+                  if all(type(part) is np.ndarray for part in parts) else
                   np.concatenate([np.asarray(part, dtype=np.float64) for part in parts])
                   for name, parts in columns.items()}
     except (TypeError, ValueError) as err:
