@@ -5,7 +5,7 @@ import { builtinTasks } from '../../tasks/index.js';
 import { loadConfig } from '../config/load.js';
 import { RUNNER_CHOICES, type RunnerChoice } from '../config/schema.js';
 import { EXIT, PipeError, UsageError, exitCodeOf } from '../errors.js';
-import { errorSummary, executeRun, interruptedSummary } from '../executor/executor.js';
+import { errorSummary, executeRun, forcedExitSummary, interruptedSummary } from '../executor/executor.js';
 import { closestName } from '../graph/graph.js';
 import { checkUserTasks } from '../graph/user-task-checks.js';
 import { GithubActionsReporter } from '../reporter/github-actions-reporter.js';
@@ -118,8 +118,12 @@ function taskIo(reporter: Reporter): TaskIo {
   };
 }
 
-/** Runs the CLI and returns the exit code: 0 ok, 1 a task failed, 2 usage or config error, 130 interrupted. */
-export async function main(argv: string[], signal: AbortSignal): Promise<number> {
+/**
+ * Runs the CLI and returns the exit code: 0 ok, 1 a task failed, 2 usage or config error, 130 interrupted.
+ * `onForcedExit` receives what to do if the process is made to exit before the run ends (a second
+ * interrupt): the `--json` summary, written at once.
+ */
+export async function main(argv: string[], signal: AbortSignal, onForcedExit?: (last: (name: NodeJS.Signals) => void) => void): Promise<number> {
   const started = Date.now();
   let verbose = argv.includes('--verbose');
   let reporter: Reporter | undefined;
@@ -176,6 +180,7 @@ export async function main(argv: string[], signal: AbortSignal): Promise<number>
     const config = loaded!.config;
     reporter = await chooseReporter(choiceOf(args));
     const noticeTo = reporter;
+    onForcedExit?.((name) => noticeTo.exiting?.(forcedExitSummary(signal, name)));
     const run = await executeRun({
       config,
       tasks: all,

@@ -55,8 +55,22 @@ export function errorSummary(error: unknown): ErrorSummary {
 
 /** The error of an interrupted run, naming the signal when there was one. */
 export function interruptedSummary(signal: AbortSignal): ErrorSummary {
-  const reason = signal.reason instanceof Error && /^SIG[A-Z]+$/.test(signal.reason.message) ? ` by ${signal.reason.message}` : '';
-  return errorSummary(new InterruptedError(`Interrupted${reason}`));
+  return errorSummary(new InterruptedError(`Interrupted${signalOf(signal)}`));
+}
+
+/** The summary of a run a second signal ended at once, before the first one had stopped it cleanly. */
+export function forcedExitSummary(signal: AbortSignal, second: string): ErrorSummary {
+  return {
+    code: 'INTERRUPTED',
+    message: `Interrupted${signalOf(signal)}, then stopped at once by a second ${second}`,
+    hint: 'Stopped without cleaning up: the task that was running may have left part of its output and recorded ' +
+      'nothing, so the next run does it again; containers it started may still run (docker ps --filter ' +
+      'label=dev.pipe.project).',
+  };
+}
+
+function signalOf(signal: AbortSignal): string {
+  return signal.reason instanceof Error && /^SIG[A-Z]+$/.test(signal.reason.message) ? ` by ${signal.reason.message}` : '';
 }
 
 /** Preflight checks of the given tasks, run together. */

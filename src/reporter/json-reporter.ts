@@ -1,13 +1,16 @@
 import type { Writable } from 'node:stream';
-import type { Reporter, RunReport, StepReporter, TaskReport } from './reporter.js';
+import { EXIT } from '../errors.js';
+import type { ErrorSummary, Reporter, RunReport, StepReporter, TaskReport } from './reporter.js';
 
 /**
  * `--json`: progress goes to the wrapped human reporter (on stderr), and one JSON document, the run's
  * summary, is printed on stdout at the end: after a usage or config error and an interrupt too
- * (`ok: false` and the error's code, message and hint).
+ * (`ok: false` and the error's code, message and hint), and before a second interrupt ends the process.
  */
 export class JsonReporter implements Reporter {
   private readonly printed: string[] = [];
+  private readonly done: TaskReport[] = [];
+  private readonly started = Date.now();
   /** The summary is written once, whichever way the run ends. */
   private written = false;
 
@@ -26,6 +29,7 @@ export class JsonReporter implements Reporter {
     this.inner.taskSkipped(name, reason);
   }
   taskFinished(report: TaskReport): void {
+    this.done.push(report);
     this.inner.taskFinished(report);
   }
   notice(text: string): void {
@@ -42,6 +46,12 @@ export class JsonReporter implements Reporter {
     } finally {
       this.writeSummary(report);
     }
+  }
+
+  exiting(error: ErrorSummary): void {
+    if (this.written) return;
+    this.written = true;
+    this.writeSummary({ ok: false, exitCode: EXIT.interrupted, durationMs: Date.now() - this.started, tasks: this.done, error });
   }
 
   private writeSummary(report: RunReport): void {

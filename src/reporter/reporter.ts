@@ -82,4 +82,9 @@ export interface Reporter {
   print(text: string, task?: string): void;
   /** The run is over; renderers flush and print the summary. */
   finished(report: RunReport): Promise<void>;
+  /**
+   * The process exits now, without finishing the run (a second interrupt): a reporter whose summary
+   * someone parses writes it at once, synchronously, with the tasks finished so far.
+   */
+  exiting?(error: ErrorSummary): void;
 }

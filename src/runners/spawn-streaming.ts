@@ -2,6 +2,7 @@ import { execa } from 'execa';
 import { CommandError, InterruptedError, PipeError } from '../errors.js';
 import type { StepReporter } from '../reporter/reporter.js';
 import { formatCommand } from '../util/format-command.js';
+import { groupEnded, groupStarted } from '../util/running-groups.js';
 import { LineTail } from './stream-lines.js';
 
 /** How many of a failed command's last stderr lines its error keeps. */
@@ -62,6 +63,7 @@ export async function spawnStreaming(opts: SpawnOptions): Promise<{ stdout: stri
     killTimer = setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
   };
   opts.signal.addEventListener('abort', onAbort, { once: true });
+  if (subprocess.pid) groupStarted(subprocess.pid);
   try {
     const result = await subprocess;
     if (opts.signal.aborted) throw new InterruptedError(`Interrupted: ${display}`);
@@ -76,5 +78,6 @@ export async function spawnStreaming(opts: SpawnOptions): Promise<{ stdout: stri
   } finally {
     opts.signal.removeEventListener('abort', onAbort);
     if (killTimer) clearTimeout(killTimer);
+    if (subprocess.pid) groupEnded(subprocess.pid);
   }
 }

@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { processAlive } from '../../src/util/process-alive.js';
 import { makeProject, runPipe, startPipe, until } from '../support/cli.js';
 
 interface Summary {
   ok: boolean;
   exitCode: number;
-  tasks: unknown[];
+  tasks: { name: string; outcome: string }[];
   error?: { code: string; message: string; hint?: string; file?: string; line?: number };
 }
 
@@ -19,6 +21,8 @@ describe('pipe --json on every exit', () => {
     ({ dir, cleanup } = await makeProject({
       'pipeline.config.ts': `export default { app: 'j', tasks: {
         slow: { command: 'mkdir -p out && touch out/started && sleep 30' },
+        first: { command: 'true' },
+        stubborn: { command: 'trap "" INT TERM; mkdir -p out && echo $$ > out/stubborn && sleep 30', dependencies: ['first'] },
       } };`,
       'invalid/pipeline.config.ts': `export default {\n  app: 'j',\n  runtime: 'python2.7',\n};\n`,
     }));
@@ -67,5 +71,28 @@ describe('pipe --json on every exit', () => {
     assert.equal(doc.error?.code, 'INTERRUPTED');
     assert.equal(doc.error?.message, 'Interrupted by SIGTERM');
     assert.match(doc.error?.hint ?? '', /run the same command again/i);
+  });
+
+  it('a second interrupt: the process exits at once, the summary written first, with the tasks done', async () => {
+    // The task ignores SIGTERM: the first signal's stop waits for its grace period, the second ends it.
+    const { child, done } = startPipe(['stubborn', '--json'], { cwd: dir });
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    await until(() => existsSync(path.join(dir, 'out/stubborn')), 10_000, 'the task to start');
+    child.kill('SIGTERM');
+    await until(() => stderr.includes('stopping (again to force)'), 10_000, 'the first signal to be taken');
+    child.kill('SIGINT');
+    const r = await done;
+    assert.equal(r.code, 130, r.stderr);
+    const doc = summaryOf(r.stdout);
+    assert.equal(doc.ok, false);
+    assert.equal(doc.exitCode, 130);
+    assert.equal(doc.error?.code, 'INTERRUPTED');
+    assert.equal(doc.error?.message, 'Interrupted by SIGTERM, then stopped at once by a second SIGINT');
+    assert.match(doc.error?.hint ?? '', /without cleaning up/);
+    assert.deepEqual(doc.tasks.map((t) => [t.name, t.outcome]), [['first', 'succeeded']]);
+    // The task's process group (its shell and the sleep) was killed, not left to run on.
+    const group = Number(await readFile(path.join(dir, 'out/stubborn'), 'utf8'));
+    await until(() => !processAlive(group), 2_000, 'the task\'s processes to end').catch(() => assert.fail(`process ${group} still runs`));
   });
 });
