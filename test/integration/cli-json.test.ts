@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { processAlive } from '../../src/util/process-alive.js';
 import { makeProject, runPipe, startPipe, until } from '../support/cli.js';
 
 interface Summary {
@@ -30,6 +29,17 @@ describe('pipe --json on every exit', () => {
   after(() => cleanup());
 
   const summaryOf = (stdout: string): Summary => JSON.parse(stdout) as Summary;
+  /** The summary of an interrupted run: exit 130, INTERRUPTED with this message and a hint matching `hint`. */
+  const interrupted = (r: { code: number | null; stdout: string; stderr: string }, message: string, hint: RegExp): Summary => {
+    assert.equal(r.code, 130, r.stderr);
+    const doc = summaryOf(r.stdout);
+    assert.equal(doc.ok, false);
+    assert.equal(doc.exitCode, 130);
+    assert.equal(doc.error?.code, 'INTERRUPTED');
+    assert.equal(doc.error?.message, message);
+    assert.match(doc.error?.hint ?? '', hint);
+    return doc;
+  };
 
   it('a config error: ok false, exit 2, code, message, hint, file and line', async () => {
     const r = await runPipe(['slow', '--json'], { cwd: path.join(dir, 'invalid') });
@@ -63,14 +73,7 @@ describe('pipe --json on every exit', () => {
     const { child, done } = startPipe(['slow', '--json'], { cwd: dir });
     await until(() => existsSync(path.join(dir, 'out/started')), 10_000, 'the task to start');
     child.kill('SIGTERM');
-    const r = await done;
-    assert.equal(r.code, 130, r.stderr);
-    const doc = summaryOf(r.stdout);
-    assert.equal(doc.ok, false);
-    assert.equal(doc.exitCode, 130);
-    assert.equal(doc.error?.code, 'INTERRUPTED');
-    assert.equal(doc.error?.message, 'Interrupted by SIGTERM');
-    assert.match(doc.error?.hint ?? '', /run the same command again/i);
+    interrupted(await done, 'Interrupted by SIGTERM', /run the same command again/i);
   });
 
   it('a second interrupt: the process exits at once, the summary written first, with the tasks done', async () => {
@@ -82,17 +85,12 @@ describe('pipe --json on every exit', () => {
     child.kill('SIGTERM');
     await until(() => stderr.includes('stopping (again to force)'), 10_000, 'the first signal to be taken');
     child.kill('SIGINT');
-    const r = await done;
-    assert.equal(r.code, 130, r.stderr);
-    const doc = summaryOf(r.stdout);
-    assert.equal(doc.ok, false);
-    assert.equal(doc.exitCode, 130);
-    assert.equal(doc.error?.code, 'INTERRUPTED');
-    assert.equal(doc.error?.message, 'Interrupted by SIGTERM, then stopped at once by a second SIGINT');
-    assert.match(doc.error?.hint ?? '', /without cleaning up/);
+    const doc = interrupted(await done, 'Interrupted by SIGTERM, then stopped at once by a second SIGINT', /without cleaning up/);
     assert.deepEqual(doc.tasks.map((t) => [t.name, t.outcome]), [['first', 'succeeded']]);
-    // The task's process group (its shell and the sleep) was killed, not left to run on.
+    // The task's process group (its shell and the sleep) was killed, not left to run on (a killed
+    // process stays a zombie until whoever inherited it reaps it).
     const group = Number(await readFile(path.join(dir, 'out/stubborn'), 'utf8'));
-    await until(() => !processAlive(group), 2_000, 'the task\'s processes to end').catch(() => assert.fail(`process ${group} still runs`));
+    const runs = async (pid: number) => !/^\d+ \(.*\) Z/.test(await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '0 () Z'));
+    await until(async () => !(await runs(group)), 2_000, 'the task\'s processes to end').catch(() => assert.fail(`process ${group} still runs`));
   });
 });
