@@ -27,9 +27,9 @@ from tree_paths import ModelFormatError, leaf_paths
 __all__ = ["Explanation", "ModelFormatError", "TreeModelExplainer", "apply_link"]
 
 # Table entries (8 bytes each) for the tabulated units, and the deepest unit worth a table: a
-# unit's table costs (features + 1) 2^bits entries and its leaves' own tables (d + 1) 2^d each,
-# all built at every cold start (some 20 ms per million entries here: 6 million keep the build near
-# 120 ms); deeper leaves go to the quadrature, whose fixed cost per request is small but not nil.
+# unit's table costs features x 2^bits entries and its leaves' own tables d 2^d each, all built at
+# every cold start (some 20 ms per million entries here); deeper leaves go to the quadrature, whose
+# fixed cost per request is small but not nil.
 TABLE_BUDGET = 6_000_000
 MAX_TABLE_BITS = 10
 # Conditions per unit: tables grow as 2^bits. Leaf-wise trees (LightGBM) merge few leaves per unit
@@ -127,8 +127,7 @@ class TreeModelExplainer:
             raise ValueError(f"expected shape (n, {self.n_features}), got {x.shape}")
         if np.isinf(x).any():
             raise ValueError("records must be finite numbers or NaN for missing values")
-        width = self.n_features + 1
-        out = np.zeros((self.n_outputs * width, x.shape[0]))
+        out = np.zeros((self.n_outputs * self.n_features, x.shape[0]))  # rows: (output, feature)
         # Chunks bound the working memory (slots x records) whatever the batch size.
         for start in range(0, x.shape[0], CHUNK):
             rows = self._cells.rows(x[start: start + CHUNK])
@@ -139,6 +138,8 @@ class TreeModelExplainer:
                 self._quadrature.accumulate(rows, part)
         if not np.isfinite(out).all():  # then the link's outputs are finite too (the base values are, by load)
             raise ArithmeticError("the explainer produced a non-finite value")
-        by_output = out.reshape(self.n_outputs, width, x.shape[0])
-        margin = by_output[:, -1, :].T + self.init
-        return Explanation(margin=margin, shap=by_output[:, :-1, :].transpose(2, 0, 1), base_value=self.base_value)
+        shap = out.reshape(self.n_outputs, self.n_features, x.shape[0]).transpose(2, 0, 1)
+        # Path-dependent TreeSHAP is additive: the output is the base value plus the record's SHAP
+        # values, which saves the algorithms a table (or a sum) for it.
+        margin = self.base_value + shap.sum(axis=2)
+        return Explanation(margin=margin, shap=shap, base_value=self.base_value)

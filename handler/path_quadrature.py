@@ -52,9 +52,9 @@ def gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
 class _DepthGroup:
     """The leaves of one path length ``d``: their slots are columns [start, start + leaves * d) of the hot array."""
 
-    def __init__(self, start: int, z: np.ndarray, value: np.ndarray, leaves: slice):
+    def __init__(self, start: int, z: np.ndarray, value: np.ndarray):
         n_leaves, d = z.shape
-        self.start, self.end, self.shape, self.leaves = start, start + n_leaves * d, (n_leaves, d), leaves
+        self.start, self.end, self.shape = start, start + n_leaves * d, (n_leaves, d)
         u, weight = gauss_legendre(max(1, -(-d // 2)))
         # Records are the last axis throughout, as in the hot array and the output.
         cold = z[:, None, :] * (1.0 - u)[:, None]  # f_j when cold, (leaves, nodes, d)
@@ -65,11 +65,10 @@ class _DepthGroup:
         self.inverse_hot = np.ascontiguousarray((1.0 / hot).transpose(0, 2, 1))  # (leaves, d, nodes)
         self.cold_weight = (-value[:, None] / (1.0 - u))[:, None, :]  # (leaves, 1, nodes)
         self.hot_scale = ((1.0 - z) * value[:, None])[:, :, None]  # (leaves, d, 1)
-        self.value = value[:, None]
 
 
 class QuadratureLeaves:
-    """The leaves explained by quadrature; ``accumulate`` adds their SHAP values and outputs to ``out``."""
+    """The leaves explained by quadrature; ``accumulate`` adds their SHAP values to ``out``."""
 
     def __init__(self, paths: LeafPaths, cells: FeatureCells, leaves: np.ndarray):
         n_feat = cells.n_features
@@ -96,24 +95,17 @@ class QuadratureLeaves:
             a, b = int(bounds[d]), int(bounds[d + 1])
             if b > a:
                 group = _DepthGroup(slot_start, z[slot_start: slot_start + (b - a) * d].reshape(b - a, d),
-                                    paths.value[leaves[a:b]], slice(a, b))
+                                    paths.value[leaves[a:b]])
                 self._groups.append(group)
                 slot_start = group.end
-        self._value = paths.value[leaves]
-        self._unconditional = int(bounds[1])  # leaves with an empty path: always reached
 
-        # Where each slot's contribution and each leaf's output go, sorted for one reduceat each.
+        # Where each slot's contribution goes, sorted for one reduceat.
         output = paths.output[leaves]
-        target = output[slot_leaf] * (n_feat + 1) + paths.slot_feat[slots]
+        target = output[slot_leaf] * n_feat + paths.slot_feat[slots]
         self._shap_order = np.argsort(target, kind="stable")
         sorted_targets = target[self._shap_order]
         self._shap_firsts = np.flatnonzero(np.r_[True, sorted_targets[1:] != sorted_targets[:-1]])
         self._shap_targets = sorted_targets[self._shap_firsts]
-        out_target = output * (n_feat + 1) + n_feat
-        self._out_order = np.argsort(out_target, kind="stable")
-        sorted_out = out_target[self._out_order]
-        self._out_firsts = np.flatnonzero(np.r_[True, sorted_out[1:] != sorted_out[:-1]])
-        self._out_targets = sorted_out[self._out_firsts]
 
     def accumulate(self, rows: np.ndarray, out: np.ndarray) -> None:
         n = out.shape[1]
@@ -125,8 +117,6 @@ class QuadratureLeaves:
         n = rows.shape[1]
         hot = self._conditions(rows)  # (slots, n)
         phi = np.empty((self._n_slots, n))  # rows: slots
-        reached = np.empty((self._value.size, n))
-        reached[: self._unconditional] = self._value[: self._unconditional, None]
         for g in self._groups:
             leaves, d = g.shape
             on = hot[g.start: g.end].reshape(leaves, d, n).astype(np.float64)  # 1.0 where hot
@@ -140,8 +130,6 @@ class QuadratureLeaves:
             value -= cold
             value *= on
             value += cold  # the hot value where hot, the cold one elsewhere
-            np.multiply(on.sum(axis=1) == d, g.value, out=reached[g.leaves])  # every condition met
         if self._shap_order.size:
             out[self._shap_targets] += np.add.reduceat(phi[self._shap_order], self._shap_firsts, axis=0)
-        out[self._out_targets] += np.add.reduceat(reached[self._out_order], self._out_firsts, axis=0)
 

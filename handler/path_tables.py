@@ -11,8 +11,7 @@ In the spirit of Fast TreeSHAP v2 (Yang 2021):
 * Leaves are grouped into *units*: the largest subtrees whose leaves together use at most a few
   distinct conditions. A unit's table, indexed by the pattern of those conditions, holds the
   summed contributions of all its leaves per feature (a sibling pair shares all but one
-  condition), and one more table its share of the output (a leaf is reached when all its
-  conditions hold).
+  condition). The output needs no table of its own: SHAP values add up to it from the base value.
 * At request time a record costs one small integer gather to build every unit's pattern, and one
   float gather + segmented sum.
 """
@@ -33,9 +32,9 @@ BUILD_ELEMENTS = 1 << 16
 
 def table_entries(paths: LeafPaths, unit_bits: np.ndarray, unit_features: np.ndarray) -> np.ndarray:
     """Per unit, the table entries tabulating it would take (its tables plus its leaves' own)."""
-    leaf_cost = np.bincount(paths.unit, weights=(paths.depth + 1) * np.exp2(paths.depth),
+    leaf_cost = np.bincount(paths.unit, weights=paths.depth * np.exp2(paths.depth),
                             minlength=unit_bits.size)
-    return (unit_features + 1) * np.exp2(unit_bits) + leaf_cost
+    return unit_features * np.exp2(unit_bits) + leaf_cost
 
 
 def _pattern_weights(z: np.ndarray) -> np.ndarray:
@@ -61,50 +60,43 @@ def _pattern_weights(z: np.ndarray) -> np.ndarray:
 
 
 def _fill_leaf_block(block: np.ndarray, values: np.ndarray, z: np.ndarray) -> None:
-    """The tables of m leaves of one path length d into ``block`` (m, d + 1, 2^d): per path position
-    k < d the contributions T[s] = v (bit_k(s) - z_k) / z_k W(R_{s & ~bit_k}), and in row d the
-    leaf's output for each pattern (v when every condition holds, else 0). z: (m, d)."""
+    """The tables of m leaves of one path length d >= 1 into ``block`` (m, d, 2^d): per path position k
+    the contributions T[s] = v (bit_k(s) - z_k) / z_k W(R_{s & ~bit_k}). z: (m, d)."""
     m, d = z.shape
     size = 1 << d
-    if d:
-        weights = _pattern_weights(z)  # (m, 2^d)
-        value = values[:, None, None]
-        for k in range(d):
-            # Patterns as (high bits, bit k, low bits): both halves read the weights of the pattern
-            # with bit k cold, scaled by (1 - z_k) / z_k when hot and by -1 when cold.
-            shape = (m, size >> (k + 1), 2, 1 << k)
-            cold_weights = weights.reshape(shape)[:, :, 0, :]
-            row = block[:, k].reshape(shape)
-            zk = z[:, k][:, None, None]
-            np.multiply(cold_weights, value * (1.0 - zk) / zk, out=row[:, :, 1, :])
-            np.multiply(cold_weights, -value, out=row[:, :, 0, :])
-    block[:, d] = 0.0
-    block[:, d, size - 1] = values
+    weights = _pattern_weights(z)  # (m, 2^d)
+    value = values[:, None, None]
+    for k in range(d):
+        # Patterns as (high bits, bit k, low bits): both halves read the weights of the pattern with
+        # bit k cold, scaled by (1 - z_k) / z_k when hot and by -1 when cold.
+        shape = (m, size >> (k + 1), 2, 1 << k)
+        cold_weights = weights.reshape(shape)[:, :, 0, :]
+        row = block[:, k].reshape(shape)
+        zk = z[:, k][:, None, None]
+        np.multiply(cold_weights, value * (1.0 - zk) / zk, out=row[:, :, 1, :])
+        np.multiply(cold_weights, -value, out=row[:, :, 0, :])
 
 
 def _leaf_tables(values: np.ndarray, depth: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The leaves' tables (``_fill_leaf_block``) in one flat array, and where each row starts: shape
-    (leaves, max_d + 1), column k < d for the SHAP rows (-1 past the path), the last column for the
-    output row. The rows of the leaves of one path length form one contiguous (leaves, d + 1, 2^d)
-    block, filled a few hundred kilobytes at a time.
+    """The tables (``_fill_leaf_block``) of leaves of path length >= 1 in one flat array, and where each
+    row starts: shape (leaves, max_d), column k < d (-1 past the path). The rows of the leaves of one
+    path length form one contiguous (leaves, d, 2^d) block, filled a few hundred kilobytes at a time.
     """
     n_leaves, max_d = z.shape
-    starts = np.full((n_leaves, max_d + 1), -1, dtype=np.int64)
+    starts = np.full((n_leaves, max_d), -1, dtype=np.int64)
     lengths = np.unique(depth)
     counts = np.array([np.count_nonzero(depth == d) for d in lengths.tolist()], dtype=np.int64)
-    table = np.empty(int(np.sum(counts * (lengths + 1) * np.left_shift(1, lengths))))
+    table = np.empty(int(np.sum(counts * lengths * np.left_shift(1, lengths))))
     offset = 0
     for d in lengths.tolist():
         size = 1 << d
         group = np.nonzero(depth == d)[0]
-        per_chunk = max(1, BUILD_ELEMENTS // ((d + 1) * size))
+        per_chunk = max(1, BUILD_ELEMENTS // (d * size))
         for a in range(0, group.size, per_chunk):
             leaves = group[a: a + per_chunk]
-            block = table[offset: offset + leaves.size * (d + 1) * size].reshape(leaves.size, d + 1, size)
+            block = table[offset: offset + leaves.size * d * size].reshape(leaves.size, d, size)
             _fill_leaf_block(block, values[leaves], z[leaves, :d])
-            row_starts = offset + (np.arange(leaves.size)[:, None] * (d + 1) + np.arange(d + 1)) * size
-            starts[leaves[:, None], np.arange(d)] = row_starts[:, :d]
-            starts[leaves, max_d] = row_starts[:, d]
+            starts[leaves, :d] = offset + (np.arange(leaves.size)[:, None] * d + np.arange(d)) * size
             offset += block.size
     return table, starts
 
@@ -139,7 +131,7 @@ BLOCK_ELEMENTS = 1 << 17
 
 
 class UnitTables:
-    """The tabulated units of a model; ``accumulate`` adds their SHAP values and outputs to ``out``."""
+    """The tabulated units of a model; ``accumulate`` adds their SHAP values to ``out``."""
 
     def __init__(self, paths: LeafPaths, cells: FeatureCells, units: np.ndarray, n_outputs: int):
         n_feat = cells.n_features
@@ -174,15 +166,14 @@ class UnitTables:
         bit_of_leaf = np.zeros((n_leaves, width), dtype=np.int64)
         bit_of_leaf[slot_leaf, slot_k] = slot_bit
 
-        # Unit slots: one per (unit, feature it uses), plus (unit, n_feat) for its output; ordered
-        # by target (output, feature) then unit, so each target is one contiguous segment.
+        # Unit slots: one per (unit, feature it uses); ordered by target (output, feature) then unit,
+        # so each target is one contiguous segment.
         unit_output = np.zeros(n_units, dtype=np.int64)
         unit_output[leaf_unit] = output
-        slot_id = np.full((n_units, n_feat + 1), -1, dtype=np.int64)
+        slot_id = np.full((n_units, n_feat), -1, dtype=np.int64)
         slot_id[cond_unit, paths.cond_feat[cond_id]] = 0
-        slot_id[:, n_feat] = 0
         some_unit, some_column = np.nonzero(slot_id >= 0)
-        target = unit_output[some_unit] * (n_feat + 1) + some_column
+        target = unit_output[some_unit] * n_feat + some_column
         order = np.lexsort((some_unit, target))
         slot_unit, slot_target = some_unit[order], target[order]
         slot_id[slot_unit, some_column[order]] = np.arange(slot_unit.size)
@@ -197,26 +188,25 @@ class UnitTables:
         # numbered by feature: every one): its slots' blocks are the leaf's own table rows, copied in.
         lone = np.bincount(leaf_unit, minlength=n_units)[leaf_unit] == 1
         lone &= ((bit_of_leaf == np.arange(width)) | (np.arange(width) >= depth[:, None])).all(axis=1)
-        for d in np.unique(depth[lone]).tolist():
+        for d in np.unique(depth[lone & (depth > 0)]).tolist():
             same = np.nonzero(lone & (depth == d))[0]
-            per_chunk = max(1, BUILD_ELEMENTS // ((d + 1) << d))
+            per_chunk = max(1, BUILD_ELEMENTS // (d << d))
             for a in range(0, same.size, per_chunk):
                 group = same[a: a + per_chunk]
-                block = np.empty((group.size, d + 1, 1 << d))
+                block = np.empty((group.size, d, 1 << d))
                 _fill_leaf_block(block, values[group], z[group, :d])
-                columns = np.concatenate([leaf_feat[group, :d], np.full((group.size, 1), n_feat)], axis=1)
-                rows = starts[slot_id[leaf_unit[group][:, None], columns]]
+                rows = starts[slot_id[leaf_unit[group][:, None], leaf_feat[group, :d]]]
                 table[rows.reshape(-1, 1) + np.arange(1 << d)] = block.reshape(-1, 1 << d)
 
         for bits in np.unique(unit_bits).tolist():
             size = 1 << bits
             unit_patterns = ((np.arange(size)[None, :] >> np.arange(max(bits, 1))[:, None]) & 1).astype(np.float64)
-            of_bits = np.nonzero((unit_bits[leaf_unit] == bits) & ~lone)[0]
+            of_bits = np.nonzero((unit_bits[leaf_unit] == bits) & ~lone & (depth > 0))[0]
             # Leaves of one path length at a time, a few hundred kilobytes of (rows x patterns) work per
             # chunk: few numpy calls per leaf. A unit's leaves can fall in several chunks: each adds.
             for d in np.unique(depth[of_bits]).tolist():
                 same = of_bits[depth[of_bits] == d]
-                per_chunk = max(1, BUILD_ELEMENTS // ((d + 1) * size))
+                per_chunk = max(1, BUILD_ELEMENTS // (d * size))
                 rows_k = np.arange(d)
                 for a in range(0, same.size, per_chunk):
                     group = same[a: a + per_chunk]
@@ -228,17 +218,14 @@ class UnitTables:
                     place[rows_leaf, bit_of_leaf[group[rows_leaf], ks]] = np.exp2(ks)
                     own = (place @ unit_patterns).astype(np.intp)  # (leaves, 2^bits)
                     leaf_table, leaf_start = _leaf_tables(values[group], depth[group], z[group])
-                    # Every row of these leaves (their SHAP rows, then their output rows) by target, so
-                    # that the gathered (rows x patterns) block is already sorted for the sums.
-                    leaf_ids = np.concatenate([group[rows_leaf], group])
-                    row_of = np.concatenate([rows_leaf, np.arange(group.size)])  # the row's leaf within the chunk
-                    column = np.concatenate([leaf_feat[group[rows_leaf], ks], np.full(group.size, n_feat)])
-                    first = np.concatenate([leaf_start[rows_leaf, ks], leaf_start[:, -1]])
-                    targets = slot_id[leaf_unit[leaf_ids], column]
+                    # Every SHAP row of these leaves by target, so that the gathered (rows x patterns)
+                    # block is already sorted for the sums.
+                    targets = slot_id[leaf_unit[group[rows_leaf]], leaf_feat[group[rows_leaf], ks]]
+                    first = leaf_start[rows_leaf, ks]
                     order = np.argsort(targets, kind="stable")
                     targets = targets[order]
                     firsts = np.flatnonzero(np.r_[True, targets[1:] != targets[:-1]])
-                    index = own[row_of[order]]
+                    index = own[rows_leaf[order]]
                     index += first[order][:, None]
                     summed = np.take(leaf_table, index)
                     if firsts.size < targets.size:  # some target sums several leaves' rows
@@ -248,7 +235,7 @@ class UnitTables:
         self._table = table
         self._slot_start = starts.astype(np.intp)[:, None]
         self._slot_unit = slot_unit.astype(np.intp)
-        bounds = np.searchsorted(slot_target, np.arange(n_outputs * (n_feat + 1) + 1))
+        bounds = np.searchsorted(slot_target, np.arange(n_outputs * n_feat + 1))
         self._targets = np.nonzero(bounds[1:] > bounds[:-1])[0]  # each target's slots are one segment
         self._target_starts = bounds[self._targets]
         self._segments = [(t, int(bounds[t]), int(bounds[t + 1])) for t in self._targets.tolist()]
@@ -276,7 +263,7 @@ class UnitTables:
         return np.take(self._table, idx, out=contrib, mode="wrap")
 
     def accumulate(self, rows: np.ndarray, out: np.ndarray) -> None:
-        """Adds every unit's SHAP values and output share for the records whose cell rows are given."""
+        """Adds every unit's SHAP values for the records whose cell rows are given."""
         n = out.shape[1]
         patterns = self._patterns(rows)
         by_unit = np.ascontiguousarray(patterns.T)  # (units, n): the slot gather below copies whole rows
