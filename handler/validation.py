@@ -80,7 +80,7 @@ def show(value: object) -> str:
     if isinstance(value, NonFinite):
         return value.literal
     try:
-        text = json.dumps(value, allow_nan=False)
+        text = json.dumps(value, allow_nan=False, ensure_ascii=False)
     except (TypeError, ValueError):
         text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

@@ -240,3 +240,15 @@ def test_a_browser_gets_the_what_if_page_and_a_client_the_card(app, card):
                          response["body"])
     event["headers"] = {"Accept": "application/json"}
     assert call(app, event) == (200, card)
+
+
+def test_messages_show_values_as_written_not_escaped():
+    from lambda_events import RequestError as ClientError
+    from validation import FeatureSpec, RecordValidator
+
+    spec = FeatureSpec.from_document({"name": "carrier/name", "type": "category", "missing": "native",
+                                      "categories": ["Ünïcode Ltd", "Fast/Co"]})
+    with pytest.raises(ClientError) as raised:
+        RecordValidator([spec], 10).to_batch({"carrier/name": "Café"})
+    assert raised.value.message == ('carrier/name has the unknown category "Café"; known: "Ünïcode Ltd", '
+                                    '"Fast/Co" (record 0)')
