@@ -322,21 +322,16 @@ export class DockerRunner implements Runner {
  * buffer with Content-Length 0), so the headers go out; the request stays open for stdin.
  */
 function attachStdin(docker: Docker, id: string): Promise<Duplex> {
-  return new Promise((resolve, reject) => {
-    docker.modem.dial(
-      {
-        path: `/containers/${id}/attach?`,
-        method: 'POST',
-        isStream: true,
-        hijack: true,
-        openStdin: true,
-        file: Buffer.alloc(0),
-        statusCodes: { 101: true, 200: true, 404: 'no such container', 409: 'container not running', 500: 'server error' },
-        options: { _query: { stream: true, stdin: true, stdout: true, stderr: true } },
-      },
-      (error: unknown, stream: unknown) => (error ? reject(error) : resolve(stream as Duplex)),
-    );
-  });
+  return dial(docker, {
+    path: `/containers/${id}/attach?`,
+    method: 'POST',
+    isStream: true,
+    hijack: true,
+    openStdin: true,
+    file: Buffer.alloc(0),
+    statusCodes: { 101: true, 200: true, 404: 'no such container', 409: 'container not running', 500: 'server error' },
+    options: { _query: { stream: true, stdin: true, stdout: true, stderr: true } },
+  }) as Promise<Duplex>;
 }
 
 /**
@@ -348,25 +343,25 @@ function attachStdin(docker: Docker, id: string): Promise<Duplex> {
  * 'next-exit' it answers from the container's events. Aborting `signal` drops the request: the answer
  * for a container that never started would never come.
  */
-function waitForNextExit(docker: Docker, id: string, signal: AbortSignal): Promise<{ exitCode: Promise<number> }> {
+async function waitForNextExit(docker: Docker, id: string, signal: AbortSignal): Promise<{ exitCode: Promise<number> }> {
+  const response = await dial(docker, {
+    path: `/containers/${id}/wait?`,
+    method: 'POST',
+    isStream: true,
+    abortSignal: signal,
+    statusCodes: { 200: true, 400: 'bad parameter', 404: 'no such container', 500: 'server error' },
+    options: { condition: 'next-exit' },
+  });
+  const exitCode = json(response as Readable).then((body) => (body as { StatusCode: number }).StatusCode);
+  // Not awaited when the start fails and the request is dropped.
+  exitCode.catch(() => undefined);
+  return { exitCode };
+}
+
+/** One request to the engine, answered with its response stream (or the upgraded connection). */
+function dial(docker: Docker, options: Parameters<Docker['modem']['dial']>[0]): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    docker.modem.dial(
-      {
-        path: `/containers/${id}/wait?`,
-        method: 'POST',
-        isStream: true,
-        abortSignal: signal,
-        statusCodes: { 200: true, 400: 'bad parameter', 404: 'no such container', 500: 'server error' },
-        options: { condition: 'next-exit' },
-      },
-      (error: unknown, response: unknown) => {
-        if (error) return reject(error);
-        const exitCode = json(response as Readable).then((body) => (body as { StatusCode: number }).StatusCode);
-        // Not awaited when the start fails and the request is dropped.
-        exitCode.catch(() => undefined);
-        resolve({ exitCode });
-      },
-    );
+    docker.modem.dial(options, (error: unknown, response: unknown) => (error ? reject(error) : resolve(response)));
   });
 }
 
