@@ -180,7 +180,7 @@ export async function main(argv: string[], signal: AbortSignal, onForcedExit?: (
     const config = loaded!.config;
     reporter = await chooseReporter(choiceOf(args));
     const noticeTo = reporter;
-    onForcedExit?.((name) => noticeTo.exiting?.(forcedExitSummary(signal, name)));
+    onForcedExit?.((name) => noticeTo.exiting?.(forcedExitSummary(signal, name), Date.now() - started));
     const run = await executeRun({
       config,
       tasks: all,

@@ -10,7 +10,6 @@ import type { ErrorSummary, Reporter, RunReport, StepReporter, TaskReport } from
 export class JsonReporter implements Reporter {
   private readonly printed: string[] = [];
   private readonly done: TaskReport[] = [];
-  private readonly started = Date.now();
   /** The summary is written once, whichever way the run ends. */
   private written = false;
 
@@ -48,10 +47,10 @@ export class JsonReporter implements Reporter {
     }
   }
 
-  exiting(error: ErrorSummary): void {
+  exiting(error: ErrorSummary, durationMs: number): void {
     if (this.written) return;
     this.written = true;
-    this.writeSummary({ ok: false, exitCode: EXIT.interrupted, durationMs: Date.now() - this.started, tasks: this.done, error });
+    this.writeSummary({ ok: false, exitCode: EXIT.interrupted, durationMs, tasks: this.done, error });
   }
 
   private writeSummary(report: RunReport): void {

@@ -86,5 +86,5 @@ export interface Reporter {
    * The process exits now, without finishing the run (a second interrupt): a reporter whose summary
    * someone parses writes it at once, synchronously, with the tasks finished so far.
    */
-  exiting?(error: ErrorSummary): void;
+  exiting?(error: ErrorSummary, durationMs: number): void;
 }
