@@ -77,30 +77,6 @@ def _fill_leaf_block(block: np.ndarray, values: np.ndarray, z: np.ndarray) -> No
         np.multiply(cold_weights, -value, out=row[:, :, 0, :])
 
 
-def _leaf_tables(values: np.ndarray, depth: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The tables (``_fill_leaf_block``) of leaves of path length >= 1 in one flat array, and where each
-    row starts: shape (leaves, max_d), column k < d (-1 past the path). The rows of the leaves of one
-    path length form one contiguous (leaves, d, 2^d) block, filled a few hundred kilobytes at a time.
-    """
-    n_leaves, max_d = z.shape
-    starts = np.full((n_leaves, max_d), -1, dtype=np.int64)
-    lengths = np.unique(depth)
-    counts = np.array([np.count_nonzero(depth == d) for d in lengths.tolist()], dtype=np.int64)
-    table = np.empty(int(np.sum(counts * lengths * np.left_shift(1, lengths))))
-    offset = 0
-    for d in lengths.tolist():
-        size = 1 << d
-        group = np.nonzero(depth == d)[0]
-        per_chunk = max(1, BUILD_ELEMENTS // (d * size))
-        for a in range(0, group.size, per_chunk):
-            leaves = group[a: a + per_chunk]
-            block = table[offset: offset + leaves.size * d * size].reshape(leaves.size, d, size)
-            _fill_leaf_block(block, values[leaves], z[leaves, :d])
-            starts[leaves, :d] = offset + (np.arange(leaves.size)[:, None] * d + np.arange(d)) * size
-            offset += block.size
-    return table, starts
-
-
 # Longest segment summed by steps (each step is a few numpy calls); past it reduceat is faster.
 STEPPED_SEGMENT = 8
 
@@ -217,11 +193,12 @@ class UnitTables:
                     place = np.zeros((group.size, max(bits, 1)))
                     place[rows_leaf, bit_of_leaf[group[rows_leaf], ks]] = np.exp2(ks)
                     own = (place @ unit_patterns).astype(np.intp)  # (leaves, 2^bits)
-                    leaf_table, leaf_start = _leaf_tables(values[group], depth[group], z[group])
+                    leaf_table = np.empty((group.size, d, 1 << d))
+                    _fill_leaf_block(leaf_table, values[group], z[group, :d])
                     # Every SHAP row of these leaves by target, so that the gathered (rows x patterns)
                     # block is already sorted for the sums.
                     targets = slot_id[leaf_unit[group[rows_leaf]], leaf_feat[group[rows_leaf], ks]]
-                    first = leaf_start[rows_leaf, ks]
+                    first = np.arange(rows_leaf.size) << d  # row i of leaf_table starts at i 2^d
                     order = np.argsort(targets, kind="stable")
                     targets = targets[order]
                     firsts = np.flatnonzero(np.r_[True, targets[1:] != targets[:-1]])
