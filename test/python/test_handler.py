@@ -213,6 +213,31 @@ def test_the_function_starts_no_blas_threads(artifacts):
     assert result.stdout.strip() == "1"
 
 
+THP_SETTING = "/sys/kernel/mm/transparent_hugepage/enabled"
+
+
+def _huge_pages_offered() -> bool:
+    try:
+        with open(THP_SETTING, encoding="ascii") as file:
+            return re.search(r"\[(always|madvise)\]", file.read()) is not None
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _huge_pages_offered(), reason="the kernel offers no transparent huge pages")
+def test_the_function_faults_in_its_heap_as_huge_pages(artifacts):
+    # The example's load allocates no array large enough for numpy to ask for huge pages itself: any
+    # on the anonymous mappings after the import come from the start-up's fault-in.
+    script = ("import app; assert app.MODEL, app.LOAD_ERROR; "
+              "print(sum(int(line.split()[1]) for line in open('/proc/self/smaps') if line.startswith('AnonHugePages:')))")
+    env = {"PIPE_ARTIFACTS_DIR": str(artifacts), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT / "handler", capture_output=True, text=True,
+                            env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    # At least half the smallest fault-in (16 MB) as 2 MB pages: the rest may straddle a mapping's edge.
+    assert int(result.stdout) >= 8 * 1024
+
+
 json_values = st.recursive(st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(),
                            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
                            max_leaves=10)
