@@ -73,3 +73,40 @@ def pack_trees(ensemble: dict) -> dict:
             packed[name] = base64.b64encode(binary.tobytes()).decode("ascii")
         trees.append(packed)
     return {**ensemble, "trees": trees}
+
+
+def leaf_margins(ensemble: dict, x: np.ndarray) -> np.ndarray:
+    """The format's own prediction, read off the trees: ``init[k]`` plus the value of the leaf each record
+    reaches in every tree of output ``k``. x: (n, features) as the function's records (category codes,
+    NaN for missing). Returns (n, K). A walk down the trees, independent of the SHAP algorithms."""
+    from .proof import handler_modules
+
+    [tree_paths] = handler_modules("tree_paths")
+    x = np.asarray(x, dtype=np.float64).astype(ensemble["compare"]).astype(np.float64)
+    margin = np.tile(np.asarray(ensemble["init"], dtype=np.float64), (x.shape[0], 1))
+    for tree in ensemble["trees"]:
+        fields = {name: _field(tree[name], dtype) for name, dtype in tree_paths.PACKED.items()}
+        left, right, feature = (fields[name].astype(np.int64) for name in ("children_left", "children_right",
+                                                                           "feature"))
+        categories = {node: codes for node, codes in enumerate(tree.get("cat_left") or []) if codes is not None}
+        node = np.zeros(x.shape[0], dtype=np.int64)
+        while True:
+            at = np.nonzero(left[node] >= 0)[0]
+            if not at.size:
+                break
+            split = node[at]
+            value = x[at, feature[split]]
+            goes_left = np.where(np.isnan(value), fields["missing_left"][split] > 0, value <= fields["threshold"][split])
+            for cat_node in set(split.tolist()) & categories.keys():
+                here = (split == cat_node) & ~np.isnan(value)
+                goes_left[here] = np.isin(value[here], categories[cat_node])
+            node[at] = np.where(goes_left, left[split], right[split])
+        margin[:, tree.get("output", 0)] += fields["value"][node]
+    return margin
+
+
+def _field(values: object, dtype: str) -> np.ndarray:
+    """A tree field as written: a list of numbers, or base64 of its binary values (``pack_trees``)."""
+    if isinstance(values, str):
+        return np.frombuffer(base64.b64decode(values), dtype=dtype).astype(np.float64)
+    return np.asarray(values, dtype=np.float64)

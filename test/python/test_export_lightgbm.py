@@ -22,7 +22,7 @@ from threadpoolctl import threadpool_limits
 
 import brute_shapley
 import doc_walker
-from pipe_export.model_format import ExportError
+from pipe_export.model_format import ExportError, leaf_margins, pack_trees
 from pipe_export.trees_lightgbm import export_lightgbm, reference_explanation
 
 N_TRAIN, N_EVAL, N_FEATURES = 400, 60, 5
@@ -144,6 +144,18 @@ def test_document_predicts_like_lightgbm(name):
     np.testing.assert_allclose(prediction, own_predictions(model, task, x), rtol=0, atol=PREDICTION_TOL)
     _, _, raw = reference_explanation(model, x)
     np.testing.assert_allclose(margin, raw, rtol=0, atol=PREDICTION_TOL)
+
+
+@pytest.mark.parametrize("name", ["binary", "multiclass", "regression", "dart", "booster_multiclass"])
+def test_the_proofs_tree_walk_reads_the_document_as_written(name):
+    # The build-time proof checks base value + sum(SHAP) against this walk: it must reach the leaves the
+    # format's text says (missing values, categories unseen or out of range, records on thresholds),
+    # from JSON lists and from the packed fields alike.
+    _, task, adapted, x = fitted(name)
+    expected = doc_walker.margins(adapted["ensemble"], x)
+    np.testing.assert_array_equal(leaf_margins(adapted["ensemble"], x), expected)
+    packed = json.loads(json.dumps(pack_trees(adapted["ensemble"])))
+    np.testing.assert_array_equal(leaf_margins(packed, x), expected)
 
 
 @pytest.mark.parametrize("name", ["binary", "multiclass", "regression", "sigmoid2", "rf_binary", "rf_multiclass"])
