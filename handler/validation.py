@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from operator import itemgetter
 from typing import NamedTuple
 
 import numpy as np
@@ -19,6 +20,9 @@ MISSING_POLICIES = ("native", "impute", "required")
 TYPES = ("number", "boolean", "category")
 # Known categories shown in an 'unknown category' message, at most.
 SHOWN_CATEGORIES = 20
+# A JSON number as json.loads gives it (a boolean's type is bool, not int), and null.
+NUMBER_TYPES = frozenset((float, int))
+NUMBER_OR_NULL_TYPES = NUMBER_TYPES | {type(None)}
 
 
 class NonFinite:
@@ -95,6 +99,11 @@ class RecordValidator:
         # Plain numeric features take the fast path: a number needs no conversion at all.
         self._plain = [f.type == "number" and not (f.integer or f.minimum is not None or f.maximum is not None)
                        for f in features]
+        # When every feature is one, a record of numbers only is a row as it is (numpy reads null as NaN,
+        # what a missing value is where every feature leaves it to the model's own branch).
+        native = all(f.missing == "native" for f in features)
+        self._row_types = (NUMBER_OR_NULL_TYPES if native else NUMBER_TYPES) if all(self._plain) else frozenset()
+        self._values = itemgetter(*self.names) if len(self.names) > 1 else lambda record: (record[self.names[0]],)
 
     def to_batch(self, document: object) -> Batch:
         if isinstance(document, dict):
@@ -109,13 +118,18 @@ class RecordValidator:
         else:
             raise RequestError(400, "wrong_type", f"the body must be a JSON object or an array of objects, "
                                                   f"not {_json_type(document)}")
-        rows: list[list] = []
+        rows: list = []
         imputed: list[list[str]] = []
-        names, plain = self.names, self._plain
+        names, plain, row_types, get_values = self.names, self._plain, self._row_types, self._values
         for index, record in enumerate(records):
             if type(record) is not dict or record.keys() != self.name_set:
                 self._explain_keys(record, index)
-            values = [record[name] for name in names]
+            values = get_values(record)
+            if row_types.issuperset(map(type, values)):
+                rows.append(values)
+                imputed.append([])
+                continue
+            values = list(values)
             gaps: list[str] = []
             for col, value in enumerate(values):
                 kind = type(value)
