@@ -7,8 +7,8 @@ regression's value), one value per feature, and ``base_value + sum(shap) == marg
 Two exact algorithms share the work, chosen per unit of leaves at load time:
 
 * ``path_tables``: the record-independent work tabulated per pattern of hot conditions; a request
-  costs a gather per unit and feature. Tables grow as 2^conditions, so they are used while they fit
-  TABLE_BUDGET entries, shallow units first.
+  costs a gather per unit and feature (a row per unit where the tables are small). Tables grow as
+  2^conditions, so they are used while they fit TABLE_BUDGET entries, shallow units first.
 * ``path_quadrature``: memory linear in the path length, for the leaves left over (LightGBM's
   leaf-wise trees, wide tables).
 """

@@ -104,14 +104,35 @@ def test_both_algorithms_are_exact_on_deep_trees(monkeypatch, budget, mode):
     assert (ours.quadrature_leaves == 0) == (mode == "tabulated_leaves")
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("layout, row_entries", [("rows", 10**9), ("slots", 0)])
+def test_both_table_layouts_are_exact(monkeypatch, seed, layout, row_entries):
+    import path_tables
+
+    monkeypatch.setattr(path_tables, "ROW_ENTRIES", row_entries)
+    ours = assert_exact(random_ensemble(seed, trees=5, depth=6, outputs=1 + seed % 3), records(seed, 40))
+    assert ours.tabulated_leaves > 0 and ours._tables.layout == layout
+
+
 def test_a_request_in_blocks_of_a_few_slots_is_still_exact(monkeypatch):
     import path_tables
 
     # Blocks of 3 slots x 40 records: every target's segment spans several blocks, and some blocks
     # hold the end of one segment and the start of the next.
+    monkeypatch.setattr(path_tables, "ROW_ENTRIES", 0)
     monkeypatch.setattr(path_tables, "BLOCK_ELEMENTS", 120)
     ours = assert_exact(random_ensemble(5, trees=4, depth=6, outputs=2), records(6, 40))
     assert ours.tabulated_leaves > 0 and ours._tables._slot_unit.size > 3 * len(ours._tables._segments)
+    assert ours._tables.layout == "slots"
+
+
+def test_a_request_in_rows_a_few_records_at_a_time_is_still_exact(monkeypatch):
+    import path_tables
+
+    # ROW_WORK as small as the rows of one record: 40 records take 40 steps.
+    monkeypatch.setattr(path_tables, "ROW_WORK", 1)
+    ours = assert_exact(random_ensemble(6, trees=4, depth=6, outputs=2), records(7, 40))
+    assert ours._tables.layout == "rows"
 
 
 def test_a_table_built_a_leaf_at_a_time_is_still_exact(monkeypatch):
