@@ -1,5 +1,7 @@
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResolvedConfig } from './config/resolved.js';
+import { UsageError } from './errors.js';
 
 /**
  * Every path pipe itself reads or writes in a project, relative to the project root (posix), in one
@@ -42,3 +44,18 @@ export const venvPython = (config: Paths, envKey: string): string => `${envPaths
 
 /** The requirements vendored for the Lambda runtime. */
 export const runtimeRequirements = (config: Paths): string => `${config.paths.handler}/requirements.txt`;
+
+/**
+ * A preflight check: the project files a task reads (project-relative), so that a directory without them
+ * gets a clear error before anything is built, not a tool's own "no such file" halfway through.
+ */
+export async function requireProjectFiles(config: Pick<ResolvedConfig, 'root'>, task: string, files: readonly string[]): Promise<void> {
+  const found = await Promise.all(files.map((file) => access(path.join(config.root, file)).then(() => true, () => false)));
+  const missing = files.filter((_, i) => !found[i]);
+  if (missing.length === 0) return;
+  throw new UsageError('PROJECT_FILE_MISSING', `${task} needs ${missing.join(' and ')}, which the project at ${config.root} does not have`, {
+    hint: 'pipe runs in a clone of its repository, which carries python/ (training) and handler/ (the function): ' +
+      'clone it and point pipeline.config.ts at your data, or set paths.python and paths.handler to directories ' +
+      'holding these files.',
+  });
+}

@@ -3,12 +3,12 @@ import type { ResolvedConfig } from '../src/config/resolved.js';
 import type { TaskDefinition } from '../src/task.js';
 import { explainVendorFailure } from '../src/packaging/missing-wheels.js';
 import { pipPlatforms, runtimePythonVersion } from '../src/lambda/facts.js';
-import { envPaths, runtimeRequirements } from '../src/project-paths.js';
+import { envPaths, requireProjectFiles, runtimeRequirements } from '../src/project-paths.js';
 
-/** The training requirements: the project's, plus the estimator's own library where it is optional. */
-const trainingRequirements = (config: ResolvedConfig): string[] => [
-  '-r', `${config.paths.python}/requirements.txt`,
-  ...(config.model.estimator === 'xgboost' ? ['-r', `${config.paths.python}/requirements-xgboost.txt`] : []),
+/** The training requirements files: the project's, plus the estimator's own library where it is optional. */
+const trainingRequirementFiles = (config: ResolvedConfig): string[] => [
+  `${config.paths.python}/requirements.txt`,
+  ...(config.model.estimator === 'xgboost' ? [`${config.paths.python}/requirements-xgboost.txt`] : []),
 ];
 
 const rel = (root: string, abs: string): string => path.relative(root, abs).split(path.sep).join('/');
@@ -27,6 +27,7 @@ export const envTask: TaskDefinition = {
   }),
   usesRunner: true,
   perEnvironment: true,
+  preflight: ({ config }) => requireProjectFiles(config, 'env', [...trainingRequirementFiles(config), runtimeRequirements(config)]),
   async run(ctx) {
     const { config } = ctx;
     const runner = await ctx.runner();
@@ -40,7 +41,7 @@ export const envTask: TaskDefinition = {
     const train = ctx.reporter.step('training environment');
     await runner.exec({ command: [runner.python, '-m', 'venv', venv], env, title: 'create venv' }, { ...io, reporter: train });
     await runner.exec(
-      { command: [`${venv}/bin/python`, '-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', ...trainingRequirements(config)], env },
+      { command: [`${venv}/bin/python`, '-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', ...trainingRequirementFiles(config).flatMap((file) => ['-r', file])], env },
       { ...io, reporter: train },
     );
     train.done();

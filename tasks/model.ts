@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { ResolvedConfig } from '../src/config/resolved.js';
 import { CommandError, UsageError } from '../src/errors.js';
 import type { TaskDefinition } from '../src/task.js';
-import { venvPython } from '../src/project-paths.js';
+import { requireProjectFiles, venvPython } from '../src/project-paths.js';
 
 /**
  * The build-time proof runs the function's own modules: every Python file of the handler directory but
@@ -21,6 +21,7 @@ export const modelTask: TaskDefinition = {
   outputs: (c) => [c.paths.artifacts],
   configSlice: (c) => ({ model: c.model, paths: c.paths, buildEnv: c.buildEnv }),
   usesRunner: true,
+  preflight: ({ config }) => requireProjectFiles(config, 'model', [`${config.paths.python}/build_model_artifacts.py`]),
   async run(ctx) {
     const { config } = ctx;
     const runner = await ctx.runner();

@@ -73,9 +73,13 @@ function signalOf(signal: AbortSignal): string {
   return signal.reason instanceof Error && /^SIG[A-Z]+$/.test(signal.reason.message) ? ` by ${signal.reason.message}` : '';
 }
 
-/** Preflight checks of the given tasks, run together. */
+/** Preflight checks of the given tasks, run together; a failure is reported in task order, the same every run. */
 async function runPreflights(tasks: readonly TaskDefinition[], opts: RunOptions): Promise<void> {
-  await Promise.all(tasks.map((t) => t.preflight?.({ config: opts.config, options: opts.options, signal: opts.signal })));
+  const results = await Promise.allSettled(
+    tasks.map((t) => t.preflight?.({ config: opts.config, options: opts.options, signal: opts.signal })),
+  );
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /**
