@@ -215,7 +215,8 @@ def build(args: argparse.Namespace) -> None:
     check = frame[features].iloc[np.r_[np.flatnonzero(frame.index.isin(x_val.index)),
                                        np.flatnonzero(~frame.index.isin(x_val.index))]]
     result = export_model(
-        pipeline, check, args.out, name=spec.get("name", "model"), description=spec.get("description"),
+        pipeline, check, args.out, name=spec.get("name") or (args.data.stem if args.data else "model"),
+        description=spec.get("description"),
         target=target, required=spec.get("required", []), constraints=spec.get("constraints"),
         unseen_categories=spec.get("unseenCategories", "reject"), decision=spec.get("decision"), metrics=metrics,
         reasons=spec.get("reasons"),

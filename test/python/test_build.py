@@ -56,6 +56,7 @@ def test_kaggle_csv_trains(tmp_path):
     card = json.loads((tmp_path / "out" / "model_card.json").read_text())
     assert card["training_data"]["kind"] == "csv"
     assert card["training_data"]["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
+    assert card["name"] == "cs-training"  # the table's, for the card and the what-if page's title
 
 
 def test_bad_arguments_exit_2(tmp_path):
