@@ -25,11 +25,15 @@ from __future__ import annotations
 import json
 import math
 import re
+import string
+from operator import itemgetter
 from typing import Callable
 
 import numpy as np
 
 PLACEHOLDER = re.compile(r"\{([^{}:]*)(?::([^{}]*))?\}")
+# Format specs that %-formatting writes as str.format does (not thousands separators or percentages).
+PERCENT_SPEC = re.compile(r"^(\.\d+)?[fg]$")
 NUMBER_SPEC = re.compile(r"^,?(\.\d{1,2})?[f%]$")
 FIELDS = ("feature", "value", "contribution", "magnitude", "direction")
 NUMERIC_FIELDS = ("value", "contribution", "magnitude")
@@ -133,6 +137,27 @@ class ReasonTemplate:
                 + ',"contribution":{6},"text":"' + "".join(text) + '"}}')
 
 
+def _percent_format(template: str) -> tuple[str, Callable[[tuple], tuple]] | None:
+    """A str.format string of numbered fields as a %-format and the picker of its fields, in order, from
+    the tuple str.format would take; None when a spec has no %-form."""
+    out, order = [], []
+    for literal, field, spec, conversion in string.Formatter().parse(template):
+        out.append(literal.replace("%", "%%"))
+        if field is None:
+            continue
+        if spec and not PERCENT_SPEC.match(spec):
+            return None
+        out.append("%" + (spec or ("r" if conversion == "r" else "s")))
+        order.append(int(field))
+    pick = itemgetter(*order) if len(order) > 1 else lambda fields: tuple(fields[i] for i in order)
+    return "".join(out), pick
+
+
+def _write(item_format: tuple[str, Callable[[tuple], tuple] | None], fields: tuple) -> str:
+    template, pick = item_format
+    return template % pick(fields) if pick is not None else template.format(*fields)
+
+
 def _python_spec(spec: str) -> str:
     # A bare '%' is a whole percentage (Python's own default would print six decimals).
     return spec[:-1] + ".0%" if spec in ("%", ",%") else spec
@@ -180,10 +205,12 @@ class ReasonWriter:
         default = "{feature} = {value} {direction} the " + re.sub(r"[{}]", "", subject) + " by {magnitude}"
         self._templates = [compile_template(templates.get(name, default), name, kind == "number")
                            for name, kind in zip(names, types)]
-        # Per feature, the reason's format string by the value's type: numbers format themselves in the
-        # one call; other values (text, booleans, missing) come as JSON and text.
-        self._formats = [{float: t.item_format("{2!r}", "{2:.4g}"), int: t.item_format("{2}", "{2}"),
-                          None: t.item_format()} for t in self._templates]
+        # Per feature, the reason's format by the value's type: numbers format themselves in the one
+        # call; other values (text, booleans, missing) come as JSON and text. As a %-format where the
+        # template's specs allow (about a third faster than str.format's), with the fields it takes.
+        self._formats = [{kind: _percent_format(item) or (item, None) for kind, item in
+                          ((float, t.item_format("{2!r}", "{2:.4g}")), (int, t.item_format("{2}", "{2}")),
+                           (None, t.item_format()))} for t in self._templates]
 
     def reasons(self, shap: np.ndarray, positive: np.ndarray | None, records: list[dict]) -> list[str]:
         """JSON arrays of reasons, one per record. shap: (n, features) toward the outcome's output;
@@ -239,12 +266,12 @@ class ReasonWriter:
                 direction = "raised" if contribution > 0 else "lowered"
                 number_format = formats[f].get(type(value))  # a float or an int (finite: validated)
                 if number_format is not None:
-                    items.append(number_format.format(None, None, value, contribution, abs(contribution), direction,
-                                                      written))
+                    items.append(_write(number_format, (None, None, value, contribution, abs(contribution),
+                                                        direction, written)))
                 elif not templates[f].formats_value:
                     encoded, shown = _value_json_and_text(value)
-                    items.append(formats[f][None].format(encoded, shown, None, contribution, abs(contribution),
-                                                         direction, written))
+                    items.append(_write(formats[f][None], (encoded, shown, None, contribution, abs(contribution),
+                                                           direction, written)))
                 else:  # a number format and no number to format (a missing value): the sentence falls back
                     text = templates[f]({"feature": names[f], "value": value, "contribution": contribution,
                                          "magnitude": abs(contribution), "direction": direction})

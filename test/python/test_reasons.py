@@ -98,7 +98,8 @@ def test_every_prediction_carries_reasons_that_follow_its_shap_values(app, card)
 
 
 TEMPLATES = ["{feature} = {value} {direction} it by {magnitude}", 'Quote " and \\ in {feature}: {value:.1%}',
-             "{value:,.0f} é {contribution:.3f} {{}} {magnitude:%}", "{contribution} {value:.2f}", "plain"]
+             "{value:,.0f} é {contribution:.3f} {{}} {magnitude:%}", "{contribution} {value:.2f}", "plain",
+             "100% sure: {feature} at {value} {direction} % by {contribution:.3f}"]
 VALUES = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.text(max_size=8),
                    st.floats(allow_nan=False, allow_infinity=False, width=64))
 
@@ -107,8 +108,9 @@ VALUES = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.text
 @given(name=st.text(min_size=1, max_size=6), template=st.sampled_from(TEMPLATES), value=VALUES,
        contribution=st.floats(-5, 5, allow_nan=False).filter(lambda c: c != 0))
 def test_the_one_format_call_writes_what_the_template_says(name, template, value, contribution):
-    """The request path writes each reason with one str.format call: the same JSON, value and sentence
-    as the template's own rendering, for any name, value and template (quotes, braces, non-ASCII)."""
+    """The request path writes each reason with one format call (%-formatting where the template's specs
+    allow, else str.format): the same JSON, value and sentence as the template's own rendering, for any
+    name, value and template (quotes, braces, percent signs, non-ASCII)."""
     template = template.replace("{{}}", "")  # literal braces are refused by the language
     numeric = value is None or isinstance(value, (int, float)) and not isinstance(value, bool)
     if not numeric and "{value:" in template:
