@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import math
 import re
-import string
+from _string import formatter_parser  # what string.Formatter().parse uses, without importing string
 from operator import itemgetter
 from typing import Callable
 
@@ -141,7 +141,7 @@ def _percent_format(template: str) -> tuple[str, Callable[[tuple], tuple]] | Non
     """A str.format string of numbered fields as a %-format and the picker of its fields, in order, from
     the tuple str.format would take; None when a spec has no %-form."""
     out, order = [], []
-    for literal, field, spec, conversion in string.Formatter().parse(template):
+    for literal, field, spec, conversion in formatter_parser(template):
         out.append(literal.replace("%", "%%"))
         if field is None:
             continue
