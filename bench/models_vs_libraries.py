@@ -92,6 +92,7 @@ FUNCTION_WORKER = textwrap.dedent('''
         results["quadrature_leaves"] = explainer.quadrature_leaves
         tables = getattr(explainer, "_tables", None)
         results["table_entries"] = getattr(tables, "entries", 0) if tables is not None else 0
+        results["table_layout"] = getattr(tables, "layout", "slots") if tables is not None else "none"
     for n in (1, 100):
         event = {{"rawPath": "/predict", "requestContext": {{"http": {{"method": "POST"}}}},
                   "body": json.dumps(records[:n])}}
@@ -277,7 +278,8 @@ def measure(key: str, artifacts: Path, workdir: Path, runs: int, budget: float, 
         "hybrid": {field: median(hybrid, field) for field in ("init", "init_cpu", "1", "100")},
         "rss_init_mb": max(r["rss_init_kb"] for r in ours) / 1024, "rss_mb": max(r["rss_kb"] for r in ours) / 1024,
         "imported": sorted({m for r in ours for m in r["imported"]}),
-        "explainer": {k: ours[0][k] for k in ("tabulated_leaves", "quadrature_leaves", "table_entries")},
+        "explainer": {k: ours[0][k] for k in ("tabulated_leaves", "quadrature_leaves", "table_entries",
+                                              "table_layout")},
         "handler_diff": max(max_difference(o["out1"], t["out1"]) for o, t in zip(ours, theirs))
         if runs else 0.0,
         "model_json_kb": (artifacts / "model.json").stat().st_size / 1024,
@@ -320,8 +322,8 @@ def report(key: str, r: dict) -> bool:
     spec, ours, shap = MODELS[key], r["ours"], r["shap"]
     e = r["explainer"]
     print(f"\n== {spec['title']}")
-    print(f"explainer: {e['tabulated_leaves']} leaves tabulated ({e['table_entries']:,} table entries, "
-          f"{e['table_entries'] * 8 / 1e6:.1f} MB), {e['quadrature_leaves']} by quadrature; "
+    print(f"explainer: {e['tabulated_leaves']} leaves tabulated ({e['table_entries']:,} table entries in "
+          f"{e['table_layout']}, {e['table_entries'] * 8 / 1e6:.1f} MB), {e['quadrature_leaves']} by quadrature; "
           f"model.json {r['model_json_kb']:.0f} kB")
     print(f"function process: init {ms(ours['init'])} wall, {ms(ours['init_cpu'])} CPU (medians of fresh processes; "
           f"shap handler {ms(shap['init_cpu'])} CPU), peak RSS {r['rss_init_mb']:.0f} MB after init, "
