@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpsServer } from 'node:https';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -62,6 +62,30 @@ describe('network trouble on the way to AWS is the user\'s environment, said in 
       assert.match(error.hint ?? '', /aws\.endpoints\.lambda in pipeline\.config\.ts/);
     } finally {
       clients.destroy();
+    }
+  });
+
+  it('a server that accepts and never answers is a timeout after the attempts, not a hang', { timeout: 20_000 }, async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => {
+      sockets.push(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const clients = createAwsClients({ region: 'us-east-1', endpoints: { lambda: endpoint }, timeouts: { connectMs: 2000, idleMs: 300 }, maxAttempts: 2 });
+    try {
+      const started = Date.now();
+      const error = await clients.lambda.send(new GetFunctionCommand({ FunctionName: 'credit-dev' })).then(() => assert.fail('expected a failure'), (e: unknown) => e);
+      assert.ok(error instanceof PipeError && error.code === 'AWS_UNREACHABLE', String(error));
+      assert.match(error.message, new RegExp(`^Could not reach AWS Lambda at ${endpoint} \\(lambda:GetFunction\\): timed out: .*300 ms of inactivity`));
+      assert.match(error.hint ?? '', /dropping connections/);
+      assert.equal(sockets.length, 2, 'one connection per attempt');
+      assert.ok(Date.now() - started < 10_000, `gave up after ${Date.now() - started} ms`);
+    } finally {
+      clients.destroy();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
     }
   });
 

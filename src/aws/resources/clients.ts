@@ -24,12 +24,23 @@ export interface AwsClients {
   destroy(): void;
 }
 
+/**
+ * How long a connection may take to open, and how long a request's socket may stay silent (boto3's read
+ * timeout). Without them Node waits minutes per attempt for a dropped connection and forever for a silent
+ * server; with them a call gives up after its attempts, as a network timeout said in words.
+ */
+export const AWS_TIMEOUTS = { connectMs: 10_000, idleMs: 60_000 };
+export const AWS_MAX_ATTEMPTS = 8;
+
 export interface AwsClientOptions {
   region: string;
   /** --profile, else config.aws.profile; unset: the SDK's default chain (AWS_PROFILE, env, SSO, roles). */
   profile?: string;
   endpoints?: ResolvedConfig['aws']['endpoints'];
   env?: NodeJS.ProcessEnv;
+  /** AWS_TIMEOUTS and AWS_MAX_ATTEMPTS unless given (tests give shorter ones). */
+  timeouts?: typeof AWS_TIMEOUTS;
+  maxAttempts?: number;
 }
 
 type Service = 's3' | 'lambda' | 'iam' | 'logs' | 'sts' | 'events';
@@ -57,10 +68,12 @@ export function createAwsClients(options: AwsClientOptions): AwsClients {
   const env = options.env ?? process.env;
   const meter = new CallMeter();
   // Adaptive retries: throttling (429) slows the client down instead of failing the deploy.
+  const timeouts = options.timeouts ?? AWS_TIMEOUTS;
   const common = {
     region: options.region,
     retryMode: 'adaptive',
-    maxAttempts: 8,
+    maxAttempts: options.maxAttempts ?? AWS_MAX_ATTEMPTS,
+    requestHandler: { connectionTimeout: timeouts.connectMs, socketTimeout: timeouts.idleMs },
     ...(options.profile ? { profile: options.profile } : {}),
   } as const;
   const endpoint = (service: Service) => (options.endpoints?.[service] ? { endpoint: options.endpoints[service] } : {});
