@@ -57,8 +57,9 @@ PACKED = {"children_left": "<i4", "children_right": "<i4", "feature": "<i4", "mi
 _PACKED_TYPES = {name: np.dtype(code) for name, code in PACKED.items()}
 
 
-def _unpack(value: object, name: str, t: int) -> object:
-    """A tree field as written: a list of numbers as it is, a base64 string as the array it encodes."""
+def unpack_field(value: object, name: str, t: int) -> object:
+    """Field ``name`` of tree ``t`` as written: a list of numbers as it is, a base64 string as the array it
+    encodes (ModelFormatError when it does not)."""
     if type(value) is not str:
         return value
     dtype = _PACKED_TYPES[name]
@@ -80,7 +81,7 @@ def _concatenate(trees: list, n_features: int, n_outputs: int) -> dict[str, np.n
         if not isinstance(tree, dict):
             raise ModelFormatError(f"tree {t} is not an object")
         try:
-            fields = [_unpack(tree[name], name, t) for name in FIELDS]
+            fields = [unpack_field(tree[name], name, t) for name in FIELDS]
             n_nodes = len(fields[0])
             for name, field in zip(FIELDS, fields):
                 if len(field) != n_nodes:

@@ -84,8 +84,9 @@ def leaf_margins(ensemble: dict, x: np.ndarray) -> np.ndarray:
     [tree_paths] = handler_modules("tree_paths")
     x = np.asarray(x, dtype=np.float64).astype(ensemble["compare"]).astype(np.float64)
     margin = np.tile(np.asarray(ensemble["init"], dtype=np.float64), (x.shape[0], 1))
-    for tree in ensemble["trees"]:
-        fields = {name: _field(tree[name], dtype) for name, dtype in tree_paths.PACKED.items()}
+    for t, tree in enumerate(ensemble["trees"]):
+        fields = {name: np.asarray(tree_paths.unpack_field(tree[name], name, t), dtype=np.float64)
+                  for name in tree_paths.PACKED}
         left, right, feature = (fields[name].astype(np.int64) for name in ("children_left", "children_right",
                                                                            "feature"))
         categories = {node: codes for node, codes in enumerate(tree.get("cat_left") or []) if codes is not None}
@@ -104,9 +105,3 @@ def leaf_margins(ensemble: dict, x: np.ndarray) -> np.ndarray:
         margin[:, tree.get("output", 0)] += fields["value"][node]
     return margin
 
-
-def _field(values: object, dtype: str) -> np.ndarray:
-    """A tree field as written: a list of numbers, or base64 of its binary values (``pack_trees``)."""
-    if isinstance(values, str):
-        return np.frombuffer(base64.b64decode(values), dtype=dtype).astype(np.float64)
-    return np.asarray(values, dtype=np.float64)
