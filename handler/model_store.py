@@ -15,7 +15,7 @@ from reasons import ReasonWriter, subject_of
 from responses import PredictionFormatter
 from validation import FeatureSpec, RecordValidator
 
-MODEL_FORMAT = "pipe.tree-model.v2"
+MODEL_FORMAT = "pipe.tree-model.v3"
 TASK_OUTPUTS = {"binary": "one", "regression": "one", "multiclass": "per class"}
 
 
@@ -37,12 +37,14 @@ def read_artifacts(directory: str) -> tuple[bytes, dict, bytes, dict]:
         raise ArtifactError(f"an artifact in {directory} is not valid JSON: {err}") from err
 
 
-def reason_writer(document: dict, specs: list) -> ReasonWriter:
-    """The reasons as model.json configures them (count, excluded features, templates, subject)."""
+def reason_writer(document: dict, specs: list, target: str | None = None) -> ReasonWriter:
+    """The reasons as model.json configures them (count, excluded features, templates, subject), of the
+    positive class and, where the SHAP values are probabilities, in points."""
     settings = document.get("reasons") or {}
-    decision = document.get("decision") or {}
-    subject = subject_of(document["task"], document["shap_output"], decision.get("positive"), settings.get("subject"))
-    return ReasonWriter([s.name for s in specs], [s.type for s in specs], document["task"], settings, subject)
+    subject = subject_of(document["task"], document["shap_output"], document.get("positive_class"),
+                         settings.get("subject"), target)
+    return ReasonWriter([s.name for s in specs], [s.type for s in specs], document["task"], settings, subject,
+                        in_points=document["shap_output"] == "probability")
 
 
 class LoadedModel:
@@ -56,6 +58,8 @@ class LoadedModel:
             specs = [FeatureSpec.from_document(f) for f in document["features"]]
             names = [s.name for s in specs]
             task, classes = document["task"], document.get("classes")
+            if task == "binary" and document.get("positive_class") not in classes:
+                raise ArtifactError("a binary model.json must name its positive_class, one of its classes")
             self.explainer = TreeModelExplainer(document["ensemble"], len(names))
             expected_outputs = len(classes) if task == "multiclass" else 1
             if self.explainer.n_outputs != expected_outputs:
@@ -72,7 +76,8 @@ class LoadedModel:
             self.version = str(card["version"])
             self.task = task
             self.formatter = PredictionFormatter(names, self.version, task, document["shap_output"], classes,
-                                                 document.get("decision"), reason_writer(document, specs))
+                                                 document.get("decision"),
+                                                 reason_writer(document, specs, card.get("target")))
         except (KeyError, TypeError, ValueError) as err:  # ModelFormatError is a ValueError
             raise ArtifactError(f"the model artifacts are malformed: {type(err).__name__}: {err}") from err
         self.names = names

@@ -15,9 +15,12 @@ Sentences come from per-feature templates, with a small formatting language::
     {value:.2f}            a number with 2 decimals; {value:,.0f} with thousands separators
     {contribution}         the SHAP value (signed); {contribution:.3f} formats it like a number
     {magnitude}            its absolute value (same formats)
+    {magnitude:pt}         a probability's change in percentage points, one decimal: "12.4 points"
+                           ({magnitude:.2pt} with two; {contribution:pt} signed)
     {direction}            "raised" or "lowered"
 
-and otherwise a generated default: ``"DebtRatio = 0.93 raised the risk by 0.12"``.
+and otherwise a generated default: ``"DebtRatio = 0.93 raised the log-odds that default is yes by 0.12"``, or
+in probability points where the SHAP values are probabilities: ``"... raised the risk by 12.4 points"``.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ PLACEHOLDER = re.compile(r"\{([^{}:]*)(?::([^{}]*))?\}")
 # Format specs that %-formatting writes as str.format does (not thousands separators or percentages).
 PERCENT_SPEC = re.compile(r"^(\.\d+)?[fg]$")
 NUMBER_SPEC = re.compile(r"^,?(\.\d{1,2})?[f%]$")
+POINTS_SPEC = re.compile(r"^(\.\d)?pt$")
 FIELDS = ("feature", "value", "contribution", "magnitude", "direction")
 NUMERIC_FIELDS = ("value", "contribution", "magnitude")
 DEFAULT_COUNT = 4
@@ -59,6 +63,8 @@ def show_value(value: object) -> str:
 def _number(value: object, spec: str) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return show_value(value)
+    if spec.endswith("pt"):
+        return format(value * 100, _python_spec(spec)) + " points"
     return format(value, _python_spec(spec))
 
 
@@ -82,9 +88,10 @@ class ReasonTemplate:
                 raise TemplateError(f"template for {feature!r}: unknown placeholder {{{name}}}; "
                                     f"use {', '.join('{' + f + '}' for f in FIELDS)}")
             if spec is not None:
-                if name not in NUMERIC_FIELDS or not NUMBER_SPEC.match(spec):
+                points = name != "value" and POINTS_SPEC.match(spec)
+                if name not in NUMERIC_FIELDS or not (NUMBER_SPEC.match(spec) or points):
                     raise TemplateError(f"template for {feature!r}: invalid format {{{name}:{spec}}}; numbers take "
-                                        "':%', ':.1%', ':.2f' or ':,.0f'")
+                                        "':%', ':.1%', ':.2f' or ':,.0f', and contributions also ':pt' (points)")
                 if name == "value" and not numeric:
                     raise TemplateError(f"template for {feature!r}: {{value:{spec}}} formats numbers, and "
                                         f"{feature!r} is not a number feature")
@@ -115,7 +122,8 @@ class ReasonTemplate:
 
     def item_format(self, value_json: str = "{0}", value_text: str = "{1}") -> str:
         """The JSON reason object as a format string of (value as JSON, value as text, value, contribution,
-        magnitude, direction, contribution as JSON), the text's fixed parts escaped for JSON once, here. ``value_json`` and
+        magnitude, direction, contribution as JSON, contribution x 100, magnitude x 100), the text's fixed
+        parts escaped for JSON once, here. ``value_json`` and
         ``value_text`` say how the value is written (a float formats itself: "{2!r}", "{2:.4g}")."""
         text = []
         for piece in self.pieces:
@@ -129,6 +137,8 @@ class ReasonTemplate:
                 text.append("{5}")
             elif name == "value":
                 text.append(value_text if spec is None else "{2:" + _python_spec(spec) + "}")
+            elif spec is not None and spec.endswith("pt"):  # in points: the fields' hundredfold copies
+                text.append("{%d:%s} points" % (7 if name == "contribution" else 8, _python_spec(spec)))
             else:  # a contribution or magnitude is always a finite float: show_value's 4 digits unless a spec says
                 slot = 3 if name == "contribution" else 4
                 text.append("{%d:%s}" % (slot, ".4g" if spec is None else _python_spec(spec)))
@@ -159,7 +169,10 @@ def _write(item_format: tuple[str, Callable[[tuple], tuple] | None], fields: tup
 
 
 def _python_spec(spec: str) -> str:
-    # A bare '%' is a whole percentage (Python's own default would print six decimals).
+    # A bare '%' is a whole percentage (Python's own default would print six decimals); points are a
+    # number of one decimal unless the spec says.
+    if spec.endswith("pt"):
+        return (spec[:-2] or ".1") + "f"
     return spec[:-1] + ".0%" if spec in ("%", ",%") else spec
 
 
@@ -194,7 +207,9 @@ def _value_json_and_text(value: object) -> tuple[str, str]:
 class ReasonWriter:
     """Chooses and words the reasons of a batch of records."""
 
-    def __init__(self, names: list[str], types: list[str], task: str, settings: dict, subject: str):
+    def __init__(self, names: list[str], types: list[str], task: str, settings: dict, subject: str,
+                 in_points: bool = False):
+        """``in_points``: the SHAP values are probabilities, and the default sentence gives them in points."""
         self.names = names
         self.task = task
         self.count = int(settings.get("count", DEFAULT_COUNT))
@@ -202,7 +217,8 @@ class ReasonWriter:
         self._allowed = np.array([name not in excluded for name in names])
         self._allowed_features = np.nonzero(self._allowed)[0].tolist()
         templates = settings.get("templates") or {}
-        default = "{feature} = {value} {direction} the " + re.sub(r"[{}]", "", subject) + " by {magnitude}"
+        default = ("{feature} = {value} {direction} the " + re.sub(r"[{}]", "", subject)
+                   + (" by {magnitude:pt}" if in_points else " by {magnitude}"))
         self._templates = [compile_template(templates.get(name, default), name, kind == "number")
                            for name, kind in zip(names, types)]
         # Per feature, the reason's format by the value's type: numbers format themselves in the one
@@ -267,11 +283,13 @@ class ReasonWriter:
                 number_format = formats[f].get(type(value))  # a float or an int (finite: validated)
                 if number_format is not None:
                     items.append(_write(number_format, (None, None, value, contribution, abs(contribution),
-                                                        direction, written)))
+                                                        direction, written, contribution * 100,
+                                                        abs(contribution) * 100)))
                 elif not templates[f].formats_value:
                     encoded, shown = _value_json_and_text(value)
                     items.append(_write(formats[f][None], (encoded, shown, None, contribution, abs(contribution),
-                                                           direction, written)))
+                                                           direction, written, contribution * 100,
+                                                           abs(contribution) * 100)))
                 else:  # a number format and no number to format (a missing value): the sentence falls back
                     text = templates[f]({"feature": names[f], "value": value, "contribution": contribution,
                                          "magnitude": abs(contribution), "direction": direction})
@@ -281,11 +299,15 @@ class ReasonWriter:
         return out
 
 
-def subject_of(task: str, shap_output: str, label: object | None, configured: str | None) -> str:
-    """What the output is, in words, for the default sentence."""
+def subject_of(task: str, shap_output: str, positive_class: object | None, configured: str | None,
+               target: str | None = None) -> str:
+    """What the output is, in words, for the default sentence: of which class, in which space."""
     if configured:
         return configured
     if task == "regression":
         return "prediction"
     space = "probability" if shap_output == "probability" else "log-odds"
-    return f"{space} of {show_value(label)}" if label is not None else f"{space} of the predicted class"
+    if positive_class is None:
+        return f"{space} of the predicted class"
+    label = show_value(positive_class)
+    return f"{space} that {target} is {label}" if target else f"{space} of {label}"

@@ -22,8 +22,13 @@ from audit import AuditLog
 from reasons import ReasonWriter
 
 
+def _literal(text: str) -> str:
+    """JSON text as a literal part of a %-template (a feature named "rate (% of income)" stays text)."""
+    return text.replace("%", "%%")
+
+
 def _shap_fields(names: list[str], conversion: str = "r") -> str:
-    return "{" + ",".join(f"{json.dumps(name)}:%{conversion}" for name in names) + "}"
+    return "{" + ",".join(f"{_literal(json.dumps(name))}:%{conversion}" for name in names) + "}"
 
 
 def class_key(label: object) -> str:
@@ -47,11 +52,11 @@ class PredictionFormatter:
             self.negative, self.positive = json.dumps(decision["negative"]), json.dumps(decision["positive"])
             self.record = '{"probability":%r,"decision":%s,"base_value":%s,"shap":' + written + ',"imputed":%s,"reasons":%s}'
         elif task == "multiclass":
-            keys = [json.dumps(class_key(c)) for c in classes]
+            keys = [_literal(json.dumps(class_key(c))) for c in classes]
             self.labels = [json.dumps(c) for c in classes]
             self.record = ('{"probabilities":{' + ",".join(f"{k}:%r" for k in keys) + '},"label":%s,'
                            '"base_value":%s,"shap":{' + ",".join(f"{k}:{shap}" for k in keys) + '},"imputed":%s,"reasons":%s}')
-            self.keys = keys
+            self.keys = [json.dumps(class_key(c)) for c in classes]  # as text, not in a template
             self.probabilities = '{"probabilities":{' + ",".join(f"{k}:%r" for k in keys) + "}}"
         elif task == "regression":
             self.record = '{"prediction":%r,"base_value":%s,"shap":' + written + ',"imputed":%s,"reasons":%s}'

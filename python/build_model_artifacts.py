@@ -28,11 +28,12 @@ from credit_data import synthetic_credit_data
 from estimators import DEFAULT_PARAMS, ESTIMATORS, UsageError, fit_params, make_estimator, make_pipeline, max_categories
 from pipe_export import ExportError, ProofError, canonical_json, export_model
 from pipe_export.card import mean_abs_shap
+from pipe_export.classes import check_decision, positive_index
 from tabular_data import DataError, Table, frame_sha256, infer_task, read_table
 
 SYNTHETIC_ROWS = 20_000
 SPEC_KEYS = {"features", "exclude", "required", "constraints", "unseenCategories", "decision", "reasons", "name",
-             "description"}
+             "description", "positiveClass"}
 CREDIT_EXAMPLE = {"name": "credit-default-risk",
                   "description": "Probability of serious delinquency within two years, with exact SHAP values "
                                  "per feature.",
@@ -110,6 +111,20 @@ def check_task(table: Table, task: str) -> None:
                         "is it a regression target?")
 
 
+def positive_class_of(table: Table, task: str, spec: dict) -> object:
+    """A binary target's positive class, settled before any training (None for other tasks)."""
+    given = spec.get("positiveClass")
+    if task != "binary":
+        if given is not None:
+            raise UsageError(f"model.positiveClass is set, but the task is {task}: only a binary model has one")
+        return None
+    # The estimator's own order of the labels (np.unique's, as scikit-learn's classes_).
+    classes = [c.item() if isinstance(c, np.generic) else c for c in np.unique(table.frame[table.target])]
+    positive = positive_index(classes, given, "model.positiveClass")
+    check_decision(classes, positive, spec.get("decision") or {}, "model.decision", "model.positiveClass")
+    return classes[positive]
+
+
 def categories_of(table: Table, estimator: str, params: dict) -> dict[str, list]:
     limit = max_categories(estimator, params)
     categories = {}
@@ -126,7 +141,8 @@ def categories_of(table: Table, estimator: str, params: dict) -> dict[str, list]
     return categories
 
 
-def metrics_for(task: str, model, x_val, y_val) -> dict:
+def metrics_for(task: str, model, x_val, y_val, positive: object = None) -> dict:
+    """Validation metrics; a binary model's AUC and positive rate are of its positive class."""
     from sklearn import metrics
 
     if task == "regression":
@@ -140,8 +156,9 @@ def metrics_for(task: str, model, x_val, y_val) -> dict:
               "log_loss": float(metrics.log_loss(y_val, proba, labels=classes)), "validation_rows": int(len(y_val))}
     present = set(y_val.tolist())
     if task == "binary" and len(present) == 2:
-        result["roc_auc"] = float(metrics.roc_auc_score(y_val == classes[1], proba[:, 1]))
-        result["validation_positive_rate"] = float(np.mean(y_val == classes[1]))
+        column = classes.index(positive)
+        result["roc_auc"] = float(metrics.roc_auc_score(y_val == positive, proba[:, column]))
+        result["validation_positive_rate"] = float(np.mean(y_val == positive))
     elif task == "multiclass" and present == set(classes):
         result["roc_auc_ovr"] = float(metrics.roc_auc_score(y_val, proba, multi_class="ovr", labels=classes))
     return result
@@ -194,6 +211,7 @@ def build(args: argparse.Namespace) -> None:
     progress(f"{len(frame)} rows, {len(features)} features ({', '.join(f'{k} {v:.1%}' for k, v in missing.items())}"
              f"{' missing' if missing else 'none missing'}), task {task}")
 
+    positive = positive_class_of(table, task, args.spec)
     categories = categories_of(table, args.estimator, args.params)
     estimator = make_estimator(args.estimator, task, args.params, args.seed)
     pipeline = make_pipeline(args.estimator, estimator, features, table.kinds, categories)
@@ -207,7 +225,7 @@ def build(args: argparse.Namespace) -> None:
         pipeline.fit(x_train, y_train, **fit_params(args.estimator, features, table.kinds))
     except (TypeError, ValueError) as err:
         raise UsageError(f"{type(estimator).__name__} could not be trained: {err}") from err
-    metrics = metrics_for(task, pipeline, x_val, y_val)
+    metrics = metrics_for(task, pipeline, x_val, y_val, positive)
     progress("validation: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)))
 
     spec = args.spec
@@ -219,7 +237,8 @@ def build(args: argparse.Namespace) -> None:
         description=spec.get("description"),
         target=target, required=spec.get("required", []), constraints=spec.get("constraints"),
         unseen_categories=spec.get("unseenCategories", "reject"), decision=spec.get("decision"), metrics=metrics,
-        reasons=spec.get("reasons"),
+        reasons=spec.get("reasons"), positive_class=positive,
+        settings={"positive_class": "model.positiveClass", "decision": "model.decision"},
         check_rows_min=args.check_rows, seed=args.seed,
         card_extra={"model": {"estimator": args.estimator, "class": type(estimator).__name__,
                               "params": {**DEFAULT_PARAMS.get(args.estimator, {}), **args.params,

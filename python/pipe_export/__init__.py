@@ -16,12 +16,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from .card import model_card
+from .classes import check_decision, negated, positive_index
 from .features import InputColumn, input_columns, split_pipeline
 from .model_format import FORMAT, ExportError, pack_trees
 from .proof import Proof, ProofError, check_reasons, check_rows, prove
@@ -108,17 +111,23 @@ def export_model(model, frame: pd.DataFrame, out: str | os.PathLike, *, target: 
                  name: str = "model", description: str | None = None, required: list[str] = (),
                  constraints: dict | None = None, unseen_categories: str = "reject", decision: dict | None = None,
                  metrics: dict | None = None, reasons: dict | None = None, check_rows_min: int = 200, seed: int = 0,
-                 card_extra: dict | None = None) -> ExportResult:
+                 card_extra: dict | None = None, positive_class: object | None = None,
+                 settings: dict | None = None) -> ExportResult:
     """Proves and writes ``out/model.json`` and ``out/model_card.json``; raises ExportError or ProofError
-    (and writes nothing) when the model cannot be served exactly."""
+    (and writes nothing) when the model cannot be served exactly.
+
+    ``positive_class`` (binary models): the class whose probability the model reports and the SHAP values
+    explain; by default 1 / true, or yes / y / positive against their opposite, and for any other pair
+    of labels it must be given. ``settings`` names the options as the caller's users write them
+    (``{"positive_class": "model.positiveClass", "decision": "model.decision"}``) for the messages."""
+    names = {"positive_class": "positive_class", "decision": "decision", **(settings or {})}
     if unseen_categories not in ("reject", "missing"):
         raise ExportError("unseen_categories must be 'reject' (a 400 naming the known values) or 'missing'")
     transformer, estimator = split_pipeline(model)
     adapter, export = _adapter(estimator)
     adapted = export(estimator)
     features_frame = frame.drop(columns=[target]) if target is not None and target in frame else frame
-    known = getattr(model, "feature_names_in_", None)
-    columns = input_columns(transformer, features_frame, None if known is None else [str(c) for c in known])
+    columns = input_columns(transformer, features_frame, _fitted_names(model, features_frame))
     order = [str(c) for c in features_frame.columns if str(c) in {col.feature for col in columns}]
     missing = sorted({c.feature for c in columns} - set(order))
     if missing:
@@ -130,23 +139,33 @@ def export_model(model, frame: pd.DataFrame, out: str | os.PathLike, *, target: 
                                   unseen_categories)
     position = [order.index(c.feature) for c in columns]
     task = adapted["task"]
+    ensemble, positive = adapted["ensemble"], None
+    if task == "binary":
+        classes = adapted["classes"]
+        positive = positive_index(classes, positive_class, names["positive_class"])
+        check_decision(classes, positive, decision or {}, names["decision"], names["positive_class"])
+        if positive == 0:
+            ensemble = negated(ensemble, adapted["link"])
+    elif positive_class is not None:
+        raise ExportError(f"{names['positive_class']} is set, but the model is {task}: only a binary model has one")
     document = {
         "format": FORMAT, "task": task, "classes": adapted["classes"], "link": adapted["link"],
         "shap_output": adapted["shap_output"], "features": features, "limits": LIMITS,
-        "ensemble": _permute(adapted["ensemble"], position),
+        "ensemble": _permute(ensemble, position),
     }
     if task == "binary":
-        classes = adapted["classes"]
-        labels = {"negative": classes[0], "positive": classes[1], "threshold": 0.5, **(decision or {})}
-        document["decision"] = labels
+        document["positive_class"] = classes[positive]
+        document["decision"] = {"negative": classes[1 - positive], "positive": classes[positive], "threshold": 0.5,
+                                **(decision or {})}
     document["reasons"] = check_reasons(reasons or {}, features)
 
     rows = check_rows(features_frame, features, check_rows_min, seed)
-    reference = _reference(adapter, transformer, estimator, [c.feature for c in columns], position)
+    reference = _reference(adapter, transformer, estimator, [c.feature for c in columns], position,
+                           None if positive is None else (positive, adapted["link"]))
     # Verify exactly what will be deployed: the document re-parsed from its bytes, as the function sees it
     # (its trees packed; the result keeps them as lists).
     written = {**document, "ensemble": pack_trees(document["ensemble"])}
-    proof = prove(json.loads(canonical_json(written)), model, rows, reference)
+    proof = prove(json.loads(canonical_json(written)), model, rows, reference, positive or 0)
     document["base_value"] = written["base_value"] = proof.base_value
     model_bytes = canonical_json(written)
     digest = hashlib.sha256(model_bytes).hexdigest()
@@ -156,8 +175,24 @@ def export_model(model, frame: pd.DataFrame, out: str | os.PathLike, *, target: 
     return ExportResult(document, card, proof, digest)
 
 
-def _reference(adapter, transformer, estimator, input_names: list[str], position: list[int]):
-    """The adapter's oracle on the estimator's input, with SHAP columns moved to the features' order."""
+def _fitted_names(model, frame: pd.DataFrame) -> list[str] | None:
+    """The columns the model was fitted on, as the frame names them. LightGBM keeps a bare estimator's
+    names with whitespace turned into '_' ("Lot Area" becomes "Lot_Area"): the frame's own are used when
+    they read so, in the same order."""
+    known = getattr(model, "feature_names_in_", None)
+    if known is None:
+        return None
+    known = [str(c) for c in known]
+    columns = [str(c) for c in frame.columns]
+    if not set(known) <= set(columns) and [re.sub(r"\s", "_", c) for c in columns] == known:
+        return columns
+    return known
+
+
+def _reference(adapter, transformer, estimator, input_names: list[str], position: list[int],
+               turned: tuple[int, str] | None):
+    """The adapter's oracle on the estimator's input, with SHAP columns moved to the features' order, and
+    of the positive class: ``turned`` is (its index, the link) for binary models."""
     oracle = getattr(adapter, "reference_explanation", None)
 
     def reference(rows: pd.DataFrame):
@@ -170,6 +205,10 @@ def _reference(adapter, transformer, estimator, input_names: list[str], position
         values, expected = found[0], found[1]
         ordered = values.copy()
         ordered[:, :, position] = values
+        if turned is not None and turned[0] == 0:
+            from .classes import COMPLEMENT
+
+            return -ordered, COMPLEMENT[turned[1]] - np.asarray(expected, dtype=np.float64)
         return ordered, expected
 
     reference.name = getattr(adapter, "ORACLE", adapter.__name__.rsplit(".", 1)[-1])

@@ -9,9 +9,21 @@ import pandas as pd
 
 from .proof import Proof, records_of
 
-SPACES = {"probability": "probability of the positive class (or of each class)",
-          "log_odds": "log-odds (the raw margin; the probability is its sigmoid, or the softmax over classes)",
-          "raw": "the predicted value"}
+def space_meaning(document: dict, target: str | None) -> str:
+    """What the SHAP values and the base value are in, in words: which output, of which class."""
+    from .classes import label_text
+
+    space, task = document["shap_output"], document["task"]
+    if task == "regression":
+        return f"the predicted value{f' of {target}' if target else ''}, in its own unit"
+    if task == "multiclass":
+        return ("probability of each class" if space == "probability" else
+                "log-odds of each class (the raw margins; the probabilities are their softmax)")
+    positive = label_text(document["positive_class"])
+    of = f"that {target} is {positive}" if target else f"of the positive class {positive}"
+    if space == "probability":
+        return f"probability {of}"
+    return f"log-odds {of} (the raw margin; the probability is its sigmoid)"
 
 
 def _missing_text(feature: dict) -> str:
@@ -43,8 +55,9 @@ def model_card(document: dict, digest: str, size: int, proof: Proof, rows: pd.Da
         "target": target,
         "task": document["task"],
         "classes": document["classes"],
+        **({"positive_class": document["positive_class"]} if "positive_class" in document else {}),
         "shap_output": document["shap_output"],
-        "shap_output_meaning": SPACES[document["shap_output"]],
+        "shap_output_meaning": space_meaning(document, target),
         "model": {"estimator": type(estimator).__name__},
         "features": [
             {key: f[key] for key in ("name", "type", "categories", "missing", "unseen", "integer", "min", "max")

@@ -8,7 +8,7 @@ An adapter (trees_sklearn, trees_lightgbm, trees_xgboost) turns a fitted estimat
      "shap_output": "probability" | "log_odds" | "raw",
      "native_missing": bool,                  # True when the estimator itself routes NaN (else: impute first)
      "ensemble": {
-        "n_outputs": K,                       # 1 for binary (the positive class, classes[1]) and regression
+        "n_outputs": K,                       # 1 for binary (an adapter's: classes[1]) and regression
         "init": [float] * K,                  # added to each output's sum of tree values
         "compare": "float32" | "float64",     # records are cast to this type before any comparison
         "trees": [{
@@ -28,6 +28,9 @@ An adapter (trees_sklearn, trees_lightgbm, trees_xgboost) turns a fitted estimat
 Prediction: ``margin[k] = init[k] + sum(value of the leaf reached in every tree with output k)``, then
 the link: sigmoid gives the probability of classes[1], softmax the class probabilities, identity the
 value itself (a forest's class-1 probability, a forest's per-class probabilities, or a regression).
+model.json names a binary model's ``positive_class``; where it is classes[0], export_model has turned
+the ensemble to it (values negated, init complemented: pipe_export.classes), so that the margin and
+the SHAP values are always of the positive class.
 SHAP values are those of ``margin`` (path-dependent TreeSHAP with ``cover``), so
 ``base_value[k] + sum(shap[k]) == margin[k]`` in the space ``shap_output`` names.
 
@@ -46,7 +49,7 @@ import base64
 
 import numpy as np
 
-FORMAT = "pipe.tree-model.v2"
+FORMAT = "pipe.tree-model.v3"
 TASKS = ("binary", "multiclass", "regression")
 LINKS = ("identity", "sigmoid", "softmax")
 SHAP_OUTPUTS = ("probability", "log_odds", "raw")

@@ -1,12 +1,17 @@
 """The build-time proof: the deployed document, read as the function reads it, against the estimator.
 
-Checked on the rows given (at least 200, with missing values and every category):
+Checked on the rows given (at least 200, with missing values and every category), relative to the
+scale of the output, ``scale = max(1, largest |prediction| among the rows)``: float rounding grows with
+the numbers, and a price of 200,000 cannot be matched to an absolute 1e-9.
 
-* predictions within 1e-9 of the fitted object's own predict_proba / predict on the raw frame;
-* SHAP values within 1e-6 of the oracle (shap.TreeExplainer where it is exact, the library's own
-  pred_contrib otherwise), and the base value likewise, when the adapter has a trustworthy oracle;
-* additivity: base_value + sum(shap) equals, within 1e-9, the margin read off the trees by walking
-  each record down them (model_format.leaf_margins), apart from the SHAP algorithms.
+* predictions within 1e-9 x scale of the fitted object's own predict_proba / predict on the raw frame;
+* SHAP values within max(1e-6, 1e-9 x scale) of the oracle (shap.TreeExplainer where it is exact, the
+  library's own pred_contrib otherwise), and the base value likewise, when the adapter has a
+  trustworthy oracle; a library computing in float32 (XGBoost) gets its own allowance, times scale;
+* additivity: base_value + sum(shap) equals, within 1e-9 x scale, the margin read off the trees by
+  walking each record down them (model_format.leaf_margins), apart from the SHAP algorithms.
+
+For probabilities and log-odds the scale is 1: as strict as absolute tolerances.
 """
 
 from __future__ import annotations
@@ -86,16 +91,27 @@ def records_of(frame: pd.DataFrame) -> list[dict]:
     return records
 
 
-def model_outputs(model, frame: pd.DataFrame, task: str) -> np.ndarray:
-    """The fitted object's own predictions on the raw frame: (n, classes) or (n,) for one output."""
+def model_outputs(model, frame: pd.DataFrame, task: str, positive: int = 1) -> np.ndarray:
+    """The fitted object's own predictions on the raw frame: (n, classes), or (n,) for one output (a binary
+    model's: the probability of its positive class, ``positive`` in the estimator's class order)."""
     if task == "regression":
         return np.asarray(model.predict(frame), dtype=np.float64)
     proba = np.asarray(model.predict_proba(frame), dtype=np.float64)
-    return proba[:, 1] if task == "binary" else proba
+    return proba[:, positive] if task == "binary" else proba
 
 
-def prove(document: dict, model, frame: pd.DataFrame, reference) -> Proof:
-    """``reference(frame) -> (shap (n, K, F) in feature order, expected (K,)) or None`` is the oracle."""
+def tolerances(expected: np.ndarray, reference) -> tuple[float, float, float]:
+    """(scale, prediction tolerance, SHAP tolerance) for outputs of this size (see the module's note)."""
+    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
+    prediction = getattr(reference, "prediction_tolerance", PREDICTION_TOLERANCE) * scale
+    own = getattr(reference, "shap_tolerance", None)
+    shap = own * scale if own is not None else max(SHAP_TOLERANCE, PREDICTION_TOLERANCE * scale)
+    return scale, prediction, shap
+
+
+def prove(document: dict, model, frame: pd.DataFrame, reference, positive: int = 1) -> Proof:
+    """``reference(frame) -> (shap (n, K, F) in feature order, expected (K,)) or None`` is the oracle;
+    ``positive``: a binary model's positive class, as an index into the estimator's classes."""
     explainer, validation = handler_modules("explainer", "validation")
     specs = [validation.FeatureSpec.from_document(f) for f in document["features"]]
     records = records_of(frame[[f["name"] for f in document["features"]]])
@@ -111,21 +127,21 @@ def prove(document: dict, model, frame: pd.DataFrame, reference) -> Proof:
     if document["task"] != "multiclass":
         prediction = prediction[:, 0]
 
-    # A library that computes in float32 (XGBoost) is matched to its own precision, not to 1e-9.
-    prediction_tolerance = getattr(reference, "prediction_tolerance", PREDICTION_TOLERANCE)
-    shap_tolerance = getattr(reference, "shap_tolerance", SHAP_TOLERANCE)
     failures = []
-    expected = model_outputs(model, frame, document["task"])
+    expected = model_outputs(model, frame, document["task"], positive)
+    # A library that computes in float32 (XGBoost) is matched to its own precision, not to 1e-9.
+    scale, prediction_tolerance, shap_tolerance = tolerances(expected, reference)
     prediction_diff = float(np.max(np.abs(prediction - expected)))
     if not prediction_diff <= prediction_tolerance:
         failures.append(f"predictions differ from the estimator's by {prediction_diff:.3g} "
-                        f"(> {prediction_tolerance:g})")
+                        f"(> {prediction_tolerance:.3g})")
     from .model_format import leaf_margins
 
     reached = leaf_margins(document["ensemble"], batch.x)
     additivity = float(np.max(np.abs(ours.base_value + ours.shap.sum(axis=2) - reached)))
-    if not additivity <= PREDICTION_TOLERANCE:
-        failures.append(f"base value + sum(SHAP) misses the trees' own output by {additivity:.3g}")
+    if not additivity <= PREDICTION_TOLERANCE * scale:
+        failures.append(f"base value + sum(SHAP) misses the trees' own output by {additivity:.3g} "
+                        f"(> {PREDICTION_TOLERANCE * scale:.3g})")
     oracle = reference(frame)
     shap_diff = None
     if oracle is not None:
@@ -133,9 +149,10 @@ def prove(document: dict, model, frame: pd.DataFrame, reference) -> Proof:
         shap_diff = float(np.max(np.abs(ours.shap - values)))
         base_diff = float(np.max(np.abs(ours.base_value - expected_value)))
         if not shap_diff <= shap_tolerance:
-            failures.append(f"SHAP values differ from the oracle's by {shap_diff:.3g} (> {shap_tolerance:g})")
+            failures.append(f"SHAP values differ from the oracle's by {shap_diff:.3g} (> {shap_tolerance:.3g})")
         if not base_diff <= shap_tolerance:
-            failures.append(f"the base value differs from the oracle's expected value by {base_diff:.3g}")
+            failures.append(f"the base value differs from the oracle's expected value by {base_diff:.3g} "
+                            f"(> {shap_tolerance:g})")
     if failures:
         raise ProofError("; ".join(failures))
     return Proof(rows=len(records), oracle=getattr(reference, "name", "none"), max_abs_shap_diff=shap_diff,
@@ -147,6 +164,13 @@ def check_rows(frame: pd.DataFrame, features: list[dict], rows: int, seed: int) 
     """At least ``rows`` rows: a seeded sample, plus a row for every category, plus copies with each
     feature missing where the model takes missing values (so every default branch is exercised)."""
     rng = np.random.default_rng(seed)
+    # The missing copies' holes must survive the cast back: whole numbers (a user's int64 column) as
+    # floats holding NaN, booleans as objects holding None (a bool column would read None as False).
+    numbers = {f["name"] for f in features if f["type"] == "number"}
+    kinds = {name: kind if not (pd.api.types.is_integer_dtype(kind) or pd.api.types.is_bool_dtype(kind)) else
+             np.float64 if name in numbers and not pd.api.types.is_bool_dtype(kind) else object
+             for name, kind in frame.dtypes.items()}
+    frame = frame.astype(kinds)
     required = [f["name"] for f in features if f["missing"] == "required"]
     if required:
         frame = frame[frame[required].notna().all(axis=1)]
@@ -162,7 +186,7 @@ def check_rows(frame: pd.DataFrame, features: list[dict], rows: int, seed: int) 
         if feature["missing"] != "required":
             holes = sample.iloc[: max(1, rows // 20)].copy()
             holes[name] = np.nan if feature["type"] == "number" else None
-            extra.append(holes.astype(frame.dtypes.to_dict()))
+            extra.append(holes.astype(kinds))
     checked = pd.concat([sample, *extra], ignore_index=True)
     # A small table is topped up with its rows, each time with another feature missing.
     allowed = [f for f in features if f["missing"] != "required"]
@@ -172,7 +196,7 @@ def check_rows(frame: pd.DataFrame, features: list[dict], rows: int, seed: int) 
         feature = allowed[turn]
         holes = sample.copy()
         holes[feature["name"]] = np.nan if feature["type"] == "number" else None
-        checked = pd.concat([checked, holes.astype(frame.dtypes.to_dict())], ignore_index=True)
+        checked = pd.concat([checked, holes.astype(kinds)], ignore_index=True)
     if len(checked) < rows:
         raise ProofError(f"only {len(checked)} rows to verify the export on; the proof needs {rows}")
     return checked
