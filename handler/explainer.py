@@ -1,16 +1,25 @@
-"""Exact path-dependent TreeSHAP for the tree ensembles of model.json, with numpy only.
+"""Exact TreeSHAP for the tree ensembles of model.json, with numpy only: path-dependent, or
+interventional against a reference population.
 
-The values equal ``shap.TreeExplainer(model, feature_perturbation="tree_path_dependent")`` and the
-libraries' own ``pred_contrib``: per output (a class's margin, a forest's probability, a
-regression's value), one value per feature, and ``base_value + sum(shap) == margin``.
+Path-dependent values equal ``shap.TreeExplainer(model, feature_perturbation="tree_path_dependent")``
+and the libraries' own ``pred_contrib``; interventional ones (model.json's ``reference``) equal
+``shap.TreeExplainer(model, data=R, feature_perturbation="interventional")``: per output (a class's
+margin, a forest's probability, a regression's value), one value per feature, and
+``base_value + sum(shap) == margin``. In probability space (a sigmoid model against a reference) the
+values are in probability, as shap's ``model_output="probability"``: ``base_value + sum(shap)`` is
+the probability.
 
-Two exact algorithms share the work, chosen per unit of leaves at load time:
+Two exact algorithms share the path-dependent work, chosen per unit of leaves at load time:
 
 * ``path_tables``: the record-independent work tabulated per pattern of hot conditions; a request
   costs a gather per unit and feature (a row per unit where the tables are small). Tables grow as
   2^conditions, so they are used while they fit TABLE_BUDGET entries, shallow units first.
 * ``path_quadrature``: memory linear in the path length, for the leaves left over (LightGBM's
   leaf-wise trees, wide tables).
+
+Against a reference the tables are the same but for their leaves' own (reference_shap), and the
+leaves left over are explained from their reference groups per request (reference_shap.ReferencePairs),
+as are all leaves in probability space.
 """
 
 from __future__ import annotations
@@ -22,6 +31,8 @@ import numpy as np
 from feature_cells import FeatureCells
 from path_quadrature import QuadratureLeaves
 from path_tables import UnitTables, table_entries
+from reference_groups import full_masks, read_reference, reference_groups
+from reference_shap import ReferenceLeaves, ReferencePairs, sigmoid_slope
 from tree_paths import ModelFormatError, leaf_paths
 
 __all__ = ["Explanation", "ModelFormatError", "TreeModelExplainer", "apply_link"]
@@ -46,11 +57,12 @@ COMPARE = {"float32": np.float32, "float64": np.float64}
 
 
 class Explanation(NamedTuple):
-    """Per-record outputs; ``base_value + shap.sum(axis=2) == margin`` up to rounding."""
+    """Per-record outputs; ``base_value + shap.sum(axis=2) == explained`` up to rounding."""
 
     margin: np.ndarray  # (n, outputs): the value the trees add up to, before the link
     shap: np.ndarray  # (n, outputs, features)
     base_value: np.ndarray  # (outputs,)
+    explained: np.ndarray  # (n, outputs): the output in the SHAP values' space (the margin, or the probability)
 
 
 def apply_link(link: str, margin: np.ndarray) -> np.ndarray:
@@ -71,13 +83,18 @@ def _unit_bits(depth: np.ndarray) -> int:
     return SMALL_MODEL_UNIT_BITS if leaf_entries <= SMALL_MODEL_ENTRIES else MAX_UNIT_BITS
 
 
+SPACES = ("margin", "probability")
+
+
 class TreeModelExplainer:
-    """Loads the ``ensemble`` part of model.json and explains batches of records.
+    """Loads the ``ensemble`` part of model.json (with its ``reference``, if any) and explains batches of
+    records. ``space``: "margin" (the trees' sum, in the model's own space), or "probability" (a
+    single-output sigmoid model against a reference).
 
     Records are float rows: numbers, category codes for categorical features, NaN for missing.
     """
 
-    def __init__(self, ensemble: dict, n_features: int):
+    def __init__(self, ensemble: dict, n_features: int, reference: dict | None = None, space: str = "margin"):
         if not isinstance(ensemble, dict):
             raise ModelFormatError("ensemble must be an object")
         n_outputs = ensemble.get("n_outputs")
@@ -92,19 +109,74 @@ class TreeModelExplainer:
         self.init = np.asarray(init, dtype=np.float64)
         if not np.isfinite(self.init).all():
             raise ModelFormatError("ensemble.init must be finite")
+        if space not in SPACES:
+            raise ModelFormatError(f"unknown SHAP space {space!r}")
+        if space == "probability" and (reference is None or n_outputs != 1):
+            raise ModelFormatError("SHAP values in probability need a reference population and one output")
         paths = leaf_paths(ensemble, n_features, n_outputs, _unit_bits)
         self._cells = FeatureCells(paths, n_features, COMPARE[ensemble["compare"]])
+        self.space = space
+        self.reference_rows = 0
+        self._tables = self._quadrature = self._pairs = None
+        self.tabulated_leaves = self.quadrature_leaves = self.pair_leaves = 0
+        if reference is None:
+            self._path_dependent(paths, n_features, n_outputs)
+        elif space == "margin":
+            self._interventional(paths, n_features, n_outputs, reference)
+        else:
+            self._probability(paths, n_features, reference)
 
+    def _path_dependent(self, paths, n_features: int, n_outputs: int) -> None:
         reach = np.ones(paths.value.size)
         np.multiply.at(reach, paths.slot_leaf, paths.slot_z)
         self.base_value = self.init + np.bincount(paths.output, weights=paths.value * reach, minlength=n_outputs)
-
         tabulated = self._units_to_tabulate(paths, n_features)
         self._tables = UnitTables(paths, self._cells, tabulated, n_outputs) if tabulated.size else None
         rest = np.nonzero(~np.isin(paths.unit, tabulated))[0]
         self._quadrature = QuadratureLeaves(paths, self._cells, rest) if rest.size else None
         self.tabulated_leaves = int(paths.value.size - rest.size)
         self.quadrature_leaves = int(rest.size)
+
+    def _interventional(self, paths, n_features: int, n_outputs: int, reference: dict) -> None:
+        """Tables where they fit, as path-dependent ones; the other leaves from their groups per request."""
+        _, groups = read_reference(reference, paths, n_features)
+        self.reference_rows = groups.n_rows
+        # The base value is the mean output over the reference rows: each leaf's value times the share
+        # of rows reaching it (its group meeting every condition, the last of its groups if any does).
+        full = full_masks(paths.depth)
+        last = groups.start[1:] - 1
+        reached = np.where(groups.pattern[last] == full, groups.count[last], 0) / groups.n_rows
+        self.base_value = self.init + np.bincount(paths.output, weights=paths.value * reached, minlength=n_outputs)
+        tabulated = self._units_to_tabulate(paths, n_features)
+        if tabulated.size:
+            self._tables = UnitTables(paths, self._cells, tabulated, n_outputs, ReferenceLeaves(paths, groups))
+        rest = np.nonzero(~np.isin(paths.unit, tabulated))[0]
+        self._pairs = ReferencePairs(paths, self._cells, rest, groups) if rest.size else None
+        self.tabulated_leaves = int(paths.value.size - rest.size)
+        self.pair_leaves = int(rest.size)
+
+    def _probability(self, paths, n_features: int, reference: dict) -> None:
+        """Every leaf from its groups, each reference row weighed per record; the rows' own margins and
+        each leaf's rows in group order are found at load."""
+        x, shipped = read_reference(reference, paths, n_features)
+        groups, members = reference_groups(paths, self._cells, x, members=True)
+        if not (np.array_equal(groups.start, shipped.start) and np.array_equal(groups.pattern, shipped.pattern)
+                and np.array_equal(groups.count, shipped.count)):
+            raise ModelFormatError("the reference groups in model.json do not match its reference rows")
+        self.reference_rows = groups.n_rows
+        everything = np.arange(paths.value.size)
+        self._pairs = ReferencePairs(paths, self._cells, everything, groups, members)
+        self.pair_leaves = int(everything.size)
+        # A reference row's margin: the leaves it reaches, the runs of members of each leaf's full group.
+        full = full_masks(paths.depth)
+        last = groups.start[1:] - 1
+        reaching = np.nonzero(groups.pattern[last] == full)[0]
+        size = groups.count[last[reaching]]
+        leaf = np.repeat(reaching, size)
+        position = np.repeat(groups.n_rows - size, size) + np.arange(leaf.size) - np.repeat(np.cumsum(size) - size, size)
+        rows = members[leaf, position]
+        self._reference_margin = self.init[0] + np.bincount(rows, weights=paths.value[leaf], minlength=groups.n_rows)
+        self.base_value = np.array([np.mean(1.0 / (1.0 + np.exp(-self._reference_margin)))])
 
     @staticmethod
     def _units_to_tabulate(paths, n_features: int) -> np.ndarray:
@@ -128,6 +200,7 @@ class TreeModelExplainer:
         if np.isinf(x).any():
             raise ValueError("records must be finite numbers or NaN for missing values")
         out = np.zeros((self.n_outputs * self.n_features, x.shape[0]))  # rows: (output, feature)
+        margin = np.empty((x.shape[0], self.n_outputs)) if self.space == "probability" else None
         # Chunks bound the working memory (slots x records) whatever the batch size.
         for start in range(0, x.shape[0], CHUNK):
             rows = self._cells.rows(x[start: start + CHUNK])
@@ -136,10 +209,25 @@ class TreeModelExplainer:
                 self._tables.accumulate(rows, part)
             if self._quadrature is not None:
                 self._quadrature.accumulate(rows, part)
+            if margin is not None:
+                margin[start: start + CHUNK] = self._probability_values(rows, part)
+            elif self._pairs is not None:
+                self._pairs.accumulate(rows, part)
         if not np.isfinite(out).all():  # then the link's outputs are finite too (the base values are, by load)
             raise ArithmeticError("the explainer produced a non-finite value")
         shap = out.reshape(self.n_outputs, self.n_features, x.shape[0]).transpose(2, 0, 1)
-        # Path-dependent TreeSHAP is additive: the output is the base value plus the record's SHAP
-        # values, which saves the algorithms a table (or a sum) for it.
-        margin = self.base_value + shap.sum(axis=2)
-        return Explanation(margin=margin, shap=shap, base_value=self.base_value)
+        # TreeSHAP is additive: the output is the base value plus the record's SHAP values, which saves
+        # the algorithms a table (or a sum) for it. In probability, the margin is the leaves' own sum.
+        explained = self.base_value + shap.sum(axis=2)
+        return Explanation(margin=explained if margin is None else margin, shap=shap, base_value=self.base_value,
+                           explained=explained)
+
+    def _probability_values(self, rows: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Adds the records' SHAP values in probability to out and returns their margins (n, 1): each
+        reference row's margin values weighed by the slope of the sigmoid between the record's output
+        and the row's, (sigmoid(F) - sigmoid(f)) / (F - f)."""
+        found = self._pairs.leaf_patterns(rows)
+        margin = self.init + self._pairs.margins(found[1], 1)
+        weights = sigmoid_slope(margin[:, 0], self._reference_margin)
+        self._pairs.accumulate(rows, out, weights, found)
+        return margin

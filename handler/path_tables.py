@@ -14,6 +14,9 @@ In the spirit of Fast TreeSHAP v2 (Yang 2021):
   condition). The output needs no table of its own: SHAP values add up to it from the base value.
 * At request time a record costs one small integer gather to build every unit's pattern, then a
   float gather per unit and feature (or one row per unit, for small tables) and the sums.
+
+Against a reference population (interventional TreeSHAP) only the leaves' own tables differ
+(reference_shap.ReferenceLeaves fills them); units, patterns and requests are the same.
 """
 
 from __future__ import annotations
@@ -123,7 +126,9 @@ class UnitTables:
     slots large ones.
     """
 
-    def __init__(self, paths: LeafPaths, cells: FeatureCells, units: np.ndarray, n_outputs: int):
+    def __init__(self, paths: LeafPaths, cells: FeatureCells, units: np.ndarray, n_outputs: int, reference=None):
+        """``reference``: a source of interventional leaf tables (reference_shap.ReferenceLeaves); without
+        one the tables are path-dependent TreeSHAP's."""
         n_feat = cells.n_features
         # The chosen units, renumbered 0..U-1, and the leaves and path slots inside them.
         unit_of = np.full(int(paths.unit.max(initial=-1)) + 1, -1, dtype=np.int64)
@@ -155,6 +160,13 @@ class UnitTables:
         leaf_feat[slot_leaf, slot_k] = paths.slot_feat[slots]
         bit_of_leaf = np.zeros((n_leaves, width), dtype=np.int64)
         bit_of_leaf[slot_leaf, slot_k] = slot_bit
+
+        # A leaf's own table (leaves, d, 2^d) for leaves of one path length, given by their local index.
+        def fill(block: np.ndarray, group: np.ndarray) -> None:
+            if reference is None:
+                _fill_leaf_block(block, values[group], z[group, : block.shape[1]])
+            else:
+                reference.fill(block, leaves[group])
 
         # Unit slots: one per (unit, feature it uses); ordered by target (output, feature) then unit,
         # so each target is one contiguous segment.
@@ -196,7 +208,7 @@ class UnitTables:
             for a in range(0, same.size, per_chunk):
                 group = same[a: a + per_chunk]
                 block = np.empty((group.size, d, 1 << d))
-                _fill_leaf_block(block, values[group], z[group, :d])
+                fill(block, group)
                 rows = base[slot_id[leaf_unit[group][:, None], leaf_feat[group, :d]]]
                 table[rows.reshape(-1, 1) + np.arange(1 << d) * stride] = block.reshape(-1, 1 << d)
 
@@ -220,7 +232,7 @@ class UnitTables:
                     place[rows_leaf, bit_of_leaf[group[rows_leaf], ks]] = np.exp2(ks)
                     own = (place @ unit_patterns).astype(np.intp)  # (leaves, 2^bits)
                     leaf_table = np.empty((group.size, d, 1 << d))
-                    _fill_leaf_block(leaf_table, values[group], z[group, :d])
+                    fill(leaf_table, group)
                     # Every SHAP row of these leaves by target, so that the gathered (rows x patterns)
                     # block is already sorted for the sums.
                     targets = slot_id[leaf_unit[group[rows_leaf]], leaf_feat[group[rows_leaf], ks]]

@@ -1,0 +1,255 @@
+"""Exact interventional TreeSHAP against a reference population, with numpy only.
+
+For a record x and reference rows R, the values are the Shapley values of
+``v(S) = mean over r in R of f(x_S, r_notS)``. A tree's output is a sum over leaves, so is the game, and
+a leaf ``v * prod_j [z_j meets the leaf's condition on feature j]`` contributes, for one reference row r,
+with ``a`` the conditions x meets and ``b`` those r meets (one per distinct feature on the path):
+
+* nothing when a condition is met by neither (``a | b`` is not every condition);
+* otherwise, with ``A = a & ~b`` (met by x only, alpha of them) and ``B = b & ~a`` (by r only, beta):
+  ``v B(alpha, beta + 1)`` to each feature of A and ``-v B(alpha + 1, beta)`` to each of B, with
+  ``B(p, q) = (p - 1)! (q - 1)! / (p + q - 1)!`` the Beta function: the Shapley values of the game
+  ``[A in S and no feature of B in S]``.
+
+Averaged over R, a leaf needs only the histogram of its reference patterns (reference_groups). Two
+ways to use it:
+
+* **Tables** (``fill_reference_block``): per leaf, every pattern of x tabulated at load, as
+  path_tables does for path-dependent TreeSHAP; a request then costs what a path-dependent one does.
+  With ``c`` the conditions a reference row fails and ``q(c)`` their share of R, the Beta integral
+  turns the weights into ``integral u^|c| (1 - u)^(beta - 1) du`` (cold features) and
+  ``integral u^(|c| - 1) (1 - u)^beta du`` (hot ones), so every pattern's sums are one subset-sum
+  transform of ``q(c) u^|c|`` at ceil(d / 2) Gauss-Legendre nodes, exact for these polynomials.
+* **Pairs** (``ReferencePairs``): per request, the leaf's groups that x's pattern leaves relevant,
+  with the closed form above; for leaves too deep to tabulate, and for values in probability
+  points, where each reference row r weighs by ``(sigmoid(f(x)) - sigmoid(f(r))) / (f(x) - f(r))``
+  (as shap's ``model_output="probability"``), which depends on the record.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from feature_cells import FeatureCells
+from path_quadrature import gauss_legendre
+from reference_groups import ReferenceGroups, full_masks
+from tree_paths import LeafPaths
+
+# Elements of a request's per-pair work arrays (pairs of relevant groups and records, and their
+# expansions): a few megabytes at a time.
+PAIR_WORK = 1 << 20
+
+
+def beta_table(depth: int) -> np.ndarray:
+    """B(p, q) = (p - 1)! (q - 1)! / (p + q - 1)! for p, q in 0..depth + 1, 0 where p or q is 0."""
+    size = depth + 2
+    table = np.zeros((size, size))
+    for p in range(1, size):
+        for q in range(1, size):
+            table[p, q] = math.exp(math.lgamma(p) + math.lgamma(q) - math.lgamma(p + q))
+    return table
+
+
+def popcount(values: np.ndarray) -> np.ndarray:
+    return np.bitwise_count(values).astype(np.int64)
+
+
+def fill_reference_block(block: np.ndarray, values: np.ndarray, failed: np.ndarray) -> None:
+    """The interventional tables of m leaves of one path length d >= 1 into ``block`` (m, d, 2^d): per
+    path position k and pattern a of the record, the leaf's contribution to feature k averaged over the
+    reference rows. ``failed`` (m, 2^d): the share of rows failing exactly the conditions c."""
+    m, d = block.shape[0], block.shape[1]
+    size = 1 << d
+    u, weight = gauss_legendre(max(1, -(-d // 2)))
+    count = popcount(np.arange(size, dtype=np.uint64))  # |c|, and |a| for the record's patterns
+    # P_a(u) = sum over c within a of q(c) u^|c|: q(c) u^|c| summed over subsets, a bit at a time.
+    sums = failed[None, :, :] * (u[:, None] ** np.arange(d + 1))[:, count][:, None, :]  # (nodes, m, 2^d)
+    for k in range(d):
+        view = sums.reshape(u.size, m, size >> (k + 1), 2, 1 << k)
+        view[:, :, :, 1, :] += view[:, :, :, 0, :]
+    cold_bits = d - count  # beta: the conditions the record fails
+    # Weights per node and pattern: w (1 - u)^(beta - 1) for cold features, w (1 - u)^beta / u for hot.
+    one_minus = (1.0 - u)[:, None]
+    cold_weight = np.where(cold_bits >= 1, weight[:, None] * one_minus ** np.maximum(cold_bits - 1, 0), 0.0)
+    hot_weight = weight[:, None] * one_minus ** cold_bits / u[:, None]
+    cold = -values[:, None] * np.einsum("na,nma->ma", cold_weight, sums)  # (m, 2^d), for features cold in a
+    hot_all = np.einsum("na,nma->ma", hot_weight, sums)
+    for k in range(d):
+        shape = (m, size >> (k + 1), 2, 1 << k)
+        row = block[:, k].reshape(shape)
+        row[:, :, 0, :] = cold.reshape(shape)[:, :, 0, :]
+        # Hot in a: sum over c within a holding k, i.e. P_a - P_(a without k), at a's own weights.
+        nodes_shape = (u.size, m, size >> (k + 1), 2, 1 << k)
+        without = np.einsum("nhl,nmhl->mhl", hot_weight.reshape(u.size, size >> (k + 1), 2, 1 << k)[:, :, 1, :],
+                            sums.reshape(nodes_shape)[:, :, :, 0, :])
+        row[:, :, 1, :] = values[:, None, None] * (hot_all.reshape(shape)[:, :, 1, :] - without)
+
+
+class ReferenceLeaves:
+    """Leaf tables against a reference population, for path_tables.UnitTables."""
+
+    def __init__(self, paths: LeafPaths, groups: ReferenceGroups):
+        self._value = paths.value
+        self._depth = paths.depth
+        self._groups = groups
+
+    def fill(self, block: np.ndarray, leaves: np.ndarray) -> None:
+        """``block`` (m, d, 2^d) for ``leaves`` (global leaf indices, all of path length d)."""
+        d = block.shape[1]
+        g = self._groups
+        firsts, ends = g.start[leaves], g.start[leaves + 1]
+        sizes = ends - firsts
+        which = np.repeat(np.arange(leaves.size), sizes)
+        at = np.repeat(firsts - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(which.size)
+        failed = np.zeros((leaves.size, 1 << d))
+        failed[which, (g.pattern[at] ^ full_masks(np.array([d]))[0]).astype(np.intp)] = g.count[at] / g.n_rows
+        fill_reference_block(block, self._value[leaves], failed)
+
+
+def sigmoid_slope(margin: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """(sigmoid(F) - sigmoid(f)) / (F - f) for every record margin F (n,) and reference margin f (R,):
+    (R, n). Written as sinh(delta / 2) / (delta / 2) / (4 cosh(F / 2) cosh(f / 2)), which has no
+    cancellation as F nears f, and is the slope sigmoid'(F) where they meet."""
+    half = (margin[None, :] - reference[:, None]) / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(half == 0, 1.0, np.sinh(half) / half)
+    return ratio / (4 * np.cosh(reference / 2)[:, None] * np.cosh(margin / 2)[None, :])
+
+
+class ReferencePairs:
+    """Interventional SHAP values of some leaves, computed per request from their reference groups.
+
+    With ``members`` (each leaf's reference rows in group order, from reference_groups), the rows can
+    be weighed per record: ``accumulate(rows, out, weights)`` with weights (R, n); without, every row
+    weighs 1 / R.
+    """
+
+    def __init__(self, paths: LeafPaths, cells: FeatureCells, leaves: np.ndarray, groups: ReferenceGroups,
+                 members: np.ndarray | None = None):
+        n_feat = cells.n_features
+        self._n_rows = groups.n_rows
+        local = np.full(paths.depth.size, -1, dtype=np.int64)
+        local[leaves] = np.arange(leaves.size)
+        slots = np.nonzero(local[paths.slot_leaf] >= 0)[0]  # leaf-major, path order: as LeafPaths
+        slot_leaf = local[paths.slot_leaf[slots]]
+        self._slot_leaf = slot_leaf
+        self._slot_k = paths.slot_k[slots].astype(np.uint64)[:, None]
+        self._conditions = cells.conditions(paths.slot_cond[slots])
+        depth = paths.depth[leaves]
+        self._leaf_slot_start = np.r_[0, np.cumsum(depth)][:-1]
+        self._has_slots = depth > 0
+        self._full = full_masks(depth)
+        self._depth = depth
+        self._value = paths.value[leaves]
+        self._output = paths.output[leaves]
+        self.n_leaves = leaves.size
+
+        # The groups of these leaves.
+        firsts, ends = groups.start[leaves], groups.start[leaves + 1]
+        sizes = ends - firsts
+        self._group_leaf = np.repeat(np.arange(leaves.size), sizes)
+        at = np.repeat(firsts - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(self._group_leaf.size)
+        self._pattern = groups.pattern[at]
+        self._count = groups.count[at].astype(np.float64)
+        self._alpha = depth[self._group_leaf] - popcount(self._pattern)  # conditions the group's rows fail
+        self._group_full = self._full[self._group_leaf]
+        # Per group, the slots of the conditions its rows fail: they get the hot shares.
+        bits = (self._pattern[:, None] >> np.arange(max(int(depth.max(initial=0)), 1), dtype=np.uint64)) & np.uint64(1)
+        fails = (bits == 0) & (np.arange(bits.shape[1]) < depth[self._group_leaf][:, None])
+        group_index, k = np.nonzero(fails)
+        self._failed_start = np.r_[0, np.cumsum(fails.sum(axis=1))]
+        self._failed_slot = self._leaf_slot_start[self._group_leaf[group_index]] + k
+        self._beta = beta_table(int(depth.max(initial=0)))
+        if members is not None:
+            # Each group's rows are a run of its leaf's rows in group order: its first row's flat position.
+            sizes_rows = self._count.astype(np.int64)
+            offsets = np.cumsum(sizes_rows) - sizes_rows
+            leaf_first = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
+            within = offsets - offsets[leaf_first][self._group_leaf]
+            self._members = np.ascontiguousarray(members[leaves]).reshape(-1)
+            self._member_start = self._group_leaf * groups.n_rows + within
+        else:
+            self._members = None
+        # Where each slot's share goes, sorted for one reduceat (as path_quadrature's).
+        target = self._output[slot_leaf] * n_feat + paths.slot_feat[slots]
+        self._order = np.argsort(target, kind="stable")
+        ordered = target[self._order]
+        self._firsts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if ordered.size else ordered
+        self._targets = ordered[self._firsts] if ordered.size else ordered
+
+    def leaf_patterns(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(hot (slots, n), patterns (leaves, n) uint64): which conditions each record meets."""
+        hot = self._conditions(rows)
+        n = rows.shape[1]
+        patterns = np.zeros((self.n_leaves, n), dtype=np.uint64)
+        if hot.size:
+            shifted = hot.astype(np.uint64) << self._slot_k
+            starts = self._leaf_slot_start[self._has_slots]
+            patterns[self._has_slots] = np.bitwise_or.reduceat(shifted, starts, axis=0)
+        return hot, patterns
+
+    def margins(self, patterns: np.ndarray, n_outputs: int) -> np.ndarray:
+        """(n, outputs): the sum of the leaves each record reaches (all conditions met), init not added."""
+        reached = patterns == self._full[:, None]
+        out = np.zeros((patterns.shape[1], n_outputs))
+        for k in range(n_outputs):
+            mine = self._output == k
+            out[:, k] = self._value[mine] @ reached[mine]
+        return out
+
+    def accumulate(self, rows: np.ndarray, out: np.ndarray, weights: np.ndarray | None = None,
+                   found: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """Adds these leaves' SHAP values for the records whose cell rows are given (features, n) to out
+        (outputs x features, n). ``weights`` (R, n): each reference row's weight per record (it needs
+        members); without, 1 / R. ``found``: leaf_patterns(rows), when already computed."""
+        n = rows.shape[1]
+        hot, patterns = found if found is not None else self.leaf_patterns(rows)
+        cold_bits = self._depth[:, None] - popcount(patterns)  # (leaves, n)
+        share = np.zeros((self._slot_leaf.size, n))  # (slots, n)
+        cold_total = np.zeros((self.n_leaves, n))
+        step = max(1, PAIR_WORK // max(self._pattern.size, 1))
+        for first in range(0, n, step):
+            last = min(first + step, n)
+            self._pairs(patterns[:, first:last], cold_bits[:, first:last], first, n, share, cold_total,
+                        None if weights is None else weights[:, first:last])
+        share += np.where(hot, 0.0, cold_total[self._slot_leaf])
+        if self._order.size:
+            out[self._targets] += np.add.reduceat(share[self._order], self._firsts, axis=0)
+
+    def _pairs(self, patterns: np.ndarray, cold_bits: np.ndarray, offset: int, n: int, share: np.ndarray,
+               cold_total: np.ndarray, weights: np.ndarray | None) -> None:
+        """The shares of records [offset, offset + patterns' columns): each relevant (group, record)
+        pair's cold share into cold_total (leaves, n), its hot shares into share (slots, n)."""
+        # A group is relevant where every condition is met by the record or by the group's rows.
+        relevant = (self._pattern[:, None] | patterns[self._group_leaf]) == self._group_full[:, None]
+        group, record = np.nonzero(relevant)
+        if not group.size:
+            return
+        if weights is None:
+            mass = self._count[group] / self._n_rows
+        else:
+            mass = self._weighted_mass(group, record, weights)
+        leaf = self._group_leaf[group]
+        alpha, beta = self._alpha[group], cold_bits[leaf, record]
+        value = self._value[leaf] * mass
+        column = record + offset
+        # Cold features of the record (met by the reference rows only): -v B(alpha + 1, beta) each.
+        cold = -value * self._beta[alpha + 1, beta]
+        cold_total += np.bincount(leaf * n + column, weights=cold, minlength=cold_total.size).reshape(cold_total.shape)
+        # The conditions the group's rows fail (met by the record only): v B(alpha, beta + 1) each.
+        hot = value * self._beta[alpha, beta + 1]
+        counts = self._failed_start[group + 1] - self._failed_start[group]
+        which = np.repeat(np.arange(group.size), counts)
+        position = np.repeat(self._failed_start[group] - np.r_[0, np.cumsum(counts)[:-1]], counts) + np.arange(which.size)
+        slots = self._failed_slot[position]
+        share += np.bincount(slots * n + column[which], weights=hot[which], minlength=share.size).reshape(share.shape)
+
+    def _weighted_mass(self, group: np.ndarray, record: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Per relevant (group, record): the mean over R of the weights of the group's rows."""
+        sizes = self._count[group].astype(np.int64)
+        which = np.repeat(np.arange(group.size), sizes)
+        position = np.repeat(self._member_start[group] - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(which.size)
+        taken = weights[self._members[position], record[which]]
+        return np.bincount(which, weights=taken, minlength=group.size) / self._n_rows
