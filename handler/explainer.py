@@ -86,6 +86,12 @@ def _unit_bits(depth: np.ndarray) -> int:
 SPACES = ("margin", "probability")
 
 
+def space_of(document: dict) -> str:
+    """The explainer's space for a model.json: probability for a sigmoid model whose SHAP values are
+    probabilities (against a reference), else the trees' own margin."""
+    return "probability" if document["link"] == "sigmoid" and document["shap_output"] == "probability" else "margin"
+
+
 class TreeModelExplainer:
     """Loads the ``ensemble`` part of model.json (with its ``reference``, if any) and explains batches of
     records. ``space``: "margin" (the trees' sum, in the model's own space), or "probability" (a

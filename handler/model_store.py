@@ -10,7 +10,7 @@ import json
 import os
 
 from audit import AuditLog, sha256
-from explainer import TreeModelExplainer, apply_link
+from explainer import TreeModelExplainer, apply_link, space_of
 from reasons import ReasonWriter, subject_of
 from responses import PredictionFormatter
 from validation import FeatureSpec, RecordValidator
@@ -60,10 +60,8 @@ class LoadedModel:
             task, classes = document["task"], document.get("classes")
             if task == "binary" and document.get("positive_class") not in classes:
                 raise ArtifactError("a binary model.json must name its positive_class, one of its classes")
-            # Values in probability points: a sigmoid model's log-odds rescaled per reference row.
-            space = "probability" if document["link"] == "sigmoid" and document["shap_output"] == "probability" \
-                else "margin"
-            self.explainer = TreeModelExplainer(document["ensemble"], len(names), document.get("reference"), space)
+            self.explainer = TreeModelExplainer(document["ensemble"], len(names), document.get("reference"),
+                                                space_of(document))
             expected_outputs = len(classes) if task == "multiclass" else 1
             if self.explainer.n_outputs != expected_outputs:
                 raise ArtifactError(f"a {task} model needs {TASK_OUTPUTS[task]} output, the trees have "

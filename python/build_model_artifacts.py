@@ -29,11 +29,12 @@ from estimators import DEFAULT_PARAMS, ESTIMATORS, UsageError, fit_params, make_
 from pipe_export import ExportError, ProofError, canonical_json, export_model
 from pipe_export.card import mean_abs_shap
 from pipe_export.classes import check_decision, positive_index
+import reference_rows
 from tabular_data import DataError, Table, frame_sha256, infer_task, read_table
 
 SYNTHETIC_ROWS = 20_000
 SPEC_KEYS = {"features", "exclude", "required", "constraints", "unseenCategories", "decision", "reasons", "name",
-             "description", "positiveClass"}
+             "description", "positiveClass", "reference", "shapOutput"}
 CREDIT_EXAMPLE = {"name": "credit-default-risk",
                   "description": "Probability of serious delinquency within two years, with exact SHAP values "
                                  "per feature.",
@@ -125,6 +126,23 @@ def positive_class_of(table: Table, task: str, spec: dict) -> object:
     return classes[positive]
 
 
+def choose_reference(setting: dict, spec: dict, table: Table, x_train, pipeline, task: str, positive: object,
+                     categories: dict, seed: int):
+    """(rows of the raw feature columns, what the card says of them) for model.reference."""
+    kind = setting["from"]
+    if kind == "training":
+        return reference_rows.training_sample(x_train, setting["size"], seed)
+    if kind == "file":
+        return reference_rows.from_file(Path(setting["file"]), table, categories)
+    decision = {"threshold": 0.5, **(spec.get("decision") or {})}
+    classes = [c.item() if isinstance(c, np.generic) else c for c in pipeline.classes_]
+    labels = {"positive": decision.get("positive", positive),
+              "negative": decision.get("negative", classes[1 - classes.index(positive)])}
+    score = pipeline.predict_proba(x_train)[:, classes.index(positive)]
+    return reference_rows.near_cutoff(x_train, score, float(decision["threshold"]), setting["size"], setting["band"],
+                                      setting["side"], labels, seed)
+
+
 def categories_of(table: Table, estimator: str, params: dict) -> dict[str, list]:
     limit = max_categories(estimator, params)
     categories = {}
@@ -212,6 +230,15 @@ def build(args: argparse.Namespace) -> None:
              f"{' missing' if missing else 'none missing'}), task {task}")
 
     positive = positive_class_of(table, task, args.spec)
+    reference_setting = None
+    if args.spec.get("reference") is not None:
+        reference_setting = reference_rows.check_setting(args.spec["reference"])
+        if reference_setting["from"] == "near-cutoff" and task != "binary":
+            raise UsageError(f"model.reference from 'near-cutoff' needs a binary model with a decision; "
+                             f"this one is {task}: use from 'training' or 'file'")
+    if args.spec.get("shapOutput") == "probability" and reference_setting is None:
+        raise UsageError("model.shapOutput 'probability' needs model.reference: SHAP values in probability "
+                         "points are measured against reference rows")
     categories = categories_of(table, args.estimator, args.params)
     estimator = make_estimator(args.estimator, task, args.params, args.seed)
     pipeline = make_pipeline(args.estimator, estimator, features, table.kinds, categories)
@@ -229,6 +256,10 @@ def build(args: argparse.Namespace) -> None:
     progress("validation: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)))
 
     spec = args.spec
+    reference, reference_info = None, None
+    if reference_setting is not None:
+        reference, reference_info = choose_reference(reference_setting, spec, table, x_train, pipeline, task,
+                                                     positive, categories, args.seed)
     progress(f"exporting and verifying the function's explainer on at least {args.check_rows} rows")
     check = frame[features].iloc[np.r_[np.flatnonzero(frame.index.isin(x_val.index)),
                                        np.flatnonzero(~frame.index.isin(x_val.index))]]
@@ -237,8 +268,10 @@ def build(args: argparse.Namespace) -> None:
         description=spec.get("description"),
         target=target, required=spec.get("required", []), constraints=spec.get("constraints"),
         unseen_categories=spec.get("unseenCategories", "reject"), decision=spec.get("decision"), metrics=metrics,
-        reasons=spec.get("reasons"), positive_class=positive,
-        settings={"positive_class": "model.positiveClass", "decision": "model.decision"},
+        reasons=spec.get("reasons"), positive_class=positive, reference=reference, reference_info=reference_info,
+        shap_output=spec.get("shapOutput"),
+        settings={"positive_class": "model.positiveClass", "decision": "model.decision",
+                  "shap_output": "model.shapOutput", "reference": "model.reference"},
         check_rows_min=args.check_rows, seed=args.seed,
         card_extra={"model": {"estimator": args.estimator, "class": type(estimator).__name__,
                               "params": {**DEFAULT_PARAMS.get(args.estimator, {}), **args.params,
@@ -246,6 +279,8 @@ def build(args: argparse.Namespace) -> None:
                     "training_data": {**source, "rows": int(len(frame))}, "libraries": library_versions(),
                     "plot": "shap_importance.png"})
     proof = result.proof
+    if "reference" in result.card:
+        progress(f"SHAP values measured against {result.card['reference']['description']}")
     shap_note = "n/a" if proof.max_abs_shap_diff is None else f"{proof.max_abs_shap_diff:.2e}"
     progress(f"proof passed on {proof.rows} rows against {proof.oracle}: max |SHAP diff| {shap_note}, "
              f"max |prediction diff| {proof.max_abs_prediction_diff:.2e}, "

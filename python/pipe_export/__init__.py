@@ -24,10 +24,12 @@ import numpy as np
 import pandas as pd
 
 from .card import model_card
-from .classes import check_decision, negated, positive_index
+from .classes import COMPLEMENT, check_decision, label_text, negated, positive_index
+from .interventional import SHAP_TOLERANCE as INTERVENTIONAL_TOLERANCE
+from .interventional import check_space, direct_oracle, encode, reference_summary, shap_oracle
 from .features import InputColumn, input_columns, split_pipeline
 from .model_format import FORMAT, ExportError, pack_trees
-from .proof import Proof, ProofError, check_reasons, check_rows, prove
+from .proof import Proof, ProofError, check_reasons, check_rows, handler_modules, prove
 
 __all__ = ["ExportError", "ExportResult", "ProofError", "SUPPORTED", "canonical_json", "export_model"]
 
@@ -35,6 +37,10 @@ SUPPORTED = ("scikit-learn DecisionTree*, RandomForest*, ExtraTrees*, GradientBo
              "(classifiers and regressors), LightGBM (LGBMClassifier, LGBMRegressor, Booster), "
              "XGBoost (XGBClassifier, XGBRegressor, Booster or its JSON model)")
 LIMITS = {"max_records": 1000, "max_body_bytes": 1_048_576}
+# Rows a reference population may have: each costs its leaves' groups in model.json and load time.
+MAX_REFERENCE_ROWS = 5000
+# Records x reference rows for the direct interventional oracle, where shap cannot check a model.
+DIRECT_PAIRS = 20_000
 
 
 class ExportResult(NamedTuple):
@@ -112,15 +118,24 @@ def export_model(model, frame: pd.DataFrame, out: str | os.PathLike, *, target: 
                  constraints: dict | None = None, unseen_categories: str = "reject", decision: dict | None = None,
                  metrics: dict | None = None, reasons: dict | None = None, check_rows_min: int = 200, seed: int = 0,
                  card_extra: dict | None = None, positive_class: object | None = None,
-                 settings: dict | None = None) -> ExportResult:
+                 reference: pd.DataFrame | None = None, reference_info: dict | None = None,
+                 shap_output: str | None = None, settings: dict | None = None) -> ExportResult:
     """Proves and writes ``out/model.json`` and ``out/model_card.json``; raises ExportError or ProofError
     (and writes nothing) when the model cannot be served exactly.
 
     ``positive_class`` (binary models): the class whose probability the model reports and the SHAP values
     explain; by default 1 / true, or yes / y / positive against their opposite, and for any other pair
-    of labels it must be given. ``settings`` names the options as the caller's users write them
-    (``{"positive_class": "model.positiveClass", "decision": "model.decision"}``) for the messages."""
-    names = {"positive_class": "positive_class", "decision": "decision", **(settings or {})}
+    of labels it must be given.
+
+    ``reference``: rows of the raw columns (a DataFrame like ``frame``) to measure the SHAP values
+    against: interventional TreeSHAP, the base value their mean output; ``reference_info`` says where
+    they come from, for the card (``{"from": "training", ...}``). They are shipped inside model.json and
+    written to reference.csv, never into the card. Without, values are path-dependent. ``shap_output``:
+    "probability" for a boosted binary model's values in probability (with a reference), or the model's
+    own space. ``settings`` names the options as the caller's users write them (``{"positive_class":
+    "model.positiveClass", ...}``) for the messages."""
+    names = {"positive_class": "positive_class", "decision": "decision", "shap_output": "shap_output",
+             "reference": "reference", **(settings or {})}
     if unseen_categories not in ("reject", "missing"):
         raise ExportError("unseen_categories must be 'reject' (a 400 naming the known values) or 'missing'")
     transformer, estimator = split_pipeline(model)
@@ -150,9 +165,15 @@ def export_model(model, frame: pd.DataFrame, out: str | os.PathLike, *, target: 
         raise ExportError(f"{names['positive_class']} is set, but the model is {task}: only a binary model has one")
     document = {
         "format": FORMAT, "task": task, "classes": adapted["classes"], "link": adapted["link"],
-        "shap_output": adapted["shap_output"], "features": features, "limits": LIMITS,
-        "ensemble": _permute(ensemble, position),
+        "shap_output": check_space(shap_output, adapted, reference is not None, names["shap_output"]),
+        "features": features, "limits": LIMITS, "ensemble": _permute(ensemble, position),
     }
+    input_names = [c.feature for c in columns]
+    reference_rows = None
+    if reference is not None:
+        reference_rows = _reference_rows(reference, transformer, input_names, position, order, names["reference"])
+        [groups] = handler_modules("reference_groups")
+        document["reference"] = groups.reference_document(document["ensemble"], len(order), reference_rows)
     if task == "binary":
         document["positive_class"] = classes[positive]
         document["decision"] = {"negative": classes[1 - positive], "positive": classes[positive], "threshold": 0.5,
@@ -160,18 +181,32 @@ def export_model(model, frame: pd.DataFrame, out: str | os.PathLike, *, target: 
     document["reasons"] = check_reasons(reasons or {}, features)
 
     rows = check_rows(features_frame, features, check_rows_min, seed)
-    reference = _reference(adapter, transformer, estimator, [c.feature for c in columns], position,
-                           None if positive is None else (positive, adapted["link"]))
+    turned = None if positive is None else (positive, adapted["link"])
+    if reference is None:
+        oracle = _reference(adapter, transformer, estimator, input_names, position, turned)
+    else:
+        oracle = _interventional_oracle(document, transformer, estimator, input_names, position, turned,
+                                        reference[order], seed)
     # Verify exactly what will be deployed: the document re-parsed from its bytes, as the function sees it
     # (its trees packed; the result keeps them as lists).
     written = {**document, "ensemble": pack_trees(document["ensemble"])}
-    proof = prove(json.loads(canonical_json(written)), model, rows, reference, positive or 0)
+    proof = prove(json.loads(canonical_json(written)), model, rows, oracle, positive or 0)
     document["base_value"] = written["base_value"] = proof.base_value
     model_bytes = canonical_json(written)
     digest = hashlib.sha256(model_bytes).hexdigest()
+    files = {"model.json": model_bytes}
+    population = None
+    if reference is not None:
+        files["reference.csv"] = reference[order].to_csv(index=False, lineterminator="\n").encode()
+        score = _reference_score(written, reference_rows)
+        population = reference_summary(dict(reference_info or {"from": "given"}), len(reference),
+                                       hashlib.sha256(files["reference.csv"]).hexdigest(), score,
+                                       None if score is None else f"probability of {label_text(document['positive_class'])}")
     card = model_card(document, digest, len(model_bytes), proof, rows, estimator, name=name,
-                      description=description, target=target, metrics=metrics, extra=card_extra)
-    _write(Path(out), {"model.json": model_bytes, "model_card.json": canonical_json(card)})
+                      description=description, target=target, metrics=metrics, extra=card_extra,
+                      reference=population)
+    files["model_card.json"] = canonical_json(card)
+    _write(Path(out), files)
     return ExportResult(document, card, proof, digest)
 
 
@@ -206,8 +241,6 @@ def _reference(adapter, transformer, estimator, input_names: list[str], position
         ordered = values.copy()
         ordered[:, :, position] = values
         if turned is not None and turned[0] == 0:
-            from .classes import COMPLEMENT
-
             return -ordered, COMPLEMENT[turned[1]] - np.asarray(expected, dtype=np.float64)
         return ordered, expected
 
@@ -216,3 +249,70 @@ def _reference(adapter, transformer, estimator, input_names: list[str], position
         if hasattr(adapter, tolerance.upper()):
             setattr(reference, tolerance, getattr(adapter, tolerance.upper()))
     return reference
+
+
+def _reference_rows(reference: pd.DataFrame, transformer, input_names: list[str], position: list[int],
+                    order: list[str], setting: str) -> np.ndarray:
+    """The reference rows as the function reads them: (rows, features), the estimator's encoding."""
+    missing = [name for name in order if name not in reference.columns]
+    if missing:
+        raise ExportError(f"{setting}: the reference rows lack the feature column {missing[0]!r}")
+    if not 1 <= len(reference) <= MAX_REFERENCE_ROWS:
+        raise ExportError(f"{setting}: a reference population needs 1 to {MAX_REFERENCE_ROWS} rows, got {len(reference)}")
+    x = encode(transformer, reference[order] if transformer is not None else reference, input_names, position)
+    if np.isinf(x).any():
+        raise ExportError(f"{setting}: the reference rows hold an infinite value")
+    return x
+
+
+def _reference_score(document: dict, x: np.ndarray) -> np.ndarray | None:
+    """A binary model's probability of its positive class for each reference row (how far they reach)."""
+    if document["task"] != "binary":
+        return None
+    from .model_format import leaf_margins
+
+    margin = leaf_margins(document["ensemble"], x)[:, 0]
+    return margin if document["link"] == "identity" else 1.0 / (1.0 + np.exp(-margin))
+
+
+def _interventional_oracle(document: dict, transformer, estimator, input_names: list[str], position: list[int],
+                           turned: tuple[int, str] | None, reference: pd.DataFrame, seed: int):
+    """The oracle of interventional values against the reference: shap's where it takes the model and
+    its values add up to the model's output; else the direct computation on a few of the rows."""
+    from .model_format import leaf_margins
+
+    probability = document["shap_output"] == "probability" and document["link"] == "sigmoid"
+    ensemble = document["ensemble"]
+    r_feat = encode(transformer, reference, input_names, position)
+    categorical = any(codes is not None for tree in ensemble["trees"] for codes in (tree.get("cat_left") or []))
+    flip = turned is not None and turned[0] == 0
+    complement = 1.0 if probability else COMPLEMENT.get(document["link"], 0.0)
+
+    def oracle(rows: pd.DataFrame):
+        x_feat = encode(transformer, rows, input_names, position)
+        margin_x = leaf_margins(ensemble, x_feat)
+        target = 1.0 / (1.0 + np.exp(-margin_x)) if probability else margin_x
+        found = None if categorical else shap_oracle(estimator, x_feat[:, position], r_feat[:, position],
+                                                     probability, ensemble["n_outputs"])
+        if found is not None:
+            values, expected = found
+            ordered = np.empty_like(values)
+            ordered[:, :, position] = values
+            if flip:
+                ordered, expected = -ordered, complement - expected
+            scale = max(1.0, float(np.abs(target).max()))
+            if np.allclose(expected + ordered.sum(axis=2), target, rtol=0, atol=INTERVENTIONAL_TOLERANCE * scale):
+                oracle.name = f"shap.TreeExplainer(interventional, {len(reference)} reference rows)"
+                return ordered, expected
+        # The direct computation on a seeded few records: its cost is records x rows per leaf.
+        count = max(4, min(len(rows), DIRECT_PAIRS // max(1, len(reference))))
+        index = np.sort(np.random.default_rng(seed).permutation(len(rows))[:count])
+        margin_r = leaf_margins(ensemble, r_feat)
+        values, expected = direct_oracle(ensemble, x_feat[index], r_feat, probability, margin_x[index], margin_r)
+        oracle.name = (f"direct interventional Shapley values on {count} of the rows, {len(reference)} reference "
+                       "rows" + (" (shap does not read categorical splits)" if categorical else ""))
+        return values, expected, index
+
+    oracle.name = "interventional"
+    oracle.shap_tolerance = INTERVENTIONAL_TOLERANCE
+    return oracle

@@ -9,6 +9,14 @@ import pandas as pd
 
 from .proof import Proof, records_of
 
+METHODS = {
+    "path_dependent": "exact path-dependent TreeSHAP (numpy: tabulated per leaf pattern, quadrature for deep paths)",
+    "interventional": "exact interventional TreeSHAP against the reference population: the Shapley values of "
+                      "v(S) = mean over its rows r of f(x_S, r_notS), the base value their mean output (numpy: "
+                      "tabulated per leaf pattern from each leaf's reference histogram, per request for deep paths)",
+}
+
+
 def space_meaning(document: dict, target: str | None) -> str:
     """What the SHAP values and the base value are in, in words: which output, of which class."""
     from .classes import label_text
@@ -46,7 +54,8 @@ def _example(rows: pd.DataFrame, features: list[dict]) -> dict:
 
 
 def model_card(document: dict, digest: str, size: int, proof: Proof, rows: pd.DataFrame, estimator, *, name: str,
-               description: str | None, target: str | None, metrics: dict | None, extra: dict | None) -> dict:
+               description: str | None, target: str | None, metrics: dict | None, extra: dict | None,
+               reference: dict | None = None) -> dict:
     features = document["features"]
     card = {
         "name": name,
@@ -73,7 +82,9 @@ def model_card(document: dict, digest: str, size: int, proof: Proof, rows: pd.Da
         "example_request": _example(rows, features),
         "metrics": metrics or {},
         "explainer": {
-            "method": "exact path-dependent TreeSHAP (numpy: tabulated per leaf pattern, quadrature for deep paths)",
+            "method": METHODS["interventional" if reference else "path_dependent"],
+            "measured_against": reference["description"] if reference else
+            "the training data's average, as the trees' covers weigh it (path-dependent)",
             "verified_against": proof.oracle,
             "verified_rows": proof.rows,
             "max_abs_shap_diff": proof.max_abs_shap_diff,
@@ -85,6 +96,8 @@ def model_card(document: dict, digest: str, size: int, proof: Proof, rows: pd.Da
     card["reasons"] = dict(document["reasons"], rule=(
         "per record, the features that moved the output toward its outcome, largest first (regression: the "
         "largest contributions either way); 'exclude' lists features never named"))
+    if reference:
+        card["reference"] = reference
     if "decision" in document:
         card["decision"] = dict(document["decision"], rule="probability >= threshold gives the positive label")
     if extra:

@@ -110,14 +110,16 @@ def tolerances(expected: np.ndarray, reference) -> tuple[float, float, float]:
 
 
 def prove(document: dict, model, frame: pd.DataFrame, reference, positive: int = 1) -> Proof:
-    """``reference(frame) -> (shap (n, K, F) in feature order, expected (K,)) or None`` is the oracle;
-    ``positive``: a binary model's positive class, as an index into the estimator's classes."""
+    """``reference(frame) -> (shap (n, K, F) in feature order, expected (K,)) or None`` is the oracle, or
+    ``(shap of some rows, expected, their row indices)`` for one that checks a few; ``positive``: a
+    binary model's positive class, as an index into the estimator's classes."""
     explainer, validation = handler_modules("explainer", "validation")
     specs = [validation.FeatureSpec.from_document(f) for f in document["features"]]
     records = records_of(frame[[f["name"] for f in document["features"]]])
     try:
         batch = validation.RecordValidator(specs, len(records)).to_batch(records)
-        runtime = explainer.TreeModelExplainer(document["ensemble"], len(specs))
+        runtime = explainer.TreeModelExplainer(document["ensemble"], len(specs), document.get("reference"),
+                                               explainer.space_of(document))
     except validation.RequestError as err:
         raise ProofError(f"a training row is refused by the function: {err.message}") from err
     except explainer.ModelFormatError as err:
@@ -138,6 +140,8 @@ def prove(document: dict, model, frame: pd.DataFrame, reference, positive: int =
     from .model_format import leaf_margins
 
     reached = leaf_margins(document["ensemble"], batch.x)
+    if runtime.space == "probability":  # the values add up to the probability
+        reached = 1.0 / (1.0 + np.exp(-reached))
     additivity = float(np.max(np.abs(ours.base_value + ours.shap.sum(axis=2) - reached)))
     if not additivity <= PREDICTION_TOLERANCE * scale:
         failures.append(f"base value + sum(SHAP) misses the trees' own output by {additivity:.3g} "
@@ -145,8 +149,9 @@ def prove(document: dict, model, frame: pd.DataFrame, reference, positive: int =
     oracle = reference(frame)
     shap_diff = None
     if oracle is not None:
-        values, expected_value = oracle
-        shap_diff = float(np.max(np.abs(ours.shap - values)))
+        values, expected_value = oracle[:2]
+        checked = ours.shap if len(oracle) == 2 else ours.shap[oracle[2]]
+        shap_diff = float(np.max(np.abs(checked - values)))
         base_diff = float(np.max(np.abs(ours.base_value - expected_value)))
         if not shap_diff <= shap_tolerance:
             failures.append(f"SHAP values differ from the oracle's by {shap_diff:.3g} (> {shap_tolerance:.3g})")
