@@ -10,8 +10,11 @@ $PIPE_AUDIT_LOG chooses what is written:
 A line reads::
 
     {"pipe_audit":1,"time":"2026-11-30T20:41:07.123Z","request_id":"...","model_version":"...",
-     "task":"binary","record":0,"output":{"probability":0.41},"decision":"approve",
-     "reasons":[{"feature":"DebtRatio","contribution":0.12}],"input_sha256":"..."}
+     "task":"binary","positive_class":"bad","shap_output":"log_odds","record":0,"output":{"probability":0.41},
+     "decision":"approve","reasons":[{"feature":"DebtRatio","contribution":0.12}],"input_sha256":"..."}
+
+``positive_class`` (binary models) says what ``probability`` is the probability of, and ``shap_output``
+what the reasons' contributions are in (log-odds, probability, the predicted value).
 
 The hash is SHA-256 over $PIPE_AUDIT_SALT then the record as canonical JSON (keys sorted, no
 spaces, UTF-8): whoever holds the salt and a record can show that this decision was made for it,
@@ -42,7 +45,8 @@ def _timestamp(seconds: float) -> str:
 
 
 class AuditLog:
-    def __init__(self, version: str, task: str, environ: dict | None = None, write=None):
+    def __init__(self, version: str, task: str, environ: dict | None = None, write=None,
+                 positive_class: object = None, shap_output: str | None = None):
         environ = os.environ if environ is None else environ
         mode = environ.get("PIPE_AUDIT_LOG") or "decisions"
         if mode not in MODES:
@@ -52,9 +56,12 @@ class AuditLog:
         salt = environ.get("PIPE_AUDIT_SALT")
         self._salt = salt.encode("utf-8") if salt else os.urandom(32)
         self._write = write or _stdout
+        # What the numbers are of, written once into the template (a label's % kept as text).
+        meaning = ((',"positive_class":' + json.dumps(positive_class)) if positive_class is not None else "") + \
+            ((',"shap_output":' + json.dumps(shap_output)) if shap_output else "")
         self._head = ('{"pipe_audit":1,"time":%s,"request_id":%s,"model_version":' + json.dumps(version)
-                      + ',"task":' + json.dumps(task) + ',"record":%d,"output":%s,"decision":%s,"reasons":%s,'
-                      '"input_sha256":"%s"')
+                      + ',"task":' + json.dumps(task) + meaning.replace("%", "%%")
+                      + ',"record":%d,"output":%s,"decision":%s,"reasons":%s,"input_sha256":"%s"')
 
     def input_hash(self, record: dict) -> str:
         canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -83,7 +83,8 @@ class LoadedModel:
             raise ArtifactError(f"the model artifacts are malformed: {type(err).__name__}: {err}") from err
         self.names = names
         self.card_body = card_bytes.decode("utf-8")
-        self.audit = AuditLog(self.version, task)
+        self.audit = AuditLog(self.version, task, positive_class=document.get("positive_class"),
+                              shap_output=document["shap_output"])
 
     def predict(self, document: object, request_id: str | None = None) -> str:
         """The JSON body of a POST /predict answer (RequestError for bad records)."""

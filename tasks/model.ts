@@ -17,7 +17,10 @@ export const modelTask: TaskDefinition = {
   name: 'model',
   description: 'Train the model in the env and write artifacts/ (checked SHAP explainer, model card, metrics, plot)',
   dependencies: ['env'],
-    inputs: (c) => [`${c.paths.python}/**`, ...proofInputs(c), ...(c.model.data ? [c.model.data] : [])],
+  inputs: (c) => [
+    `${c.paths.python}/**`, ...proofInputs(c), ...(c.model.data ? [c.model.data] : []),
+    ...(c.model.reference?.file ? [c.model.reference.file] : []),
+  ],
   outputs: (c) => [c.paths.artifacts],
   configSlice: (c) => ({ model: c.model, paths: c.paths, buildEnv: c.buildEnv }),
   usesRunner: true,
@@ -33,12 +36,13 @@ export const modelTask: TaskDefinition = {
       '--seed', String(config.model.seed),
       '--params', JSON.stringify(config.model.hyperparameters),
     ];
-    const { data, target, estimator, task, features, exclude, required, constraints, unseenCategories, decision, reasons } = config.model;
+    const { data, target, estimator, task, features, exclude, required, constraints, unseenCategories, decision, reasons, positiveClass, reference, shapOutput } =
+      config.model;
     if (data && target) command.push('--data', data, '--target', target);
     // Only what the config sets: a training script of the user's own need not know every option.
     if (estimator) command.push('--estimator', estimator);
     if (task) command.push('--task', task);
-    const spec = JSON.stringify({ features, exclude, required, constraints, unseenCategories, decision, reasons });
+    const spec = JSON.stringify({ features, exclude, required, constraints, unseenCategories, decision, reasons, positiveClass, reference, shapOutput });
     if (spec !== '{}') command.push('--spec', spec);
     try {
       await runner.exec({ command, env: { ...config.buildEnv, MPLBACKEND: 'Agg' } }, { signal: ctx.signal, reporter: ctx.reporter });

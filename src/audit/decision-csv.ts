@@ -17,7 +17,9 @@ export interface CsvShape {
   values: string[];
 }
 
-export const FIXED_COLUMNS = ['time', 'request_id', 'record', 'model_version', 'task', 'decision', 'probability', 'prediction', 'input_sha256'] as const;
+export const FIXED_COLUMNS = [
+  'time', 'request_id', 'record', 'model_version', 'task', 'decision', 'probability', 'positive_class', 'prediction', 'shap_output', 'input_sha256',
+] as const;
 
 export function emptyShape(): CsvShape {
   return { classes: [], reasons: 0, values: [] };
@@ -45,7 +47,8 @@ export function csvCells(d: DecisionLine, shape: CsvShape): Cell[] {
   const reasons = Array.from({ length: shape.reasons }, (_, i) => [d.reasons[i]?.feature, d.reasons[i]?.contribution]).flat();
   const value = (v: unknown): Cell => (v === null || ['string', 'number', 'boolean'].includes(typeof v) ? (v as Cell) : JSON.stringify(v));
   return [
-    d.time, d.request_id, d.record, d.model_version, d.task, d.decision, d.output.probability, d.output.prediction, d.input_sha256,
+    d.time, d.request_id, d.record, d.model_version, d.task, d.decision, d.output.probability, d.positive_class, d.output.prediction,
+    d.shap_output, d.input_sha256,
     ...shape.classes.map((c) => d.output.probabilities?.[c]),
     ...reasons,
     ...shape.values.map((f) => (d.values && f in d.values ? value(d.values[f]) : undefined)),

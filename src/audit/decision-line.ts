@@ -25,6 +25,10 @@ export interface DecisionLine {
   request_id: string | null;
   model_version: string;
   task: DecisionTask;
+  /** Binary models: the class `output.probability` is the probability of. */
+  positive_class?: string | number | boolean;
+  /** What the reasons' contributions are in: log_odds, probability or raw (the predicted value). */
+  shap_output?: string;
   /** Index of the record in its request (a request may send several). */
   record: number;
   output: DecisionOutput;
@@ -73,6 +77,8 @@ export function parseDecisionLine(line: string): DecisionLine | undefined {
     (value.decision === null || typeof value.decision === 'string') &&
     Array.isArray(value.reasons) && value.reasons.every(isReason) &&
     typeof value.input_sha256 === 'string' &&
+    (value.positive_class === undefined || ['string', 'number', 'boolean'].includes(typeof value.positive_class)) &&
+    (value.shap_output === undefined || typeof value.shap_output === 'string') &&
     (value.values === undefined || isObject(value.values));
   return ok ? (value as unknown as DecisionLine) : undefined;
 }

@@ -21,10 +21,13 @@ export const decisionTableHeader = (): string => row(COLUMNS.map((c) => c.title)
 const signed = (n: number): string => `${n >= 0 ? '+' : ''}${Number(n.toPrecision(3))}`;
 const round = (n: number): string => String(Number(n.toPrecision(4)));
 
-/** "approve (p=0.41)", "b (0.8)", "12.5": the decision with the output it came from. */
+/** "approve (P(bad)=0.41)", "b (0.8)", "12.5": the decision with the output it came from, and of which class. */
 export function describeOutcome(d: DecisionLine): string {
   const { output } = d;
-  if (output.probability !== undefined) return `${d.decision ?? '-'} (p=${round(output.probability)})`;
+  if (output.probability !== undefined) {
+    const of = d.positive_class !== undefined ? `P(${String(d.positive_class)})` : 'p';
+    return `${d.decision ?? '-'} (${of}=${round(output.probability)})`;
+  }
   if (output.probabilities !== undefined) {
     const label = d.decision ?? Object.entries(output.probabilities).sort(([, a], [, b]) => b - a)[0]?.[0] ?? '-';
     const p = output.probabilities[label];

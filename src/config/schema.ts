@@ -113,6 +113,25 @@ const reasonsSchema = object({
   subject: v.optional(text(/\S/, 'a few words, e.g. "risk"')),
 });
 
+export const REFERENCE_SOURCES = ['training', 'near-cutoff', 'file'] as const;
+/** Where the reference population of the SHAP values comes from (see README "Measured against what"). */
+export type ReferenceSource = (typeof REFERENCE_SOURCES)[number];
+/** The keys each source takes, besides `from`. */
+const REFERENCE_KEYS: Record<ReferenceSource, readonly string[]> = { training: ['size'], 'near-cutoff': ['size', 'band', 'side'], file: ['file'] };
+
+const referenceSchema = object({
+  /** training: a seeded sample of the training rows; near-cutoff: rows scored near the decision threshold; file: your CSV. */
+  from: oneOf(REFERENCE_SOURCES),
+  /** Rows (training, near-cutoff); default 200. */
+  size: v.optional(number({ min: 1, max: 5000, integer: true })),
+  /** near-cutoff: how far from the threshold a row may score (probability); default 0.05. */
+  band: v.optional(number({ min: 0.001, max: 1 })),
+  /** near-cutoff: 'negative' (below the threshold, the default) or 'positive' (at or above). */
+  side: v.optional(oneOf(['negative', 'positive'])),
+  /** file: a CSV with every feature column (project-relative). */
+  file: v.optional(relPath),
+});
+
 const modelSchema = object({
   /** Training data CSV (project-relative); default: the built-in synthetic credit example. */
   data: v.optional(relPath),
@@ -139,6 +158,12 @@ const modelSchema = object({
   decision: v.optional(object({ threshold: v.optional(number({ min: 0, max: 1 })), positive: v.optional(text()), negative: v.optional(text()) })),
   /** Reasons in words per prediction (see README "Reasons"). */
   reasons: v.optional(reasonsSchema),
+  /** Binary models: the class whose probability the model reports (default 1, true, or yes/y/positive against their opposite). */
+  positiveClass: v.optional(either([text(), number(), boolean()])),
+  /** The population SHAP values are measured against; default: path-dependent (the training average). */
+  reference: v.optional(referenceSchema),
+  /** Boosted binary models with a reference: 'probability' gives SHAP values (and reasons) in probability points. */
+  shapOutput: v.optional(oneOf(['log_odds', 'probability'])),
 });
 
 const stageSchema = object({
@@ -223,6 +248,16 @@ function crossKeyRules(config: CheckedConfig): Rule[] {
   if (model?.target && !model.data) rules.push({ path: ['model', 'target'], message: 'is set without model.data; the built-in example has its own target' });
   const overlap = (model?.features ?? []).find((f) => model?.exclude?.includes(f) || f === model?.target);
   if (overlap) rules.push({ path: ['model', 'features'], message: `lists "${overlap}", which is also the target or excluded` });
+  const reference = model?.reference;
+  if (reference) {
+    const takes = REFERENCE_KEYS[reference.from];
+    const extra = Object.keys(reference).find((key) => key !== 'from' && !takes.includes(key));
+    if (extra) rules.push({ path: ['model', 'reference', extra], message: `does not apply to from: '${reference.from}' (it takes ${takes.join(', ')})` });
+    if (reference.from === 'file' && !reference.file) rules.push({ path: ['model', 'reference', 'file'], message: "is missing; from: 'file' needs the CSV of reference rows" });
+  }
+  if (model?.shapOutput === 'probability' && !reference) {
+    rules.push({ path: ['model', 'shapOutput'], message: "is 'probability', which needs model.reference: SHAP values in probability points are measured against reference rows" });
+  }
   // Per stage, the top level merged with it: provisioned instances come out of the reserved ones.
   const scopes: [string[], NonNullable<CheckedConfig['function']> | undefined][] = [[['function'], config.function]];
   for (const [name, stage] of Object.entries(config.stages ?? {})) scopes.push([['stages', name, 'function'], { ...config.function, ...stage.function }]);

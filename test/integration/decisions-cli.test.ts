@@ -8,7 +8,8 @@ import { LineReporter, startHarness, type Harness } from '../support/deploy-harn
 
 const HASH = 'cd'.repeat(32);
 const decision = (requestId: string, record: number, probability: number, decisionLabel: string) =>
-  `{"pipe_audit":1,"time":"2026-11-30T20:41:07.123Z","request_id":"${requestId}","model_version":"9f2c4e1a7b3d","task":"binary","record":${record},` +
+  `{"pipe_audit":1,"time":"2026-11-30T20:41:07.123Z","request_id":"${requestId}","model_version":"9f2c4e1a7b3d","task":"binary",` +
+  `"positive_class":"bad","shap_output":"probability","record":${record},` +
   `"output":{"probability":${probability}},"decision":"${decisionLabel}","reasons":[{"feature":"DebtRatio","contribution":0.12},{"feature":"age","contribution":-0.05}],` +
   `"input_sha256":"${HASH}"}`;
 
@@ -36,8 +37,8 @@ describe('pipe logs --decisions and pipe audit through the CLI', () => {
     const rows = r.stdout.split('\n').filter((l) => /^(TIME|2026-)/.test(l));
     assert.equal(rows.length, 4, r.stdout);
     assert.match(rows[0]!, /^TIME +REQUEST ID +REC +MODEL +DECISION \/ OUTPUT +TOP REASONS$/);
-    assert.match(rows[1]!, /req-1 +0 +9f2c4e1a7b3d +approve \(p=0\.41\) +DebtRatio \+0\.12, age -0\.05$/);
-    assert.match(rows[3]!, /req-2 +1 +9f2c4e1a7b3d +approve \(p=0\.12\)/);
+    assert.match(rows[1]!, /req-1 +0 +9f2c4e1a7b3d +approve \(P\(bad\)=0\.41\) +DebtRatio \+0\.12, age -0\.05$/);
+    assert.match(rows[3]!, /req-2 +1 +9f2c4e1a7b3d +approve \(P\(bad\)=0\.12\)/);
     assert.doesNotMatch(r.stdout, /START RequestId|REPORT|loading model/);
     assert.match(r.stdout, /3 decision\(s\)/);
   });
@@ -56,8 +57,8 @@ describe('pipe logs --decisions and pipe audit through the CLI', () => {
     assert.match(r.stdout, /decisions read: 3/, 'progress');
     const csv = (await readFile(path.join(h.root, 'decisions.csv'), 'utf8')).split('\r\n').filter(Boolean);
     assert.equal(csv.length, 4);
-    assert.match(csv[0]!, /^time,request_id,record,model_version,task,decision,probability,prediction,input_sha256,reason_1_feature,reason_1_contribution,reason_2_feature,reason_2_contribution$/);
-    assert.equal(csv[2], `2026-11-30T20:41:07.123Z,req-2,0,9f2c4e1a7b3d,binary,decline,0.93,,${HASH},DebtRatio,0.12,age,-0.05`);
+    assert.match(csv[0]!, /^time,request_id,record,model_version,task,decision,probability,positive_class,prediction,shap_output,input_sha256,reason_1_feature,reason_1_contribution,reason_2_feature,reason_2_contribution$/);
+    assert.equal(csv[2], `2026-11-30T20:41:07.123Z,req-2,0,9f2c4e1a7b3d,binary,decline,0.93,bad,,probability,${HASH},DebtRatio,0.12,age,-0.05`);
 
     await writeFile(path.join(h.root, 'decisions.csv'), 'an earlier export');
     const again = await runPipe(['audit', '--out', 'decisions.csv'], { cwd: h.root });

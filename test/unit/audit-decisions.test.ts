@@ -11,7 +11,7 @@ import { UsageError, exitCodeOf } from '../../src/errors.js';
 const HASH = 'ab'.repeat(32);
 const BINARY =
   '{"pipe_audit":1,"time":"2026-11-30T20:41:07.123Z","request_id":"3c1d0e2a-5b7f-4d6e-9a8b-0c1d2e3f4a5b","model_version":"9f2c4e1a7b3d",' +
-  '"task":"binary","record":0,"output":{"probability":0.41},"decision":"approve","reasons":[{"feature":"DebtRatio","contribution":0.12},' +
+  '"task":"binary","positive_class":"bad","shap_output":"log_odds","record":0,"output":{"probability":0.41},"decision":"approve","reasons":[{"feature":"DebtRatio","contribution":0.12},' +
   `{"feature":"age","contribution":-0.05},{"feature":"MonthlyIncome","contribution":0.01},{"feature":"NumberOfDependents","contribution":0.001}],"input_sha256":"${HASH}"}`;
 const MULTICLASS =
   '{"pipe_audit":1,"time":"2026-11-30T20:41:08.000Z","request_id":null,"model_version":"9f2c4e1a7b3d","task":"multiclass","record":1,' +
@@ -61,7 +61,7 @@ describe('decision lines', () => {
   it('shows a row per decision: time, request id, record, model version, outcome, top three reasons', () => {
     assert.match(decisionTableHeader(), /^TIME +REQUEST ID +REC +MODEL +DECISION \/ OUTPUT +TOP REASONS$/);
     const row = decisionTableRow(parseDecisionLine(BINARY)!);
-    assert.match(row, /^2026-11-30T20:41:07\.123Z  3c1d0e2a-5b7f-4d6e-9a8b-0c1d2e3f4a5b  0 +9f2c4e1a7b3d  approve \(p=0\.41\) +DebtRatio \+0\.12, age -0\.05, MonthlyIncome \+0\.01$/);
+    assert.match(row, /^2026-11-30T20:41:07\.123Z  3c1d0e2a-5b7f-4d6e-9a8b-0c1d2e3f4a5b  0 +9f2c4e1a7b3d  approve \(P\(bad\)=0\.41\) +DebtRatio \+0\.12, age -0\.05, MonthlyIncome \+0\.01$/);
     assert.doesNotMatch(row, /NumberOfDependents/);
     assert.match(decisionTableRow(parseDecisionLine(MULTICLASS)!), /  -  +1 +9f2c4e1a7b3d  b \(0\.8\) +x \+0\.3$/);
     assert.match(decisionTableRow(parseDecisionLine(REGRESSION)!), / 12\.5 +-$/);
@@ -105,13 +105,14 @@ describe('CSV export', () => {
     assert.equal(rows.length, 5);
     assert.equal(
       rows[0],
-      'time,request_id,record,model_version,task,decision,probability,prediction,input_sha256,probability_a,probability_b,' +
+      'time,request_id,record,model_version,task,decision,probability,positive_class,prediction,shap_output,input_sha256,' +
+        'probability_a,probability_b,' +
         'reason_1_feature,reason_1_contribution,reason_2_feature,reason_2_contribution,reason_3_feature,reason_3_contribution,' +
         'reason_4_feature,reason_4_contribution,value_name,value_size,value_note',
     );
-    assert.equal(rows[1], `2026-11-30T20:41:07.123Z,3c1d0e2a-5b7f-4d6e-9a8b-0c1d2e3f4a5b,0,9f2c4e1a7b3d,binary,approve,0.41,,${HASH},,,DebtRatio,0.12,age,-0.05,MonthlyIncome,0.01,NumberOfDependents,0.001,,,`);
-    assert.equal(rows[2], `2026-11-30T20:41:08.000Z,,1,9f2c4e1a7b3d,multiclass,b,,,${HASH},0.2,0.8,x,0.3,,,,,,,,,`);
-    assert.equal(rows[3], `2026-11-30T20:41:09.000Z,r-2,0,1a2b3c4d5e6f,regression,,,12.5,${HASH},,,,,,,,,,,"'=HYPERLINK(""x"")",3,"a, ""quoted"" b"`);
+    assert.equal(rows[1], `2026-11-30T20:41:07.123Z,3c1d0e2a-5b7f-4d6e-9a8b-0c1d2e3f4a5b,0,9f2c4e1a7b3d,binary,approve,0.41,bad,,log_odds,${HASH},,,DebtRatio,0.12,age,-0.05,MonthlyIncome,0.01,NumberOfDependents,0.001,,,`);
+    assert.equal(rows[2], `2026-11-30T20:41:08.000Z,,1,9f2c4e1a7b3d,multiclass,b,,,,,${HASH},0.2,0.8,x,0.3,,,,,,,,,`);
+    assert.equal(rows[3], `2026-11-30T20:41:09.000Z,r-2,0,1a2b3c4d5e6f,regression,,,,12.5,,${HASH},,,,,,,,,,,"'=HYPERLINK(""x"")",3,"a, ""quoted"" b"`);
     assert.deepEqual((await readdir(dir)).filter((f) => f.includes('tmp')), [], 'no staging files left');
   });
 

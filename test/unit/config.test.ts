@@ -63,6 +63,21 @@ describe('config validation', () => {
     invalid({ app: 'x', model: { hyperparameters: { depth: [1] } } }, /model\.hyperparameters\.depth is an array; expected a number or a string or true or false or null/);
   });
 
+  it('takes the positive class, a reference population and the SHAP space, and refuses what cannot be met', () => {
+    const model = validateConfig({ app: 'x', model: { positiveClass: 'bad', reference: { from: 'near-cutoff', size: 100, band: 0.02 }, shapOutput: 'probability' } }, 'f').model;
+    assert.deepEqual([model.positiveClass, model.reference, model.shapOutput], ['bad', { from: 'near-cutoff', size: 100, band: 0.02 }, 'probability']);
+    validateConfig({ app: 'x', model: { positiveClass: 1, reference: { from: 'file', file: 'data/prototypes.csv' } } }, 'f');
+    validateConfig({ app: 'x', model: { positiveClass: true, reference: { from: 'training' } } }, 'f');
+    invalid({ app: 'x', model: { reference: { from: 'cutoff' } } }, /model\.reference\.from is "cutoff"; expected one of "training", "near-cutoff", "file"/);
+    invalid({ app: 'x', model: { reference: { from: 'training', band: 0.1 } } }, /model\.reference\.band does not apply to from: 'training' \(it takes size\)/);
+    invalid({ app: 'x', model: { reference: { from: 'file' } } }, /model\.reference\.file is missing; from: 'file' needs the CSV/);
+    invalid({ app: 'x', model: { reference: { from: 'file', file: '/etc/passwd' } } }, /model\.reference\.file .* project-relative path/);
+    invalid({ app: 'x', model: { reference: { from: 'training', size: 0 } } }, /model\.reference\.size is 0/);
+    invalid({ app: 'x', model: { shapOutput: 'probability' } }, /model\.shapOutput is 'probability', which needs model\.reference/);
+    invalid({ app: 'x', model: { shapOutput: 'margin' } }, /model\.shapOutput is "margin"; expected one of "log_odds", "probability"/);
+    invalid({ app: 'x', model: { positiveClass: ['bad'] } }, /model\.positiveClass is an array/);
+  });
+
   it('checks defaultStage against the stages', () => {
     invalid({ app: 'x', stages: { dev: {} }, defaultStage: 'prod' }, /defaultStage is "prod"; expected one of the stages: dev/);
   });
