@@ -51,8 +51,11 @@ def test_decisions_by_default_name_output_decision_and_reasons_but_not_the_value
     out, err = capsys.readouterr()
     lines = audit_lines(out)
     assert len(lines) == 2 and all(line.keys() == {"pipe_audit", "time", "request_id", "model_version", "task",
-                                                   "record", "output", "decision", "reasons", "input_sha256"}
+                                                   "positive_class", "shap_output", "record", "output", "decision",
+                                                   "reasons", "input_sha256"}
                                    for line in lines)
+    # What the numbers are of: the probability's class, the contributions' space.
+    assert {(line["positive_class"], line["shap_output"]) for line in lines} == {(1, "probability")}
     for index, (line, answer, record) in enumerate(zip(lines, body["predictions"], records)):
         assert (line["request_id"], line["model_version"], line["task"], line["record"]) == \
                ("r-1", card["version"], "binary", index)
