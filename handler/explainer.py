@@ -31,7 +31,7 @@ import numpy as np
 from feature_cells import FeatureCells
 from path_quadrature import QuadratureLeaves
 from path_tables import UnitTables, table_entries
-from reference_groups import full_masks, read_reference, reference_groups
+from reference_groups import full_masks, group_members, read_reference
 from reference_shap import ReferenceLeaves, ReferencePairs, sigmoid_slope
 from tree_paths import ModelFormatError, leaf_paths
 
@@ -164,11 +164,8 @@ class TreeModelExplainer:
     def _probability(self, paths, n_features: int, reference: dict) -> None:
         """Every leaf from its groups, each reference row weighed per record; the rows' own margins and
         each leaf's rows in group order are found at load."""
-        x, shipped = read_reference(reference, paths, n_features)
-        groups, members = reference_groups(paths, self._cells, x, members=True)
-        if not (np.array_equal(groups.start, shipped.start) and np.array_equal(groups.pattern, shipped.pattern)
-                and np.array_equal(groups.count, shipped.count)):
-            raise ModelFormatError("the reference groups in model.json do not match its reference rows")
+        x, groups = read_reference(reference, paths, n_features)
+        members = group_members(paths, self._cells, x, groups)
         self.reference_rows = groups.n_rows
         everything = np.arange(paths.value.size)
         self._pairs = ReferencePairs(paths, self._cells, everything, groups, members)
@@ -233,7 +230,7 @@ class TreeModelExplainer:
         reference row's margin values weighed by the slope of the sigmoid between the record's output
         and the row's, (sigmoid(F) - sigmoid(f)) / (F - f)."""
         found = self._pairs.leaf_patterns(rows)
-        margin = self.init + self._pairs.margins(found[1], 1)
+        margin = self.init + self._pairs.margins(found, 1)
         weights = sigmoid_slope(margin[:, 0], self._reference_margin)
         self._pairs.accumulate(rows, out, weights, found)
         return margin

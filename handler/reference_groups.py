@@ -109,6 +109,24 @@ def reference_groups(paths: LeafPaths, cells: FeatureCells, x: np.ndarray,
     return ReferenceGroups(start, np.concatenate(patterns), np.concatenate(counts).astype(np.int64), n_rows), order
 
 
+def group_members(paths: LeafPaths, cells: FeatureCells, x: np.ndarray, groups: ReferenceGroups) -> np.ndarray:
+    """Each leaf's reference rows in group order, (leaves, n), for the groups model.json ships: the rows'
+    patterns found as the function finds a record's (a gather per feature), sorted per leaf, and checked
+    to give exactly the shipped groups."""
+    dtype = pattern_type(paths.depth)
+    find = cells.patterns(paths.slot_cond, paths.slot_leaf, paths.slot_k, paths.depth.size, dtype)
+    patterns = np.ascontiguousarray(find(cells.rows(x)).T)  # (leaves, rows)
+    order = np.argsort(patterns, axis=1, kind="stable")  # numpy sorts up to 16-bit patterns by radix
+    ordered = np.take_along_axis(patterns, order, axis=1)
+    fresh = np.ones(ordered.shape, dtype=bool)
+    fresh[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    flat = np.flatnonzero(fresh)
+    if not (flat.size == groups.pattern.size and np.array_equal(ordered.reshape(-1)[flat], groups.pattern)
+            and np.array_equal(np.diff(np.r_[flat, ordered.size]), groups.count)):
+        raise ModelFormatError("the reference groups in model.json do not match its reference rows")
+    return order.astype(np.int32)
+
+
 def _b64(values: np.ndarray, dtype: str) -> str:
     return base64.b64encode(np.ascontiguousarray(values, dtype=dtype).tobytes()).decode("ascii")
 

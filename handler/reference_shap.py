@@ -34,12 +34,9 @@ import numpy as np
 
 from feature_cells import FeatureCells
 from path_quadrature import gauss_legendre
-from reference_groups import ReferenceGroups, full_masks
+from reference_groups import ReferenceGroups, full_masks, pattern_type
 from tree_paths import LeafPaths
 
-# Elements of a request's per-pair work arrays (pairs of relevant groups and records, and their
-# expansions): a few megabytes at a time.
-PAIR_WORK = 1 << 20
 
 
 def beta_table(depth: int) -> np.ndarray:
@@ -135,13 +132,15 @@ class ReferencePairs:
         slots = np.nonzero(local[paths.slot_leaf] >= 0)[0]  # leaf-major, path order: as LeafPaths
         slot_leaf = local[paths.slot_leaf[slots]]
         self._slot_leaf = slot_leaf
-        self._slot_k = paths.slot_k[slots].astype(np.uint64)[:, None]
-        self._conditions = cells.conditions(paths.slot_cond[slots])
+        self._dtype = pattern_type(paths.depth[leaves])
+        self._patterns = cells.patterns(paths.slot_cond[slots], slot_leaf, paths.slot_k[slots], leaves.size, self._dtype)
+        # Each leaf's pattern per record in one pass: a gather per feature where the (cell x leaf) table
+        # fits (cells.patterns), as the tables' unit patterns are found.
         depth = paths.depth[leaves]
         self._leaf_slot_start = np.r_[0, np.cumsum(depth)][:-1]
-        self._has_slots = depth > 0
-        self._full = full_masks(depth)
+        self._full = full_masks(depth).astype(self._dtype)
         self._depth = depth
+        self._max_depth = max(int(depth.max(initial=0)), 1)
         self._value = paths.value[leaves]
         self._output = paths.output[leaves]
         self.n_leaves = leaves.size
@@ -151,17 +150,22 @@ class ReferencePairs:
         sizes = ends - firsts
         self._group_leaf = np.repeat(np.arange(leaves.size), sizes)
         at = np.repeat(firsts - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(self._group_leaf.size)
-        self._pattern = groups.pattern[at]
+        self._pattern = groups.pattern[at].astype(self._dtype)
         self._count = groups.count[at].astype(np.float64)
+        self._count_int = groups.count[at].astype(np.int64)
+        self._share = self._count / groups.n_rows
         self._alpha = depth[self._group_leaf] - popcount(self._pattern)  # conditions the group's rows fail
         self._group_full = self._full[self._group_leaf]
         # Per group, the slots of the conditions its rows fail: they get the hot shares.
-        bits = (self._pattern[:, None] >> np.arange(max(int(depth.max(initial=0)), 1), dtype=np.uint64)) & np.uint64(1)
+        bits = (self._pattern[:, None].astype(np.uint64) >> np.arange(max(int(depth.max(initial=0)), 1),
+                                                                       dtype=np.uint64)) & np.uint64(1)
         fails = (bits == 0) & (np.arange(bits.shape[1]) < depth[self._group_leaf][:, None])
         group_index, k = np.nonzero(fails)
-        self._failed_start = np.r_[0, np.cumsum(fails.sum(axis=1))]
-        self._failed_slot = self._leaf_slot_start[self._group_leaf[group_index]] + k
+        self._failed_count = fails.sum(axis=1)
+        self._failed_start = np.r_[0, np.cumsum(self._failed_count)]
+        failed_slot = self._leaf_slot_start[self._group_leaf[group_index]] + k
         self._beta = beta_table(int(depth.max(initial=0)))
+        self._minus_beta = -self._beta
         if members is not None:
             # Each group's rows are a run of its leaf's rows in group order: its first row's flat position.
             sizes_rows = self._count.astype(np.int64)
@@ -172,84 +176,82 @@ class ReferencePairs:
             self._member_start = self._group_leaf * groups.n_rows + within
         else:
             self._members = None
-        # Where each slot's share goes, sorted for one reduceat (as path_quadrature's).
-        target = self._output[slot_leaf] * n_feat + paths.slot_feat[slots]
-        self._order = np.argsort(target, kind="stable")
-        ordered = target[self._order]
-        self._firsts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if ordered.size else ordered
-        self._targets = ordered[self._firsts] if ordered.size else ordered
+        # Where each slot's share goes: its row of the output, (output, feature).
+        self._slot_target = self._output[slot_leaf] * n_feat + paths.slot_feat[slots]
+        self._failed_target = self._slot_target[failed_slot]
+        self._n_targets = self._output.max(initial=0) * n_feat + n_feat
 
-    def leaf_patterns(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(hot (slots, n), patterns (leaves, n) uint64): which conditions each record meets."""
-        hot = self._conditions(rows)
-        n = rows.shape[1]
-        patterns = np.zeros((self.n_leaves, n), dtype=np.uint64)
-        if hot.size:
-            shifted = hot.astype(np.uint64) << self._slot_k
-            starts = self._leaf_slot_start[self._has_slots]
-            patterns[self._has_slots] = np.bitwise_or.reduceat(shifted, starts, axis=0)
-        return hot, patterns
+    def leaf_patterns(self, rows: np.ndarray) -> np.ndarray:
+        """(n, leaves): which of each leaf's conditions each record meets (bit k: its k-th)."""
+        return self._patterns(rows)
 
     def margins(self, patterns: np.ndarray, n_outputs: int) -> np.ndarray:
         """(n, outputs): the sum of the leaves each record reaches (all conditions met), init not added."""
-        reached = patterns == self._full[:, None]
-        out = np.zeros((patterns.shape[1], n_outputs))
+        reached = patterns == self._full
+        out = np.zeros((patterns.shape[0], n_outputs))
         for k in range(n_outputs):
             mine = self._output == k
-            out[:, k] = self._value[mine] @ reached[mine]
+            out[:, k] = reached[:, mine] @ self._value[mine]
         return out
 
     def accumulate(self, rows: np.ndarray, out: np.ndarray, weights: np.ndarray | None = None,
-                   found: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+                   found: np.ndarray | None = None) -> None:
         """Adds these leaves' SHAP values for the records whose cell rows are given (features, n) to out
         (outputs x features, n). ``weights`` (R, n): each reference row's weight per record (it needs
         members); without, 1 / R. ``found``: leaf_patterns(rows), when already computed."""
         n = rows.shape[1]
-        hot, patterns = found if found is not None else self.leaf_patterns(rows)
-        cold_bits = self._depth[:, None] - popcount(patterns)  # (leaves, n)
-        share = np.zeros((self._slot_leaf.size, n))  # (slots, n)
-        cold_total = np.zeros((self.n_leaves, n))
-        step = max(1, PAIR_WORK // max(self._pattern.size, 1))
-        for first in range(0, n, step):
-            last = min(first + step, n)
-            self._pairs(patterns[:, first:last], cold_bits[:, first:last], first, n, share, cold_total,
-                        None if weights is None else weights[:, first:last])
-        share += np.where(hot, 0.0, cold_total[self._slot_leaf])
-        if self._order.size:
-            out[self._targets] += np.add.reduceat(share[self._order], self._firsts, axis=0)
+        by_record = found if found is not None else self.leaf_patterns(rows)  # (n, leaves)
+        cold_bits = self._depth - popcount(by_record)
+        weighed = None if weights is None else np.ascontiguousarray(weights.T)  # (n, R): a record's in one row
+        parts = [self._pairs(by_record[i], cold_bits[i], None if weighed is None else weighed[i]) for i in range(n)]
+        # Flat (leaf, record) and (target, record) positions of every record's shares.
+        cold_at = np.concatenate([leaf * n + i for i, (leaf, _, _, _) in enumerate(parts)])
+        hot_at = np.concatenate([target * n + i for i, (_, _, target, _) in enumerate(parts)])
+        cold = np.concatenate([part[1] for part in parts])
+        hot_share = np.concatenate([part[3] for part in parts])
+        # (bincount answers integers where it is given no pairs at all.)
+        shares = np.bincount(hot_at, weights=hot_share, minlength=self._n_targets * n).astype(np.float64, copy=False)
+        # The cold share of each (leaf, record) goes to every condition of the leaf the record fails.
+        cold_total = np.bincount(cold_at, weights=cold, minlength=self.n_leaves * n)
+        keys = np.flatnonzero(cold_total)
+        if keys.size:
+            total = cold_total[keys]
+            leaf, record = keys // n, keys % n
+            failed = (~by_record[record, leaf] & self._full[leaf]).astype(np.uint64)
+            bits = (failed[:, None] >> np.arange(self._max_depth, dtype=np.uint64)) & np.uint64(1)
+            key, k = np.divmod(np.flatnonzero(bits), self._max_depth)
+            targets = self._slot_target[self._leaf_slot_start[leaf[key]] + k]
+            shares += np.bincount(targets * n + record[key], weights=total[key], minlength=shares.size)
+        out[: self._n_targets] += shares.reshape(self._n_targets, n)
 
-    def _pairs(self, patterns: np.ndarray, cold_bits: np.ndarray, offset: int, n: int, share: np.ndarray,
-               cold_total: np.ndarray, weights: np.ndarray | None) -> None:
-        """The shares of records [offset, offset + patterns' columns): each relevant (group, record)
-        pair's cold share into cold_total (leaves, n), its hot shares into share (slots, n)."""
+    def _pairs(self, patterns: np.ndarray, cold_bits: np.ndarray,
+               weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """One record's shares (its patterns and failed-condition counts per leaf, its weights (R,) of the
+        reference rows or None) from its relevant groups: (leaves and their cold shares, targets and the
+        hot shares)."""
         # A group is relevant where every condition is met by the record or by the group's rows.
-        relevant = (self._pattern[:, None] | patterns[self._group_leaf]) == self._group_full[:, None]
-        group, record = np.nonzero(relevant)
+        group = np.flatnonzero((self._pattern | patterns[self._group_leaf]) == self._group_full)
         if not group.size:
-            return
-        if weights is None:
-            mass = self._count[group] / self._n_rows
-        else:
-            mass = self._weighted_mass(group, record, weights)
+            return np.zeros(0, dtype=np.intp), np.zeros(0), np.zeros(0, dtype=np.intp), np.zeros(0)
+        mass = self._share[group] if weights is None else self._weighted_mass(group, weights)
         leaf = self._group_leaf[group]
-        alpha, beta = self._alpha[group], cold_bits[leaf, record]
+        alpha, beta = self._alpha[group], cold_bits[leaf]
         value = self._value[leaf] * mass
-        column = record + offset
-        # Cold features of the record (met by the reference rows only): -v B(alpha + 1, beta) each.
-        cold = -value * self._beta[alpha + 1, beta]
-        cold_total += np.bincount(leaf * n + column, weights=cold, minlength=cold_total.size).reshape(cold_total.shape)
+        # Cold features of the record (met by the reference rows only): -v B(alpha + 1, beta) each, per leaf.
+        cold = value * self._minus_beta[alpha + 1, beta]
         # The conditions the group's rows fail (met by the record only): v B(alpha, beta + 1) each.
         hot = value * self._beta[alpha, beta + 1]
-        counts = self._failed_start[group + 1] - self._failed_start[group]
-        which = np.repeat(np.arange(group.size), counts)
-        position = np.repeat(self._failed_start[group] - np.r_[0, np.cumsum(counts)[:-1]], counts) + np.arange(which.size)
-        slots = self._failed_slot[position]
-        share += np.bincount(slots * n + column[which], weights=hot[which], minlength=share.size).reshape(share.shape)
+        counts = self._failed_count[group]
+        firsts = np.cumsum(counts) - counts
+        targets = self._failed_target[np.repeat(self._failed_start[group] - firsts, counts)
+                                      + np.arange(int(firsts[-1] + counts[-1]))]
+        return leaf, cold, targets, np.repeat(hot, counts)
 
-    def _weighted_mass(self, group: np.ndarray, record: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """Per relevant (group, record): the mean over R of the weights of the group's rows."""
-        sizes = self._count[group].astype(np.int64)
-        which = np.repeat(np.arange(group.size), sizes)
-        position = np.repeat(self._member_start[group] - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(which.size)
-        taken = weights[self._members[position], record[which]]
-        return np.bincount(which, weights=taken, minlength=group.size) / self._n_rows
+    def _weighted_mass(self, group: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Per relevant group of one record: the mean over R of the weights (R,) of the group's rows. A
+        group's rows are a run of its leaf's row order, so the runs are laid end to end and summed run
+        by run."""
+        sizes = self._count_int[group]
+        firsts = np.cumsum(sizes) - sizes
+        at = np.repeat(self._member_start[group] - firsts, sizes) + np.arange(int(firsts[-1] + sizes[-1]))
+        return np.add.reduceat(weights[self._members[at]], firsts) / self._n_rows

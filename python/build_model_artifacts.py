@@ -96,6 +96,7 @@ def load(args: argparse.Namespace) -> tuple[Table, dict]:
     table = Table(frame, list(CREDIT_FEATURES), {f: "number" for f in CREDIT_FEATURES}, CREDIT_TARGET,
                   frame_sha256(frame))
     args.spec = {**CREDIT_EXAMPLE, **args.spec,
+                 "decision": {**CREDIT_EXAMPLE["decision"], **args.spec.get("decision", {})},
                  "reasons": {**CREDIT_EXAMPLE["reasons"], **args.spec.get("reasons", {})}}
     return table, {"kind": "synthetic", "rows": args.rows, "seed": args.seed, "sha256": table.sha256}
 

@@ -139,7 +139,9 @@ def shap_oracle(estimator, x_est: np.ndarray, r_est: np.ndarray, probability: bo
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            explainer = shap.TreeExplainer(estimator, data=r_est, feature_perturbation="interventional",
+            # A masker of all the rows: given the rows as data, shap silently keeps a sample of 100.
+            background = shap.maskers.Independent(r_est, max_samples=len(r_est))
+            explainer = shap.TreeExplainer(estimator, data=background, feature_perturbation="interventional",
                                            model_output="probability" if probability else "raw")
             values = np.asarray(explainer.shap_values(x_est, check_additivity=False), dtype=np.float64)
         expected = np.asarray(explainer.expected_value, dtype=np.float64).reshape(-1)

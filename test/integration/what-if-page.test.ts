@@ -28,6 +28,9 @@ const skipReason = process.env.CI === 'true' || existsSync(CHROMIUM)
 
 interface Card {
   name: string;
+  positive_class: number;
+  target: string;
+  reference: { description: string; rows: number; threshold: number };
   features: { name: string; type: string; missing: string }[];
   example_request: Record<string, number | null>;
   shap_output: string;
@@ -66,6 +69,9 @@ describe(skipReason ? `what-if page in a browser (skipped: ${skipReason})` : 'wh
         seed: 3,
         hyperparameters: { n_estimators: 12, max_depth: 5, max_leaf_nodes: 20 },
         constraints: { age: { integer: true, min: 18, max: 120 } },
+        // Explained against applicants approved just below a 30% cutoff, as a lender would choose.
+        decision: { threshold: 0.3 },
+        reference: { from: 'near-cutoff', size: 60, band: 0.1 },
       },
     }, { sharedEnv: true }));
     const packaged = await runPipe(['package'], { cwd: dir });
@@ -218,6 +224,11 @@ describe(skipReason ? `what-if page in a browser (skipped: ${skipReason})` : 'wh
     assert.equal(await chart.getAttribute('role'), 'img');
     assert.match((await page.textContent('#chart-title')) ?? '', /SHAP/);
     assert.match((await page.textContent('#chart-desc')) ?? '', /base value .* ends at/);
+    // What the explanation is measured against, and of which class the probability is.
+    assert.match(card.reference.description, /^(60 training rows scored within 10 points|the 60 training rows scored nearest) below the 30% cutoff \(approve\)/);
+    assert.equal(await page.textContent('#measured-against'), `Explained compared with ${card.reference.description}.`);
+    assert.ok(((await page.textContent('#chart-desc')) ?? '').includes(`(the model's average over ${card.reference.description})`));
+    assert.match((await page.textContent('#headline')) ?? '', new RegExp(`^Probability that ${card.target} is ${card.positive_class}: `));
     const stripedUp = await page.locator('#chart rect.bar.up').first().getAttribute('fill');
     const solidDown = await page.locator('#chart rect.bar.down').first().getAttribute('fill');
     assert.notEqual(stripedUp, solidDown, 'raising and lowering bars differ by more than a colour: a pattern');

@@ -87,10 +87,7 @@ def test_both_table_layouts(monkeypatch, layout, row_entries):
     assert ours._tables.layout == layout
 
 
-def test_many_records_in_pair_chunks(monkeypatch):
-    import reference_shap
-
-    monkeypatch.setattr(reference_shap, "PAIR_WORK", 7)
+def test_many_records_from_pairs(monkeypatch):
     monkeypatch.setattr(explainer, "TABLE_BUDGET", -1)
     assert_exact(random_ensemble(8, trees=3, depth=5, outputs=1), records(9, 30), records(10, 8), True)
     assert_exact(random_ensemble(8, trees=3, depth=5, outputs=2), records(9, 30), records(10, 8))
