@@ -226,7 +226,7 @@ describe(skipReason ? `what-if page in a browser (skipped: ${skipReason})` : 'wh
     assert.match((await page.textContent('#chart-desc')) ?? '', /base value .* ends at/);
     // What the explanation is measured against, and of which class the probability is.
     assert.match(card.reference.description, /^(60 training rows scored within 10 points|the 60 training rows scored nearest) below the 30% cutoff \(approve\)/);
-    assert.equal(await page.textContent('#measured-against'), `Explained compared with ${card.reference.description}.`);
+    assert.equal(await page.textContent('#measured-against'), `Measured against ${card.reference.description}.`);
     assert.ok(((await page.textContent('#chart-desc')) ?? '').includes(`(the model's average over ${card.reference.description})`));
     assert.match((await page.textContent('#headline')) ?? '', new RegExp(`^Probability that ${card.target} is ${card.positive_class}: `));
     const stripedUp = await page.locator('#chart rect.bar.up').first().getAttribute('fill');
