@@ -65,7 +65,7 @@ describe('config validation', () => {
 
   it('takes the positive class, a reference population and the SHAP space, and refuses what cannot be met', () => {
     const model = validateConfig({ app: 'x', model: { positiveClass: 'bad', reference: { from: 'near-cutoff', size: 100, band: 0.02 }, shapOutput: 'probability' } }, 'f').model;
-    assert.deepEqual([model.positiveClass, model.reference, model.shapOutput], ['bad', { from: 'near-cutoff', size: 100, band: 0.02 }, 'probability']);
+    assert.deepEqual([model?.positiveClass, model?.reference, model?.shapOutput], ['bad', { from: 'near-cutoff', size: 100, band: 0.02 }, 'probability']);
     validateConfig({ app: 'x', model: { positiveClass: 1, reference: { from: 'file', file: 'data/prototypes.csv' } } }, 'f');
     validateConfig({ app: 'x', model: { positiveClass: true, reference: { from: 'training' } } }, 'f');
     invalid({ app: 'x', model: { reference: { from: 'cutoff' } } }, /model\.reference\.from is "cutoff"; expected one of "training", "near-cutoff", "file"/);
