@@ -59,16 +59,7 @@ def game_values(ensemble: dict, x, n_features: int) -> np.ndarray:
 def shapley(ensemble: dict, x, n_features: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(shap (n, K, F), base value (K,), margin (n, K)) of the path-dependent game."""
     v = game_values(ensemble, x, n_features)
-    phi = np.zeros((v.shape[1], v.shape[2], n_features))
-    for f in range(n_features):
-        for subset in range(2 ** n_features):
-            if subset >> f & 1:
-                continue
-            size = bin(subset).count("1")
-            weight = math.factorial(size) * math.factorial(n_features - size - 1) / math.factorial(n_features)
-            phi[:, :, f] += weight * (v[subset | (1 << f)] - v[subset])
-    return phi, v[0, 0], v[-1]
-
+    return _shapley_of(v, n_features), v[0, 0], v[-1]
 
 
 def _shapley_of(v: np.ndarray, n_features: int) -> np.ndarray:
