@@ -63,6 +63,21 @@ class Batch(NamedTuple):
     records: list[dict]  # the records as sent
 
 
+class _RepeatedKey(Exception):
+    def __init__(self, key: str):
+        self.key = key
+
+
+def _object(pairs: list) -> dict:
+    """A JSON object; a key given twice is refused (json.loads would keep the last one silently, so the
+    model could read one value and a proxy or a log reader the other)."""
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set = set()
+        raise _RepeatedKey(next(key for key, _ in pairs if key in seen or seen.add(key)))
+    return result
+
+
 def parse_body(body: bytes) -> object:
     if not body.strip():
         raise RequestError(400, "empty_body", "the body is empty: send a JSON object of features or an array of them")
@@ -71,7 +86,10 @@ def parse_body(body: bytes) -> object:
     except UnicodeDecodeError as err:
         raise RequestError(400, "invalid_encoding", f"the body is not UTF-8 (byte {err.start})") from err
     try:
-        return json.loads(text, parse_constant=NonFinite)
+        return json.loads(text, parse_constant=NonFinite, object_pairs_hook=_object)
+    except _RepeatedKey as err:
+        raise RequestError(400, "duplicate_key", f"the key {err.key!r} appears twice in one object; send each "
+                                                 "feature once", field=err.key) from None
     except json.JSONDecodeError as err:
         raise RequestError(400, "invalid_json", f"the body is not valid JSON: {err.msg} at line {err.lineno} "
                                                 f"column {err.colno}") from err

@@ -35,6 +35,8 @@ from tabular_data import DataError, Table, frame_sha256, infer_task, read_table
 SYNTHETIC_ROWS = 20_000
 SPEC_KEYS = {"features", "exclude", "required", "constraints", "unseenCategories", "decision", "reasons", "name",
              "description", "positiveClass", "reference", "shapOutput"}
+# The built-in example's forest, when it is given no hyperparameters of its own.
+CREDIT_EXAMPLE_PARAMS = {"random_forest": {"n_estimators": 50, "max_depth": 6, "max_leaf_nodes": 30}}
 CREDIT_EXAMPLE = {"name": "credit-default-risk",
                   "description": "Probability of serious delinquency within two years, with exact SHAP values "
                                  "per feature.",
@@ -95,6 +97,8 @@ def load(args: argparse.Namespace) -> tuple[Table, dict]:
     frame = frame[[*CREDIT_FEATURES, CREDIT_TARGET]]
     table = Table(frame, list(CREDIT_FEATURES), {f: "number" for f in CREDIT_FEATURES}, CREDIT_TARGET,
                   frame_sha256(frame))
+    if not args.params:
+        args.params = dict(CREDIT_EXAMPLE_PARAMS.get(args.estimator, {}))
     args.spec = {**CREDIT_EXAMPLE, **args.spec,
                  "decision": {**CREDIT_EXAMPLE["decision"], **args.spec.get("decision", {})},
                  "reasons": {**CREDIT_EXAMPLE["reasons"], **args.spec.get("reasons", {})}}

@@ -15,10 +15,9 @@ ESTIMATORS = ("random_forest", "extra_trees", "decision_tree", "gradient_boostin
 # Estimators whose trees route missing values themselves (scikit-learn >= 1.4 trees and forests too).
 NATIVE_MISSING = {"random_forest", "extra_trees", "decision_tree", "hist_gradient_boosting", "lightgbm", "xgboost"}
 NATIVE_CATEGORIES = {"hist_gradient_boosting", "lightgbm"}
-DEFAULT_PARAMS = {
-    "random_forest": {"n_estimators": 50, "max_depth": 6, "max_leaf_nodes": 30},
-    "lightgbm": {"verbose": -1},
-}
+# Library settings that are not the model's: LightGBM's log level. A user's hyperparameters reach the
+# estimator as written, over the library's own defaults.
+DEFAULT_PARAMS = {"lightgbm": {"verbose": -1}}
 # Levels a categorical column may have: HistGradientBoosting's bins, else a bound that catches ids.
 MAX_CATEGORIES = 1000
 

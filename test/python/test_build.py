@@ -3,6 +3,8 @@
 import hashlib
 import json
 
+import joblib
+
 from conftest import run_build
 from test_credit_data import kaggle_csv
 
@@ -41,12 +43,22 @@ def test_artifacts_are_complete_and_consistent(artifacts):
     assert b"pickle" not in model_bytes and set(card["example_request"]) == {f["name"] for f in document["features"]}
 
 
-def test_params_override_defaults_and_progress_is_printed(tmp_path):
+def test_params_reach_the_estimator_as_written_and_progress_is_printed(tmp_path):
     result = run_build(tmp_path, "--rows", "2000", "--params", '{"n_estimators": 7, "max_depth": 3}')
     assert result.returncode == 0, result.stderr
     card = json.loads((tmp_path / "model_card.json").read_text())
-    assert card["model"]["params"] == {"n_estimators": 7, "max_depth": 3, "max_leaf_nodes": 30, "random_state": 0}
+    assert card["model"]["params"] == {"n_estimators": 7, "max_depth": 3, "random_state": 0}
+    # Nothing of the example's own settings (max_leaf_nodes 30) is added to a user's.
+    pipeline = joblib.load(tmp_path / "model.joblib")
+    assert pipeline.named_steps["model"].get_params()["max_leaf_nodes"] is None
     assert "proof passed" in result.stdout and "training RandomForestClassifier" in result.stdout
+
+
+def test_the_example_without_hyperparameters_uses_its_own(tmp_path):
+    result = run_build(tmp_path, "--rows", "2000")
+    assert result.returncode == 0, result.stderr
+    card = json.loads((tmp_path / "model_card.json").read_text())
+    assert card["model"]["params"] == {"n_estimators": 50, "max_depth": 6, "max_leaf_nodes": 30, "random_state": 0}
 
 
 def test_kaggle_csv_trains(tmp_path):

@@ -120,6 +120,9 @@ def bad_records(card):
         (json.dumps({**ok, "age": [40]}), 400, "wrong_type", "age"),
         (json.dumps([ok, {**ok, "colour": 1}]), 400, "unknown_feature", "colour"),
         (json.dumps({k: v for k, v in ok.items() if k != "DebtRatio"}), 400, "missing_feature", "DebtRatio"),
+        # The same key twice: one value for the model, another for whoever reads the first.
+        (json.dumps(ok)[:-1] + ', "age": "x"}', 400, "duplicate_key", "age"),
+        (json.dumps([ok, ok])[:-2] + ', "age": 40}]', 400, "duplicate_key", "age"),
         (json.dumps(ok).replace('"DebtRatio": ' + json.dumps(ok["DebtRatio"]), '"DebtRatio": NaN'), 400,
          "non_finite_number", "DebtRatio"),
         (json.dumps(ok).replace('"DebtRatio": ' + json.dumps(ok["DebtRatio"]), '"DebtRatio": -Infinity'), 400,
