@@ -29,7 +29,8 @@ from .interventional import SHAP_TOLERANCE as INTERVENTIONAL_TOLERANCE
 from .interventional import check_space, direct_oracle, encode, reference_summary, shap_oracle
 from .features import InputColumn, input_columns, split_pipeline
 from .model_format import FORMAT, ExportError, pack_trees
-from .proof import Proof, ProofError, check_reasons, check_rows, handler_modules, prove
+from .handler_code import handler_modules
+from .proof import Proof, ProofError, check_reasons, check_rows, prove
 
 __all__ = ["ExportError", "ExportResult", "ProofError", "SUPPORTED", "canonical_json", "export_model"]
 

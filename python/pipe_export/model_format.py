@@ -49,6 +49,8 @@ import base64
 
 import numpy as np
 
+from .handler_code import handler_modules
+
 FORMAT = "pipe.tree-model.v3"
 TASKS = ("binary", "multiclass", "regression")
 LINKS = ("identity", "sigmoid", "softmax")
@@ -62,8 +64,6 @@ class ExportError(Exception):
 def pack_trees(ensemble: dict) -> dict:
     """The ensemble with each tree's numeric fields as base64 strings of their binary values, in the
     types the function's reader (handler/tree_paths.py PACKED) decodes."""
-    from .proof import handler_modules
-
     [tree_paths] = handler_modules("tree_paths")
     trees = []
     for tree in ensemble["trees"]:
@@ -82,8 +82,6 @@ def leaf_margins(ensemble: dict, x: np.ndarray) -> np.ndarray:
     """The format's own prediction, read off the trees: ``init[k]`` plus the value of the leaf each record
     reaches in every tree of output ``k``. x: (n, features) as the function's records (category codes,
     NaN for missing). Returns (n, K). A walk down the trees, independent of the SHAP algorithms."""
-    from .proof import handler_modules
-
     [tree_paths] = handler_modules("tree_paths")
     x = np.asarray(x, dtype=np.float64).astype(ensemble["compare"]).astype(np.float64)
     margin = np.tile(np.asarray(ensemble["init"], dtype=np.float64), (x.shape[0], 1))

@@ -16,14 +16,14 @@ For probabilities and log-odds the scale is 1: as strict as absolute tolerances.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-HANDLER_DIR = Path(__file__).resolve().parents[2] / "handler"
+from .handler_code import handler_modules
+from .model_format import ExportError, leaf_margins
+
 SHAP_TOLERANCE = 1e-6
 PREDICTION_TOLERANCE = 1e-9
 
@@ -42,21 +42,8 @@ class Proof(NamedTuple):
     base_value: list[float]
 
 
-def handler_modules(*names: str) -> list:
-    """The function's own modules, imported from handler/ (they need numpy only)."""
-    import importlib
-
-    sys.path.insert(0, str(HANDLER_DIR))
-    try:
-        return [importlib.import_module(name) for name in names]
-    finally:
-        sys.path.remove(str(HANDLER_DIR))
-
-
 def check_reasons(settings: dict, features: list[dict]) -> dict:
     """The reasons settings for model.json, each template compiled by the function's own code now."""
-    from .model_format import ExportError
-
     [reasons] = handler_modules("reasons")
     names = {f["name"]: f["type"] for f in features}
     unknown = sorted((set(settings.get("templates") or {}) | set(settings.get("exclude") or [])) - set(names))
@@ -137,8 +124,6 @@ def prove(document: dict, model, frame: pd.DataFrame, reference, positive: int =
     if not prediction_diff <= prediction_tolerance:
         failures.append(f"predictions differ from the estimator's by {prediction_diff:.3g} "
                         f"(> {prediction_tolerance:.3g})")
-    from .model_format import leaf_margins
-
     reached = leaf_margins(document["ensemble"], batch.x)
     if runtime.space == "probability":  # the values add up to the probability
         reached = 1.0 / (1.0 + np.exp(-reached))

@@ -6,7 +6,7 @@ import { loadConfig } from '../config/load.js';
 import { RUNNER_CHOICES, type RunnerChoice } from '../config/schema.js';
 import { EXIT, PipeError, UsageError, exitCodeOf } from '../errors.js';
 import { errorSummary, executeRun, forcedExitSummary, interruptedSummary } from '../executor/executor.js';
-import { closestName } from '../graph/graph.js';
+import { closestName } from '../util/closest-name.js';
 import { checkUserTasks } from '../graph/user-task-checks.js';
 import { GithubActionsReporter } from '../reporter/github-actions-reporter.js';
 import { JsonReporter } from '../reporter/json-reporter.js';

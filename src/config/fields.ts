@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { closestName } from '../graph/graph.js';
+import { closestName } from '../util/closest-name.js';
 
 /**
  * The building blocks of the config schema: valibot schemas whose messages say what was written and

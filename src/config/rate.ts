@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { closestName } from '../graph/graph.js';
+import { closestName } from '../util/closest-name.js';
 
 const UNITS = ['minute', 'minutes', 'hour', 'hours', 'day', 'days'] as const;
 const EXAMPLE = 'a rate such as "5 minutes", "1 hour" or "1 day" (a positive whole number, then minute(s), hour(s) or day(s)), or false';

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import type { ResolvedConfig } from '../config/resolved.js';
 import { InternalError } from '../errors.js';
@@ -93,4 +94,18 @@ export function containerSpec(
       ...(config.docker.network ? { NetworkMode: config.docker.network } : {}),
     },
   };
+}
+
+/** A long-lived container attached to stdin, stdout and stderr (a served function). */
+export interface AttachedContainer {
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** Sends a signal to the container's main process; a container already gone is not an error. */
+  kill(signal: string): Promise<void>;
+  /**
+   * The exit code (null when the engine lost it), once the container has exited and stdout/stderr have
+   * been ended; the container is removed by then.
+   */
+  readonly exited: Promise<number | null>;
 }

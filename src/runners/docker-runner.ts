@@ -1,12 +1,13 @@
 import os from 'node:os';
-import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream';
+import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import { json } from 'node:stream/consumers';
 import type Docker from 'dockerode';
 import type { ResolvedConfig } from '../config/resolved.js';
 import { CommandError, InternalError, InterruptedError, PipeError } from '../errors.js';
 import type { StepReporter } from '../reporter/reporter.js';
 import { formatCommand } from '../util/format-command.js';
-import { containerSpec } from './docker-container.js';
+import { dockerLauncher } from '../runtime/docker-launch.js';
+import { containerSpec, type AttachedContainer } from './docker-container.js';
 import { containerStartError } from './container-start-error.js';
 import { connectEngine, engineLocation, pingEngine, type EngineLocation } from './docker-engine.js';
 import { checkImagePython, engineMessage, ensureImage, localImageId } from './docker-image.js';
@@ -34,20 +35,6 @@ export interface DockerRunnerOptions {
 
 /** What the planner records for an image the engine does not have yet. */
 const IMAGE_NOT_PRESENT = 'not present locally (would be pulled)';
-
-/** A long-lived container attached to stdin, stdout and stderr (a served function). */
-export interface AttachedContainer {
-  readonly stdin: Writable;
-  readonly stdout: Readable;
-  readonly stderr: Readable;
-  /** Sends a signal to the container's main process; a container already gone is not an error. */
-  kill(signal: string): Promise<void>;
-  /**
-   * The exit code (null when the engine lost it), once the container has exited and stdout/stderr have
-   * been ended; the container is removed by then.
-   */
-  readonly exited: Promise<number | null>;
-}
 
 interface Captured {
   stdout: string;
@@ -131,7 +118,6 @@ export class DockerRunner implements Runner {
 
   /** On this runner a served function runs in the build image, whose Python is the Lambda runtime's. */
   async functionHost(): Promise<FunctionHost> {
-    const { dockerLauncher } = await import('../runtime/docker-launch.js');
     return { launch: dockerLauncher(this, this.config), python: this.python, where: `in docker ${this.image}` };
   }
 

@@ -2,8 +2,7 @@ import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import type Docker from 'dockerode';
 import type { ResolvedConfig } from '../config/resolved.js';
-import { containerSpec, isAwsCredentialVariable } from '../runners/docker-container.js';
-import type { AttachedContainer } from '../runners/docker-runner.js';
+import { containerSpec, isAwsCredentialVariable, type AttachedContainer } from '../runners/docker-container.js';
 import { runtimeArgs, type FunctionLauncher, type LaunchRequest, type ProcessExit } from './function-process.js';
 import { runtimeScript } from './runtime-files.js';
 

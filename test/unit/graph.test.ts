@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { analyzeGraph, closestName } from '../../src/graph/graph.js';
+import { analyzeGraph } from '../../src/graph/graph.js';
+import { closestName } from '../../src/util/closest-name.js';
 import { ConfigError, UsageError, exitCodeOf } from '../../src/errors.js';
 import { checkUserTasks, userTaskIssues } from '../../src/graph/user-task-checks.js';
 
