@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { ResolvedConfig } from '../src/config/resolved.js';
 import type { TaskDefinition } from '../src/task.js';
-import { explainVendorFailure } from '../src/packaging/missing-wheels.js';
+import { explainTrainingFailure, explainVendorFailure } from '../src/packaging/missing-wheels.js';
 import { pipPlatforms, runtimePythonVersion } from '../src/lambda/facts.js';
 import { envPaths, requireProjectFiles, runtimeRequirements } from '../src/project-paths.js';
 
@@ -43,7 +43,12 @@ export const envTask: TaskDefinition = {
     await runner.exec(
       { command: [`${venv}/bin/python`, '-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', ...trainingRequirementFiles(config).flatMap((file) => ['-r', file])], env },
       { ...io, reporter: train },
-    );
+    ).catch((error: unknown) => {
+      throw explainTrainingFailure(error, {
+        requirements: trainingRequirementFiles(config), pythonVersion: runner.pythonVersion, runner: runner.kind,
+        env: runner.kind === 'docker' ? { ...env, ...config.docker.env } : env,
+      });
+    });
     train.done();
 
     const vendor = ctx.reporter.step(`runtime deps for ${config.runtime} ${config.architecture}`);

@@ -58,3 +58,56 @@ export function explainVendorFailure(error: unknown, request: VendorRequest): un
     cause: error,
   });
 }
+
+/** What the training environment's install asked pip for: the build's own Python, from the files listed. */
+export interface TrainingRequest {
+  /** Project-relative requirements files: "python/requirements.txt", ... */
+  requirements: readonly string[];
+  /** "3.11.9": the runner's interpreter. */
+  pythonVersion: string;
+  runner: RunnerKind;
+  /** The pip settings the step ran with (buildEnv, and docker.env in a container). */
+  env: Readonly<Record<string, string>>;
+}
+
+/** Where pip looked, in words, from the settings it was given. */
+function pipSources(env: Readonly<Record<string, string>>, runner: RunnerKind): string {
+  const noIndex = env.PIP_NO_INDEX !== undefined && env.PIP_NO_INDEX !== '0' && env.PIP_NO_INDEX.toLowerCase() !== 'false';
+  const asked = [
+    !noIndex && env.PIP_INDEX_URL && `the index ${env.PIP_INDEX_URL}`,
+    !noIndex && env.PIP_EXTRA_INDEX_URL && `the extra index ${env.PIP_EXTRA_INDEX_URL}`,
+    env.PIP_FIND_LINKS && `the wheelhouse ${env.PIP_FIND_LINKS}`,
+  ].filter((source): source is string => Boolean(source));
+  if (asked.length) return asked.join(', ');
+  if (noIndex) return 'no index at all (PIP_NO_INDEX is set, and no PIP_FIND_LINKS)';
+  return runner === 'docker'
+    ? "pip's default index (PyPI): the build container reads neither the host's pip configuration nor its wheels"
+    : "pip's own configuration on this machine (PyPI unless pip.conf or PIP_INDEX_URL says otherwise)";
+}
+
+/**
+ * The training environment's install found no distribution for a requirement (xgboost where the index
+ * has no wheel, a typo in python/requirements.txt): which package, which files ask for it, where pip
+ * looked, and how to point it elsewhere. Other failures pass through unchanged.
+ */
+export function explainTrainingFailure(error: unknown, request: TrainingRequest): unknown {
+  if (!(error instanceof CommandError)) return error;
+  const tail = error.stderrTail.join('\n');
+  const requirement = NO_MATCH.exec(tail)?.[1] ?? NO_VERSION.exec(tail)?.[1];
+  if (!requirement) return error;
+  const listed = NO_VERSION.exec(tail)?.[2]?.trim();
+  const versions = listed && listed !== 'none' ? `only other versions: ${listed}` : 'no distribution of it';
+  const container =
+    request.runner === 'docker' ? " In the build container a wheelhouse must also be mounted: docker: { binds: ['/srv/wheels:/srv/wheels:ro'] }." : '';
+  return new PipeError(
+    'TRAINING_PACKAGE_NOT_FOUND',
+    `The training environment cannot install ${requirement} (from ${request.requirements.join(' or ')}): pip looked in ` +
+      `${pipSources(request.env, request.runner)} for Python ${request.pythonVersion}, and found ${versions}.`,
+    {
+      hint:
+        `Point pip at an index or a wheelhouse that has ${requirement.split(/[=<>!~ ]/)[0]}, in pipeline.config.ts: ` +
+        `buildEnv: { PIP_INDEX_URL: 'https://pypi.example/simple' } or buildEnv: { PIP_FIND_LINKS: '/srv/wheels' }.${container}`,
+      cause: error,
+    },
+  );
+}

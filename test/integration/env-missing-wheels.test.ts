@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { explainVendorFailure } from '../../src/packaging/missing-wheels.js';
+import { explainTrainingFailure, explainVendorFailure } from '../../src/packaging/missing-wheels.js';
 import { CommandError, PipeError } from '../../src/errors.js';
 import { makeProject, runPipe } from '../support/cli.js';
 
@@ -55,6 +55,38 @@ describe('runtime wheels that cannot be found', () => {
       assert.match(r.stderr, /Python 3\.12 \(cp312\) binary wheels for platforms manylinux2014_x86_64/);
       assert.match(r.stderr, /hint: .*PIP_FIND_LINKS/);
       assert.doesNotMatch(r.stderr, /bug in pipe/);
+    });
+  });
+
+  describe('a training package no index has (xgboost), through the real CLI and pip', () => {
+    let dir: string;
+    let cleanup: () => Promise<void>;
+    before(async () => {
+      ({ dir, cleanup } = await makeProject({
+        'pipeline.config.ts':
+          "export default { app: 'nowheel', runtime: 'python3.11', runner: 'local', model: { estimator: 'xgboost' }, " +
+          "buildEnv: { PIP_RETRIES: '0', PIP_NO_INDEX: '1', PIP_FIND_LINKS: '/nonexistent/wheels' } };\n",
+        'python/requirements.txt': '# nothing else to train with\n',
+        'python/requirements-xgboost.txt': 'xgboost-not-on-any-index>=1.7\n',
+        'handler/requirements.txt': '# nothing\n',
+      }));
+    });
+    after(() => cleanup());
+
+    it('names the package, the file asking for it, where pip looked and how to point it elsewhere', async () => {
+      const r = await runPipe(['env'], { cwd: dir });
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, /The training environment cannot install xgboost-not-on-any-index>=1\.7 \(from python\/requirements\.txt or python\/requirements-xgboost\.txt\)/);
+      assert.match(r.stderr, /pip looked in the wheelhouse \/nonexistent\/wheels for Python 3\.11/);
+      assert.match(r.stderr, /hint: .*PIP_INDEX_URL.*PIP_FIND_LINKS/);
+    });
+
+    it('says the container reads no host configuration when nothing points pip anywhere', () => {
+      const failed = new CommandError({ command: 'pip install', exitCode: 1, where: 'docker img', stderrTail: ['ERROR: No matching distribution found for xgboost>=1.7'] });
+      const error = explainTrainingFailure(failed, { requirements: ['python/requirements.txt'], pythonVersion: '3.11.2', runner: 'docker', env: {} }) as PipeError;
+      assert.equal(error.code, 'TRAINING_PACKAGE_NOT_FOUND');
+      assert.match(error.message, /pip's default index \(PyPI\): the build container reads neither the host's pip configuration/);
+      assert.match(error.hint ?? '', /binds/);
     });
   });
 });
