@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import { CommandError, InterruptedError, PipeError } from '../errors.js';
 import type { StepReporter } from '../reporter/reporter.js';
 import { formatCommand } from '../util/format-command.js';
@@ -33,6 +32,9 @@ export async function spawnStreaming(opts: SpawnOptions): Promise<{ stdout: stri
   const display = opts.display ?? formatCommand(opts.argv);
   if (opts.signal.aborted) throw new InterruptedError(`Interrupted: ${display}`);
   const tail = new LineTail(STDERR_TAIL_LINES);
+  // Loaded when a step first runs: a run whose tasks are all up to date never pays for execa's import.
+  const { execa } = await import('execa');
+  if (opts.signal.aborted) throw new InterruptedError(`Interrupted: ${display}`);
   const subprocess = execa(file, args, {
     cwd: opts.cwd,
     env: { ...opts.env },

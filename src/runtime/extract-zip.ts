@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import { mkdir } from 'node:fs/promises';
 import { PipeError } from '../errors.js';
 import { runtimeScript } from './runtime-files.js';
@@ -17,6 +16,7 @@ export interface ExtractedZip {
 export async function extractZip(zipPath: string, destDir: string, options: { python?: string } = {}): Promise<ExtractedZip> {
   const python = options.python ?? 'python3';
   await mkdir(destDir, { recursive: true });
+  const { execa } = await import('execa');
   const result = await execa(python, ['-I', '-S', runtimeScript('unzip.py'), zipPath, destDir], { stdin: 'ignore', reject: false });
   if (result.exitCode === undefined && result.signal === undefined) {
     throw new PipeError('PYTHON_NOT_FOUND', `Cannot run "${python}" to extract ${zipPath}`, {

@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import type { Readable, Writable } from 'node:stream';
 import { runtimeScript } from './runtime-files.js';
 
@@ -44,7 +43,9 @@ export function runtimeArgs(codeDir: string, layerDirs: readonly string[], handl
 }
 
 /** The default launcher: the host's Python, isolated (`-I -S`) so only the function's files import. */
-export function spawnFunctionProcess(request: LaunchRequest): FunctionProcess {
+export async function spawnFunctionProcess(request: LaunchRequest): Promise<FunctionProcess> {
+  // Loaded when a function first starts, not with every task that could start one.
+  const { execa } = await import('execa');
   const args = ['-I', '-S', runtimeScript('lambda_runtime.py'), ...runtimeArgs(request.codeDir, request.layerDirs, request.handler, request.timeoutSeconds)];
   // Its own process group: Ctrl-C in the terminal reaches pipe, which stops the function itself, instead
   // of interrupting the Python process mid-read with a traceback. If pipe dies, stdin closes and it exits.
