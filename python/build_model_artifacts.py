@@ -7,7 +7,9 @@
 Without --data it trains on the synthetic credit example. --spec carries the rest of the model
 configuration: features, exclude, required, constraints, unseenCategories, decision, reasons, name.
 Deployed (plain data, no pickle): model.json, model_card.json.
-Kept locally: metrics.json, shap_importance.png, model.joblib (a Pipeline taking the raw columns).
+Kept locally: metrics.json, shap_importance.png, model.joblib (a Pipeline taking the raw columns),
+validation_index.csv (the held-out rows: 0-based positions among the data rows, in data order), and
+reference.csv (the reference rows, with model.reference).
 Exit codes: 0 success, 2 bad input (data, configuration), 1 the build-time proof failed.
 """
 
@@ -292,11 +294,14 @@ def build(args: argparse.Namespace) -> None:
              f"max additivity error {proof.max_additivity_error:.2e}")
     out: Path = args.out
     (out / "metrics.json").write_bytes(canonical_json(metrics))
+    # Which rows were held out, so that anyone can reproduce the metrics (and pipe diff can score them).
+    held_out = np.sort(np.flatnonzero(frame.index.isin(x_val.index)))
+    (out / "validation_index.csv").write_text("row\n" + "".join(f"{i}\n" for i in held_out.tolist()))
     joblib.dump(pipeline, out / "model.joblib")
     write_plot(out / "shap_importance.png", mean_abs_shap(proof), features, proof.rows, task,
                result.document["shap_output"])
     progress(f"wrote model.json (sha256 {result.model_sha256[:12]}), model_card.json, metrics.json, "
-             f"shap_importance.png, model.joblib to {out}")
+             f"validation_index.csv, shap_importance.png, model.joblib to {out}")
 
 
 def main(argv: list[str]) -> int:

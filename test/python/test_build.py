@@ -54,6 +54,23 @@ def test_params_reach_the_estimator_as_written_and_progress_is_printed(tmp_path)
     assert "proof passed" in result.stdout and "training RandomForestClassifier" in result.stdout
 
 
+def test_the_validation_rows_are_written_and_give_the_metrics(tmp_path):
+    data = kaggle_csv(tmp_path / "cs-training.csv", rows=1500)
+    result = run_build(tmp_path / "out", "--data", str(data), "--target", "SeriousDlqin2yrs",
+                       "--params", '{"n_estimators": 10, "max_depth": 4}')
+    assert result.returncode == 0, result.stderr
+    rows = [int(line) for line in (tmp_path / "out" / "validation_index.csv").read_text().splitlines()[1:]]
+    assert rows == sorted(set(rows)) and len(rows) == 300 and 0 <= rows[0] and rows[-1] < 1500
+    import pandas as pd
+    from sklearn.metrics import roc_auc_score
+    frame = pd.read_csv(data).iloc[:, 1:].iloc[rows]  # the file's leading unnamed index column is dropped
+    pipeline = joblib.load(tmp_path / "out" / "model.joblib")
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    features = [c for c in frame.columns if c != "SeriousDlqin2yrs"]
+    auc = roc_auc_score(frame["SeriousDlqin2yrs"] == 1, pipeline.predict_proba(frame[features])[:, 1])
+    assert abs(auc - metrics["roc_auc"]) < 1e-12 and metrics["validation_rows"] == len(rows)
+
+
 def test_the_example_without_hyperparameters_uses_its_own(tmp_path):
     result = run_build(tmp_path, "--rows", "2000")
     assert result.returncode == 0, result.stderr
