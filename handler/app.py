@@ -173,4 +173,9 @@ def _route(event, request_id: str | None) -> dict:
         if page is not None:
             return html_response(200, page, {"vary": "Accept"})
         return raw_json_response(200, MODEL.card_body, {"vary": "Accept"})
-    return raw_json_response(200, MODEL.predict(parse_body(request.body), request_id))
+    errors = request.query.get("errors", "refuse")
+    if errors not in ("refuse", "each"):
+        raise RequestError(400, "invalid_parameter", f"errors={errors!r}: use errors=each (a bad record answered "
+                                                     "with its error in place) or errors=refuse (the default)",
+                           field="errors")
+    return raw_json_response(200, MODEL.predict(parse_body(request.body), request_id, each=errors == "each"))

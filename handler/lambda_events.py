@@ -49,6 +49,7 @@ class HttpRequest(NamedTuple):
     path: str
     body: bytes
     accept: str  # the Accept header, "" when absent
+    query: dict  # the query string's parameters (the last value of a repeated one)
 
 
 def parse_event(event: object, max_body_bytes: int) -> HttpRequest:
@@ -87,8 +88,10 @@ def parse_event(event: object, max_body_bytes: int) -> HttpRequest:
     normalized = "/" + path.strip("/") if path.strip("/") else "/"
     headers = event.get("headers") if isinstance(event.get("headers"), dict) else {}
     accept = next((v for k, v in headers.items() if isinstance(k, str) and k.lower() == "accept"), "")
+    query = event.get("queryStringParameters")
     return HttpRequest(method=method.upper(), path=normalized, body=body,
-                       accept=accept if isinstance(accept, str) else "")
+                       accept=accept if isinstance(accept, str) else "",
+                       query=query if isinstance(query, dict) else {})
 
 
 def _too_large(limit: int) -> RequestError:

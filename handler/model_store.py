@@ -86,12 +86,26 @@ class LoadedModel:
         self.audit = AuditLog(self.version, task, positive_class=document.get("positive_class"),
                               shap_output=document["shap_output"])
 
-    def predict(self, document: object, request_id: str | None = None) -> str:
-        """The JSON body of a POST /predict answer (RequestError for bad records)."""
-        batch = self.validator.to_batch(document)
+    def predict(self, document: object, request_id: str | None = None, each: bool = False) -> str:
+        """The JSON body of a POST /predict answer. A bad record is a RequestError for the whole request,
+        or with ``each`` the answer in its place: ``{"error": {...}}``, the other records answered."""
+        refused: list | None = [] if each else None
+        batch = self.validator.to_batch(document, refused)
+        if not refused:
+            return self._body(batch, request_id)
+        answered = self._body(batch, request_id, True) if batch.x.shape[0] else None
+        parts = iter(answered[1]) if answered else iter(())
+        errors = dict(refused)
+        total = batch.x.shape[0] + len(refused)
+        items = [('{"error":' + json.dumps(errors[i].body()["error"]) + "}") if i in errors else next(parts)
+                 for i in range(total)]
+        prefix = answered[0] if answered else self.formatter.prefix_for(request_id)
+        return prefix + ',"predictions":[' + ",".join(items) + "]}"
+
+    def _body(self, batch, request_id: str | None, separate: bool = False):
         result = self.explainer.explain(batch.x)
         prediction = apply_link(self.link, result.margin)
         if self.task != "multiclass":
             prediction = prediction[:, 0]
         return self.formatter.body(prediction, result.shap, result.base_value, batch.imputed, batch.records,
-                                   request_id, self.audit)
+                                   request_id, self.audit, separate)

@@ -64,10 +64,17 @@ class PredictionFormatter:
             raise ValueError(f"unknown task {task!r}")
         self._imputed: dict[tuple[str, ...], str] = {(): "[]"}
 
+    def prefix_for(self, request_id: str | None) -> str:
+        """The answer's opening, up to its predictions."""
+        return self.prefix if request_id is None else self.prefix + ',"request_id":' + json.dumps(request_id)
+
     def body(self, prediction: np.ndarray, shap: np.ndarray, base_value: np.ndarray, imputed: list[list[str]],
-             records: list[dict], request_id: str | None = None, audit: AuditLog | None = None) -> str:
+             records: list[dict], request_id: str | None = None, audit: AuditLog | None = None,
+             separate: bool = False):
         """prediction: (n,) probability or value, or (n, classes); shap: (n, outputs, features), all finite
-        (the explainer checks). With ``audit``, each record's decision also goes to the decision trail."""
+        (the explainer checks). With ``audit``, each record's decision also goes to the decision trail.
+        With ``separate``, the answer's opening and its records' JSON objects, to be joined by the caller,
+        instead of the whole body."""
         flags = [self._flags(gaps) for gaps in imputed]
         template = self.record
         # The outcome each record's reasons explain, and the SHAP values toward it.
@@ -101,7 +108,9 @@ class PredictionFormatter:
             audit.decisions(request_id, self._outputs(prediction), decisions or ["null"] * len(parts),
                             [[(self.names[f], row[f]) for f in chosen_features]
                              for chosen_features, row in zip(picks, rows)], records)
-        prefix = self.prefix if request_id is None else self.prefix + ',"request_id":' + json.dumps(request_id)
+        prefix = self.prefix_for(request_id)
+        if separate:
+            return prefix, parts
         return prefix + ',"predictions":[' + ",".join(parts) + "]}"
 
     def _outputs(self, prediction: np.ndarray) -> list[str]:

@@ -123,7 +123,9 @@ class RecordValidator:
         self._row_types = (NUMBER_OR_NULL_TYPES if native else NUMBER_TYPES) if all(self._plain) else frozenset()
         self._values = itemgetter(*self.names) if len(self.names) > 1 else lambda record: (record[self.names[0]],)
 
-    def to_batch(self, document: object) -> Batch:
+    def to_batch(self, document: object, refused: list | None = None) -> Batch:
+        """The records as rows. A record that fails its checks is a RequestError, or with ``refused`` (a
+        list) is left out and listed there as (its index, the error), the others kept in order."""
         if isinstance(document, dict):
             records = [document]
         elif isinstance(document, list):
@@ -138,33 +140,53 @@ class RecordValidator:
                                                   f"not {_json_type(document)}")
         rows: list = []
         imputed: list[list[str]] = []
+        kept: list[int] = []
         names, plain, row_types, get_values = self.names, self._plain, self._row_types, self._values
         for index, record in enumerate(records):
-            if type(record) is not dict or record.keys() != self.name_set:
-                self._explain_keys(record, index)
-            values = get_values(record)
-            if row_types.issuperset(map(type, values)):
-                rows.append(values)
-                imputed.append([])
+            try:
+                if type(record) is not dict or record.keys() != self.name_set:
+                    self._explain_keys(record, index)
+                values = get_values(record)
+                if row_types.issuperset(map(type, values)):
+                    gaps: list[str] = []
+                else:
+                    values = list(values)
+                    gaps = []
+                    for col, value in enumerate(values):
+                        kind = type(value)
+                        if plain[col] and (kind is float or kind is int):
+                            continue
+                        values[col] = self._convert(value, col, index, gaps)
+            except RequestError as err:
+                if refused is None:
+                    raise
+                refused.append((index, err))
                 continue
-            values = list(values)
-            gaps: list[str] = []
-            for col, value in enumerate(values):
-                kind = type(value)
-                if plain[col] and (kind is float or kind is int):
-                    continue
-                values[col] = self._convert(value, col, index, gaps)
             rows.append(values)
             imputed.append(gaps)
+            kept.append(index)
         try:
-            x = np.array(rows, dtype=np.float64)
+            x = np.array(rows, dtype=np.float64).reshape(len(rows), len(names))
         except OverflowError as err:
             raise RequestError(400, "non_finite_number", "a number is too large to be represented") from err
         infinite = np.isinf(x)
         if infinite.any():
-            row, col = (int(v[0]) for v in np.nonzero(infinite))
-            raise self._field_error("non_finite_number", f"{names[col]} is too large to be a finite number", col, row)
-        return Batch(x=x, imputed=imputed, records=records)
+            bad_rows, bad_cols = np.nonzero(infinite)
+            if refused is None:
+                row, col = int(bad_rows[0]), int(bad_cols[0])
+                raise self._field_error("non_finite_number", f"{names[col]} is too large to be a finite number", col, row)
+            first = {}
+            for row, col in zip(bad_rows.tolist(), bad_cols.tolist()):
+                first.setdefault(row, col)
+            for row, col in first.items():
+                refused.append((kept[row], self._field_error(
+                    "non_finite_number", f"{names[col]} is too large to be a finite number", col, kept[row])))
+            keep = np.ones(len(rows), dtype=bool)
+            keep[list(first)] = False
+            x, imputed = x[keep], [g for g, k in zip(imputed, keep.tolist()) if k]
+            kept = [i for i, k in zip(kept, keep.tolist()) if k]
+            refused.sort(key=lambda item: item[0])
+        return Batch(x=x, imputed=imputed, records=records if refused is None else [records[i] for i in kept])
 
     def _convert(self, value: object, col: int, index: int, gaps: list[str]) -> float:
         spec = self.features[col]

@@ -164,7 +164,7 @@ def test_unexpected_error_is_a_json_500_without_traceback(app, card, monkeypatch
     class Context:
         aws_request_id = "req-1"
 
-    def boom(document, request_id=None):
+    def boom(document, request_id=None, each=False):
         raise RuntimeError("secret internals")
 
     monkeypatch.setattr(app.MODEL, "predict", boom)
@@ -280,3 +280,31 @@ def test_messages_show_values_as_written_not_escaped():
         RecordValidator([spec], 10).to_batch({"carrier/name": "Café"})
     assert raised.value.message == ('carrier/name has the unknown category "Café"; known: "Ünïcode Ltd", '
                                     '"Fast/Co" (record 0)')
+
+
+def test_errors_each_answers_every_record_in_place(app, card, capsys):
+    ok = card["example_request"]
+    records = [ok, {**ok, "age": "forty"}, {**ok, "DebtRatio": 0.9}, {**ok, "colour": 1}, [1],
+               json.loads(json.dumps(ok).replace('"DebtRatio": ' + json.dumps(ok["DebtRatio"]), '"DebtRatio": 1e999'))]
+    body = json.dumps(records).replace("Infinity", "1e999")
+    event = v2("POST", "/predict", body)
+    event["queryStringParameters"] = {"errors": "each"}
+    status, answer = call(app, event)
+    assert status == 200
+    predictions = answer["predictions"]
+    assert len(predictions) == len(records)
+    assert [p.get("error", {}).get("code") for p in predictions] == [None, "wrong_type", None, "unknown_feature",
+                                                                     "wrong_type", "non_finite_number"]
+    assert predictions[1]["error"]["field"] == "age" and predictions[1]["error"]["record"] == 1
+    assert predictions[5]["error"]["record"] == 5
+    # The good records' answers are the ones they get alone.
+    _, alone = call(app, v2("POST", "/predict", json.dumps([ok, {**ok, "DebtRatio": 0.9}])))
+    assert [predictions[0], predictions[2]] == alone["predictions"]
+    # Only answered records are decisions.
+    assert sum('"pipe_audit"' in line for line in capsys.readouterr().out.splitlines()) == 4
+    event["body"] = json.dumps([{**ok, "age": "x"}])
+    status, answer = call(app, event)
+    assert status == 200 and answer["predictions"][0]["error"]["code"] == "wrong_type"
+    event["queryStringParameters"] = {"errors": "some"}
+    status, answer = call(app, event)
+    assert status == 400 and answer["error"]["field"] == "errors"
