@@ -8,7 +8,8 @@ Without --data it trains on the synthetic credit example. --spec carries the res
 configuration: features, exclude, required, constraints, unseenCategories, decision, reasons, name.
 Deployed (plain data, no pickle): model.json, model_card.json.
 Kept locally: metrics.json, shap_importance.png, model.joblib (a Pipeline taking the raw columns),
-validation_index.csv (the held-out rows: 0-based positions among the data rows, in data order), and
+validation_index.csv (the held-out rows: 0-based positions among the data rows, in data order; for the
+built-in example also example_validation.csv, those rows themselves), and
 reference.csv (the reference rows, with model.reference).
 Exit codes: 0 success, 2 bad input (data, configuration), 1 the build-time proof failed.
 """
@@ -297,6 +298,9 @@ def build(args: argparse.Namespace) -> None:
     # Which rows were held out, so that anyone can reproduce the metrics (and pipe diff can score them).
     held_out = np.sort(np.flatnonzero(frame.index.isin(x_val.index)))
     (out / "validation_index.csv").write_text("row\n" + "".join(f"{i}\n" for i in held_out.tolist()))
+    if not args.data:
+        # The built-in example's data exists only here: its held-out rows, for pipe diff and pipe score.
+        frame.iloc[held_out].to_csv(out / "example_validation.csv", index=False)
     joblib.dump(pipeline, out / "model.joblib")
     write_plot(out / "shap_importance.png", mean_abs_shap(proof), features, proof.rows, task,
                result.document["shap_output"])

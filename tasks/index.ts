@@ -7,6 +7,7 @@ import { invokeTask } from './invoke.js';
 import { logsTask } from './logs.js';
 import { modelTask } from './model.js';
 import { packageTask } from './package.js';
+import { scoreTask } from './score.js';
 import { serveTask } from './serve.js';
 import { statusTask } from './status.js';
 import { undeployTask } from './undeploy.js';
@@ -23,6 +24,7 @@ export const builtinTasks: readonly TaskDefinition[] = [
   cleanTask,
   serveTask,
   invokeTask,
+  scoreTask,
   statusTask,
   logsTask,
   auditTask,

@@ -44,7 +44,7 @@ async function buildRequest(ctx: TaskContext): Promise<InvokeRequest> {
     throw new UsageError('INVOKE_BAD_OPTION', 'Pass either --data or --file, not both');
   }
   let base = stringOption(ctx, 'url');
-  const deployed = ctx.options.deployed === true ? await deployedUrl(ctx) : undefined;
+  const deployed = ctx.options.deployed === true ? await (await import('../src/aws/stages/live-url.js')).liveUrl(ctx) : undefined;
   if (deployed && base !== undefined) throw new UsageError('INVOKE_BAD_OPTION', 'Pass either --deployed or --url, not both');
   base ??= deployed?.url;
   let servedExample: unknown;
@@ -107,32 +107,6 @@ async function packageExample(ctx: TaskContext, served: unknown): Promise<unknow
   }
   throw new UsageError('INVOKE_NO_BODY', `POST /predict needs a body, and no package with an example request was found (${packageDir(ctx.config)}/manifest.json)`, {
     hint: 'Pass --data \'{"feature": value, ...}\' or --file request.json, or build the package first (`npx pipe package`).',
-  });
-}
-
-/** The live Function URL of the stage, and a signer when the URL only takes signed requests. */
-async function deployedUrl(ctx: TaskContext): Promise<{ url: string; auth: string; sign: (r: InvokeRequest) => Promise<Record<string, string>> }> {
-  const [{ withAwsClients }, { stageStatus }, { signRequest }] = await Promise.all([
-    import('../src/aws/resources/task-clients.js'),
-    import('../src/aws/stages/status.js'),
-    import('../src/aws/resources/sign-request.js'),
-  ]);
-  return withAwsClients(ctx, async (clients) => {
-    const status = await stageStatus({ config: ctx.config, clients, reporter: ctx.reporter, signal: ctx.signal });
-    if (!status.url) {
-      throw new PipeError('NOT_DEPLOYED', `Stage "${ctx.config.stage}" has no deployed Function URL`, { hint: 'Run `npx pipe deploy` first.' });
-    }
-    // Credentials are resolved now: the clients are released when this callback returns.
-    const credentials = ctx.config.url.auth === 'AWS_IAM' ? await clients.lambda.config.credentials() : undefined;
-    return {
-      url: status.url,
-      auth: ctx.config.url.auth,
-      sign: async (r: InvokeRequest) => {
-        const body = typeof r.body === 'string' ? r.body : r.body ? Buffer.from(r.body).toString('utf8') : '';
-        const headers: Record<string, string> = r.contentType ? { 'content-type': r.contentType } : {};
-        return signRequest({ method: r.method, url: new URL(r.url), headers, body, region: ctx.config.region, service: 'lambda', credentials: credentials! });
-      },
-    };
   });
 }
 

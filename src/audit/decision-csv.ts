@@ -1,10 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { link, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import path from 'node:path';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { createReadStream } from 'node:fs';
-import { UsageError } from '../errors.js';
+import { checkOutputTarget, placeFile, stagingName } from '../util/output-file.js';
 import type { DecisionLine } from './decision-line.js';
 
 /**
@@ -70,16 +67,8 @@ export function csvField(cell: Cell): string {
 export const csvLine = (cells: readonly Cell[]): string => `${cells.map(csvField).join(',')}\r\n`;
 
 /** Refuses an output that exists (without `force`) or whose directory does not, before any work. */
-export function checkCsvTarget(file: string, force: boolean): string {
-  const target = path.resolve(file);
-  if (!existsSync(path.dirname(target))) {
-    throw new UsageError('OUTPUT_DIR_MISSING', `--out ${file}: the directory ${path.dirname(target)} does not exist`, { hint: 'Create it first, or choose another path.' });
-  }
-  if (!force && existsSync(target)) {
-    throw new UsageError('OUTPUT_EXISTS', `--out ${file} already exists`, { hint: 'Choose another file, or pass --force to replace it.' });
-  }
-  return target;
-}
+/** The CSV target, checked before any work (see checkOutputTarget). */
+export const checkCsvTarget = checkOutputTarget;
 
 /** Buffered appends to a file handle: one write per few hundred lines, errors thrown where they happen. */
 class LineFile {
@@ -114,21 +103,6 @@ class LineFile {
   }
 }
 
-/** Puts the finished file in place in one step; without `force` never over a file that appeared meanwhile. */
-async function place(tmp: string, target: string, force: boolean, file: string): Promise<void> {
-  if (force) return rename(tmp, target);
-  try {
-    await link(tmp, target);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw new UsageError('OUTPUT_EXISTS', `--out ${file} already exists`, { hint: 'Choose another file, or pass --force to replace it.' });
-    // A file system without hard links: the check and the rename are two steps there.
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw error;
-    if (await stat(target).then(() => true, () => false)) throw new UsageError('OUTPUT_EXISTS', `--out ${file} already exists`, { hint: 'Pass --force to replace it.' });
-    return rename(tmp, target);
-  }
-}
-
 export interface CsvExportOptions {
   /** As the user wrote it (messages); resolved against the working directory. */
   file: string;
@@ -146,9 +120,8 @@ export interface CsvExportOptions {
  */
 export async function exportDecisionsCsv(options: CsvExportOptions): Promise<{ rows: number; file: string; columns: string[] }> {
   const target = checkCsvTarget(options.file, options.force);
-  const stamp = `${process.pid}.${randomBytes(4).toString('hex')}`;
-  const staged = path.join(path.dirname(target), `.${path.basename(target)}.${stamp}.jsonl.tmp`);
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${stamp}.tmp`);
+  const staged = stagingName(target, 'jsonl.tmp');
+  const tmp = stagingName(target);
   const shape = emptyShape();
   let rows = 0;
   let jsonl: LineFile | undefined;
@@ -175,7 +148,7 @@ export async function exportDecisionsCsv(options: CsvExportOptions): Promise<{ r
     await csv.close();
     csv = undefined;
     options.signal?.throwIfAborted();
-    await place(tmp, target, options.force, options.file);
+    await placeFile(tmp, target, options.force, options.file);
     return { rows, file: target, columns };
   } finally {
     await jsonl?.abandon();

@@ -18,11 +18,16 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
-export function formatProgress(p: { label: string; current: number; total?: number; unit: 'bytes' | 'items' }): string {
+export function formatProgress(p: { label: string; current: number; total?: number; unit: 'bytes' | 'items'; rate?: number; etaMs?: number }): string {
   const fmt = (n: number) => (p.unit === 'bytes' ? formatBytes(n) : String(n));
-  if (p.total === undefined || p.total <= 0) return `${p.label}: ${fmt(p.current)}`;
+  const extra = [
+    ...(p.rate === undefined ? [] : [`${p.unit === 'bytes' ? formatBytes(Math.round(p.rate)) : Math.round(p.rate)}/s`]),
+    ...(p.etaMs === undefined ? [] : [`${formatDuration(p.etaMs)} left`]),
+  ];
+  const tail = extra.length ? `, ${extra.join(', ')}` : '';
+  if (p.total === undefined || p.total <= 0) return `${p.label}: ${fmt(p.current)}${tail}`;
   const pct = Math.min(100, Math.floor((p.current / p.total) * 100));
-  return `${p.label}: ${fmt(p.current)} / ${fmt(p.total)} (${pct}%)`;
+  return `${p.label}: ${fmt(p.current)} / ${fmt(p.total)} (${pct}%${tail})`;
 }
 
 export function errorMessage(error: unknown): string {

@@ -12,6 +12,10 @@ export interface ProgressUpdate {
   /** Unknown total: undefined. */
   total?: number;
   unit: 'bytes' | 'items';
+  /** Items (or bytes) per second so far, when the step measures it. */
+  rate?: number;
+  /** Estimated milliseconds left, when the step can tell. */
+  etaMs?: number;
 }
 
 export interface StepReporter {

@@ -3,7 +3,7 @@ import { finished } from 'node:stream/promises';
 import type Docker from 'dockerode';
 import type { ResolvedConfig } from '../config/resolved.js';
 import { containerSpec, isAwsCredentialVariable, type AttachedContainer } from '../runners/docker-container.js';
-import { runtimeArgs, type FunctionLauncher, type LaunchRequest, type ProcessExit } from './function-process.js';
+import { launchCommand, type FunctionLauncher, type LaunchRequest, type ProcessExit } from './function-process.js';
 import { runtimeScript } from './runtime-files.js';
 
 /** Where the function sees its code, its layer and the runtime script: Lambda's own paths. */
@@ -32,8 +32,8 @@ function containerEnv(env: LaunchRequest['env']): string[] {
 /** The create request: the build container's user, labels and HOME, with the package mounted read-only. */
 function serveContainerSpec(config: ResolvedConfig, image: string, request: LaunchRequest): Docker.ContainerCreateOptions {
   const layers = request.layerDirs.length > 1 ? request.layerDirs.map((_, i) => `${LAYER_ROOT}/layer-${i + 1}`) : request.layerDirs.map(() => LAYER_ROOT);
-  const command = [request.python, '-I', '-S', `${RUNTIME_DIR}/lambda_runtime.py`, ...runtimeArgs(TASK_ROOT, layers, request.handler, request.timeoutSeconds)];
-  const base = containerSpec(config, image, { command, title: `serve ${request.handler}` }, []);
+  const command = [request.python, '-I', '-S', ...launchCommand(request, TASK_ROOT, layers, (name) => `${RUNTIME_DIR}/${name}`)];
+  const base = containerSpec(config, image, { command, title: request.script ? request.script.name : `serve ${request.handler}` }, []);
   return {
     ...base,
     WorkingDir: TASK_ROOT,

@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import { runtimeScript } from './runtime-files.js';
+import { runtimeScript, type RuntimeScript } from './runtime-files.js';
 
 /** What a launcher needs to start lambda_runtime.py for one function, in host paths. */
 export interface LaunchRequest {
@@ -11,6 +11,11 @@ export interface LaunchRequest {
   timeoutSeconds: number;
   /** Lambda's environment for the function (host paths in LAMBDA_TASK_ROOT / LAMBDA_RUNTIME_DIR). */
   env: Readonly<Record<string, string | undefined>>;
+  /**
+   * Another of pipe's scripts to run with the function's code and layers instead of lambda_runtime.py
+   * (`pipe score`'s driver), with its arguments given the code and layer paths as the process sees them.
+   */
+  script?: { name: RuntimeScript; args(codeDir: string, layerDirs: readonly string[]): string[] };
 }
 
 /** How a function process ended: an exit code, a signal, or an error that kept it from running. */
@@ -42,11 +47,17 @@ export function runtimeArgs(codeDir: string, layerDirs: readonly string[], handl
   return args;
 }
 
+/** The script a launch runs and its arguments, given where the process sees the code, the layers and the scripts. */
+export function launchCommand(request: LaunchRequest, codeDir: string, layerDirs: readonly string[], scriptPath: (name: RuntimeScript) => string): string[] {
+  if (request.script) return [scriptPath(request.script.name), ...request.script.args(codeDir, layerDirs)];
+  return [scriptPath('lambda_runtime.py'), ...runtimeArgs(codeDir, layerDirs, request.handler, request.timeoutSeconds)];
+}
+
 /** The default launcher: the host's Python, isolated (`-I -S`) so only the function's files import. */
 export async function spawnFunctionProcess(request: LaunchRequest): Promise<FunctionProcess> {
   // Loaded when a function first starts, not with every task that could start one.
   const { execa } = await import('execa');
-  const args = ['-I', '-S', runtimeScript('lambda_runtime.py'), ...runtimeArgs(request.codeDir, request.layerDirs, request.handler, request.timeoutSeconds)];
+  const args = ['-I', '-S', ...launchCommand(request, request.codeDir, request.layerDirs, runtimeScript)];
   // Its own process group: Ctrl-C in the terminal reaches pipe, which stops the function itself, instead
   // of interrupting the Python process mid-read with a traceback. If pipe dies, stdin closes and it exits.
   const child = execa(request.python, args, {
