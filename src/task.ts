@@ -47,6 +47,10 @@ export interface TaskResult {
   url?: string;
   /** Bytes of archives the task uploaded. */
   bytesUploaded?: number;
+  /** A Markdown section for the CI step summary (a diff's tables). */
+  markdown?: string;
+  /** What the task found, as data: the `--json` document carries it (a diff's numbers). */
+  data?: Record<string, unknown>;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { awsPreflight } from '../src/aws/stages/preflight.js';
 import { PROFILE_OPTION } from '../src/aws/resources/profile-option.js';
+import { ACCEPT_DIFF_OPTION, checkReleaseGate } from '../src/diff/release-gate.js';
 import type { TaskDefinition } from '../src/task.js';
 
 export const deployTask: TaskDefinition = {
@@ -8,10 +9,12 @@ export const deployTask: TaskDefinition = {
   dependencies: ['package'],
   options: {
     profile: PROFILE_OPTION,
+    'accept-diff': ACCEPT_DIFF_OPTION,
     slim: { type: 'boolean', describe: 'Over the 250 MB unzipped limit, ship the deps via S3 and extract them to /tmp on cold start', default: false },
   },
   preflight: awsPreflight,
   async run(ctx) {
+    await checkReleaseGate(ctx);
     const [{ withAwsClients }, { deployStage }] = await Promise.all([import('../src/aws/resources/task-clients.js'), import('../src/aws/stages/deploy.js')]);
     const { result, bytesUploaded } = await withAwsClients(ctx, async (clients) => ({
       result: await deployStage({ config: ctx.config, clients, reporter: ctx.reporter, signal: ctx.signal, allowSlim: ctx.options.slim === true }),

@@ -2,6 +2,7 @@ import type { TaskDefinition } from '../src/task.js';
 import { auditTask } from './audit.js';
 import { cleanTask } from './clean.js';
 import { deployTask } from './deploy.js';
+import { diffTask } from './diff.js';
 import { envTask } from './env.js';
 import { invokeTask } from './invoke.js';
 import { logsTask } from './logs.js';
@@ -25,6 +26,7 @@ export const builtinTasks: readonly TaskDefinition[] = [
   serveTask,
   invokeTask,
   scoreTask,
+  diffTask,
   statusTask,
   logsTask,
   auditTask,

@@ -1,5 +1,6 @@
 import { awsPreflight } from '../src/aws/stages/preflight.js';
 import { PROFILE_OPTION } from '../src/aws/resources/profile-option.js';
+import { ACCEPT_DIFF_OPTION, checkReleaseGate } from '../src/diff/release-gate.js';
 import type { TaskDefinition } from '../src/task.js';
 
 export const updateTask: TaskDefinition = {
@@ -8,10 +9,12 @@ export const updateTask: TaskDefinition = {
   dependencies: ['package'],
   options: {
     profile: PROFILE_OPTION,
+    'accept-diff': ACCEPT_DIFF_OPTION,
     slim: { type: 'boolean', describe: 'The deployment uses slim mode (deps via S3)', default: false },
   },
   preflight: awsPreflight,
   async run(ctx) {
+    await checkReleaseGate(ctx);
     const [{ withAwsClients }, { updateStageCode }] = await Promise.all([import('../src/aws/resources/task-clients.js'), import('../src/aws/stages/update.js')]);
     const { result, bytesUploaded } = await withAwsClients(ctx, async (clients) => ({
       result: await updateStageCode({ config: ctx.config, clients, reporter: ctx.reporter, signal: ctx.signal, allowSlim: ctx.options.slim === true }),

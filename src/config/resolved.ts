@@ -41,6 +41,7 @@ function mergeStage(config: PipeConfig, stage: StageConfig): PipeConfig {
     aws: aws && { ...aws, endpoints: overlay(config.aws?.endpoints, stage.aws?.endpoints) },
     audit: overlay(config.audit, stage.audit),
     logs: overlay(config.logs, stage.logs),
+    release: overlay(config.release, stage.release),
   };
 }
 

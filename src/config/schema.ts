@@ -73,6 +73,19 @@ const auditSchema = object({
   log: v.optional(oneOf(AUDIT_LOG_MODES), 'decisions'),
 });
 
+const releaseSchema = object({
+  /**
+   * Checked by deploy against the live version before any write, on the validation rows (pipe diff):
+   * deploy refuses (exit 1) when more decisions flip, or the score shifts more, than this allows.
+   */
+  gate: v.optional(object({
+    /** The most rows whose decision (or label) may change, as a share: 0.05 is 5%. */
+    maxFlipRate: v.optional(number({ min: 0, max: 1 })),
+    /** The most the score's PSI against the live model's deciles may be (0.25: "shifted" above). */
+    maxScorePsi: v.optional(number({ min: 0 })),
+  })),
+});
+
 const logsSchema = object({
   /** Days CloudWatch keeps the function's logs. */
   retentionDays: v.optional(oneOfNumbers(RETENTION_DAYS), DEFAULT_RETENTION_DAYS),
@@ -173,6 +186,7 @@ const stageSchema = object({
   aws: v.optional(awsSchema),
   audit: v.optional(auditSchema),
   logs: v.optional(logsSchema),
+  release: v.optional(releaseSchema),
 });
 
 /**
@@ -229,6 +243,7 @@ const configObject = object({
   aws: v.optional(awsSchema, {}),
   audit: v.optional(auditSchema, {}),
   logs: v.optional(logsSchema, {}),
+  release: v.optional(releaseSchema, {}),
   stages: v.optional(recordOf(stageSchema, /^[a-z][a-z0-9-]{0,19}$/, 'a stage name: lowercase letters, digits and dashes')),
   defaultStage: v.optional(text()),
   tasks: v.optional(recordOf(userTaskSchema, TASK_NAME, 'a task name: lowercase letters, digits, ":", "_" or "-"'), {}),

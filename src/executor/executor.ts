@@ -322,6 +322,8 @@ async function runTask(
       name: task.name, outcome: 'succeeded', reason: planned.reason, durationMs: Date.now() - started, summary: result?.summary,
       ...(result?.url === undefined ? {} : { url: result.url }),
       ...(result?.bytesUploaded === undefined ? {} : { bytesUploaded: result.bytesUploaded }),
+      ...(result?.markdown === undefined ? {} : { markdown: result.markdown }),
+      ...(result?.data === undefined ? {} : { data: result.data }),
     };
   } catch (error) {
     for (const tmp of staged.values()) await rm(tmp, { recursive: true, force: true });

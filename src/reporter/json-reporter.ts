@@ -54,7 +54,7 @@ export class JsonReporter implements Reporter {
   }
 
   private writeSummary(report: RunReport): void {
-    const tasks = report.tasks.map(({ cause: _cause, ...task }) => task);
+    const tasks = report.tasks.map(({ cause: _cause, markdown: _markdown, ...task }) => task);
     const doc = { ...report, tasks, ...(this.printed.length ? { output: this.printed } : {}) };
     this.out.write(`${JSON.stringify(doc, null, 2)}\n`);
   }

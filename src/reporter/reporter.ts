@@ -58,6 +58,10 @@ export interface TaskReport {
   url?: string;
   /** Bytes of archives the task uploaded. */
   bytesUploaded?: number;
+  /** The task's own Markdown section for the CI step summary. */
+  markdown?: string;
+  /** What the task found, as data (the `--json` document's). */
+  data?: Record<string, unknown>;
   error?: ErrorSummary;
   /**
    * The error a failed task threw, as thrown: its stack for --verbose and for faults in pipe itself.

@@ -52,6 +52,7 @@ export function stepSummaryMarkdown(report: RunReport, title: string): string {
     const bytes = uploads.reduce((a, b) => a + b, 0);
     lines.push(`**Uploaded:** ${formatBytes(bytes)} (${bytes.toLocaleString('en-US')} bytes)`, '');
   }
+  for (const task of report.tasks) if (task.markdown) lines.push(task.markdown, '');
   if (report.error) {
     const where = report.error.file ? ` in \`${report.error.file}${report.error.line ? `:${report.error.line}` : ''}\`` : '';
     const text = [report.error.message, ...(report.error.stderrTail ?? []).map((l) => `  ${l}`)].join('\n');

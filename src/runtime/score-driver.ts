@@ -20,7 +20,7 @@ export interface ScoreSummary {
   seconds: number;
 }
 
-export type DriverMode = 'score' | 'requests' | 'format';
+export type DriverMode = 'score' | 'requests' | 'format' | 'select';
 
 export interface DriverOptions {
   host: FunctionHost;
