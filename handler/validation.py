@@ -220,6 +220,9 @@ class RecordValidator:
             raise self._field_error("wrong_type", f"{spec.name} must be a string (a category), not "
                                                   f"{_json_type(value)}", col, index)
         code = spec.codes.get(value)
+        if code is None and value != value.strip():
+            # Training read every cell without its surrounding spaces ("WD " is WD): so does the function.
+            code = spec.codes.get(value.strip())
         if code is not None:
             return code
         known = list(spec.codes)

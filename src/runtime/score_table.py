@@ -137,7 +137,7 @@ class Table:
                 if records and size + len(text.encode("utf-8")) + 1 > self.max_body_bytes:
                     out.append(_batch(numbers[start:i], keep, refused, records))
                     keep, refused, records, size, start = [], [], [], 2, i
-            keep.append([cells[at] if len(cells) == self.width else "" for at in self.keep_at])
+            keep.append([cells[at] if at < len(cells) else "" for at in self.keep_at])
             if text is None:
                 refused.append([i - start, f"the row has {len(cells)} fields, the header {self.width}"])
             else:

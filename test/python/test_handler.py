@@ -308,3 +308,14 @@ def test_errors_each_answers_every_record_in_place(app, card, capsys):
     event["queryStringParameters"] = {"errors": "some"}
     status, answer = call(app, event)
     assert status == 400 and answer["error"]["field"] == "errors"
+
+
+def test_a_category_with_surrounding_spaces_is_the_category_training_read():
+    """Training strips every cell ("WD " in the data is WD): a record written the same way means the same."""
+    from validation import FeatureSpec, RecordValidator
+
+    spec = FeatureSpec.from_document({"name": "Sale Type", "type": "category", "missing": "native",
+                                      "categories": ["New", "WD"]})
+    validator = RecordValidator([spec], 10)
+    assert validator.to_batch([{"Sale Type": "WD "}, {"Sale Type": " New"}]).x.tolist() == \
+        validator.to_batch([{"Sale Type": "WD"}, {"Sale Type": "New"}]).x.tolist()
