@@ -18,6 +18,7 @@ const results = [
   // Exit status: outputs agree; its speed goals print PASS/MISS lines of their own.
   ['models vs libraries', run('boosted models vs shap and LightGBM', '.venv-test/bin/python',
     ['bench/models_vs_libraries.py'])],
+  ['score a table', run('pipe score vs a pandas + joblib + shap script', '.venv-test/bin/python', ['bench/score_table.py'])],
   ['deploy bytes', run('bytes and AWS calls per deploy', process.execPath, ['--import', 'tsx', 'bench/deploy-bytes.ts'])],
   ['runners', run('docker runner vs local runner', process.execPath, ['--import', 'tsx', 'bench/runners.ts'])],
 ];

@@ -29,6 +29,9 @@ export const packageDir = (config: Paths): string => path.posix.join(config.path
 export const serveDir = (config: Paths): string => path.posix.join(config.paths.build, 'serve');
 export const serveStateFile = (config: Paths): string => path.posix.join(config.paths.build, 'serve.json');
 
+/** Packages extracted for pipe score and pipe diff, and deployed versions downloaded for pipe diff. */
+export const scoreDir = (config: Paths): string => path.posix.join(config.paths.build, 'score');
+
 /**
  * The two environments of one runner environment: each runner and image (or local interpreter) has its
  * own, `envKey` being the runner's, so `--runner local` after `--runner docker` finds its earlier build.

@@ -5,7 +5,7 @@ import type { ResolvedConfig } from '../src/config/resolved.js';
 import { PipeError, UsageError } from '../src/errors.js';
 import { readServeState } from '../src/runtime/serve-state.js';
 import type { TaskContext, TaskDefinition } from '../src/task.js';
-import { CACHE_DIR, packageDir, serveDir, serveStateFile, STATE_DIR, taskStateFile } from '../src/project-paths.js';
+import { CACHE_DIR, packageDir, scoreDir, serveDir, serveStateFile, STATE_DIR, taskStateFile } from '../src/project-paths.js';
 
 /** Resolves a project-relative path and refuses anything that is not strictly inside the project. */
 function insideProject(root: string, rel: string): string {
@@ -27,6 +27,7 @@ function targetsOf(config: ResolvedConfig, all: boolean): { rel: string; what: s
   const serve = [
     { rel: serveDir(config), what: 'the package extracted for pipe serve' },
     { rel: serveStateFile(config), what: "pipe serve's address" },
+    { rel: scoreDir(config), what: 'the packages extracted (and deployed versions downloaded) for pipe score and pipe diff' },
   ];
   if (!all) return [{ rel: packageDir(config), what: 'the packaged zips' }, ...serve, { rel: taskStateFile('package'), what: "package's fingerprint" }];
   return [

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { PipeError, UsageError } from '../src/errors.js';
 import { PROFILE_OPTION } from '../src/aws/resources/profile-option.js';
-import { packageDir } from '../src/project-paths.js';
+import { packageDir, scoreDir } from '../src/project-paths.js';
 import { formatDuration } from '../src/reporter/format.js';
 import { extractPackageCached } from '../src/runtime/package-extract.js';
 import { driverArgs, runScoreDriver, type ExtractedPackage, type ScoreSummary } from '../src/runtime/score-driver.js';
@@ -91,18 +91,18 @@ export function scoringEnv(ctx: Pick<TaskContext, 'config'>): Record<string, str
 }
 
 /** Where scoring runs keep their extracted packages and the live cards. */
-const scoreDir = (ctx: Pick<TaskContext, 'config' | 'root'>): string => path.join(ctx.root, ctx.config.paths.build, 'score');
+const scoreCache = (ctx: Pick<TaskContext, 'config' | 'root'>): string => path.join(ctx.root, scoreDir(ctx.config));
 
 /** The project's package (or another package directory), extracted for scoring. */
 export async function extractedPackage(ctx: TaskContext, dir = path.join(ctx.root, packageDir(ctx.config))): Promise<ExtractedPackage> {
-  const cache = scoreDir(ctx);
+  const cache = scoreCache(ctx);
   await mkdir(cache, { recursive: true });
   return extractPackageCached(dir, cache, ctx.config.python);
 }
 
 /** A package directory holding only a card: what the requests and format steps read of a deployed model. */
 async function cardOnlyPackage(ctx: TaskContext, card: string): Promise<{ pkg: ExtractedPackage; remove(): Promise<void> }> {
-  const dir = path.join(scoreDir(ctx), `.card-${process.pid}-${Date.now()}`);
+  const dir = path.join(scoreCache(ctx), `.card-${process.pid}-${Date.now()}`);
   await mkdir(path.join(dir, 'artifacts'), { recursive: true });
   await writeFile(path.join(dir, 'artifacts', 'model_card.json'), card);
   return { pkg: { codeDir: dir, layerDirs: [] }, remove: () => rm(dir, { recursive: true, force: true }) };

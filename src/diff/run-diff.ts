@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
 import { PipeError, UsageError } from '../errors.js';
-import { packageDir } from '../project-paths.js';
+import { packageDir, scoreDir } from '../project-paths.js';
 import { extractPackageCached } from '../runtime/package-extract.js';
 import { runScoreDriver, type ExtractedPackage } from '../runtime/score-driver.js';
 import type { FunctionHost } from '../runners/runner.js';
@@ -26,7 +26,7 @@ export interface DiffOptions {
 /** The validation rows' own column: their 1-based row number in the data file. */
 const ROW_COLUMN = 'pipe_row';
 
-const cacheDir = (ctx: Pick<TaskContext, 'config' | 'root'>): string => path.join(ctx.root, ctx.config.paths.build, 'score');
+const cacheDir = (ctx: Pick<TaskContext, 'config' | 'root'>): string => path.join(ctx.root, scoreDir(ctx.config));
 
 /** A package's card, checked against the model file it describes (its sha256 on the card). */
 async function readCard(pkg: ExtractedPackage, label: string): Promise<Card> {

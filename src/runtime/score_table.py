@@ -34,10 +34,9 @@ from collections import Counter, deque
 PROTOCOL = "PIPE-SCORE "
 # Cells read as a missing value (null), as the training data's reader reads them.
 MISSING = frozenset(("", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"))
-INTEGER = re.compile(r"^[+-]?\d+$")
 RECORD_NOTE = re.compile(r" \(record \d+\)| in record \d+|^record \d+ ")
 # A spreadsheet runs text starting with these as a formula.
-FORMULA = re.compile(r"^[=+\-@\t\r]")
+FORMULA_START = frozenset("=+-@\t\r")
 NUMBER_TEXT = re.compile(r"^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$")
 PROGRESS_SECONDS = 0.5
 # The row-number column the select step adds.
@@ -90,6 +89,7 @@ class Table:
             raise InputError(f"--keep {unknown[0]!r}: the table has no such column (columns: {', '.join(header)})")
         self.width = len(header)
         self.at = [header.index(name) for name in names]
+        self._reading = [(name, kind, at) for (name, kind), at in zip(self.features, self.at)]
         self.keep = keep
         self.keep_at = [header.index(name) for name in keep]
 
@@ -110,12 +110,13 @@ class Table:
     def record(self, cells: list[str]) -> dict:
         """A row's cells as the record a client sends: numbers, true/false, strings, null for missing."""
         record = {}
-        for (name, kind), at in zip(self.features, self.at):
+        missing, number = MISSING, _number
+        for name, kind, at in self._reading:
             text = cells[at].strip()
-            if text in MISSING:
+            if text in missing:
                 record[name] = None
             elif kind == "number":
-                record[name] = _number(text)
+                record[name] = number(text)
             elif kind == "boolean":
                 lowered = text.lower()
                 record[name] = True if lowered == "true" else False if lowered == "false" else text
@@ -125,27 +126,40 @@ class Table:
 
     def prepare(self, rows: list[list[str]], numbers: list[int]) -> list[dict]:
         """The rows as batches: each with the kept cells of its rows, the rows refused before the function
-        sees them (by their position in the batch), and the request body of the others, cut so that no
-        body is over the card's max_body_bytes."""
-        out: list[dict] = []
-        keep, refused, records, size, start = [], [], [], 2, 0
+        sees them (by their position in the batch), the records of the others and their request body, cut
+        so that no body is over the card's max_body_bytes."""
+        keep, refused, records = [], [], []
         for i, cells in enumerate(rows):
-            if len(cells) != self.width:
-                text = None
-            else:
-                text = json.dumps(self.record(cells), allow_nan=False, ensure_ascii=False)
-                if records and size + len(text.encode("utf-8")) + 1 > self.max_body_bytes:
-                    out.append(_batch(numbers[start:i], keep, refused, records))
-                    keep, refused, records, size, start = [], [], [], 2, i
             keep.append([cells[at] if at < len(cells) else "" for at in self.keep_at])
-            if text is None:
-                refused.append([i - start, f"the row has {len(cells)} fields, the header {self.width}"])
+            if len(cells) != self.width:
+                refused.append([i, f"the row has {len(cells)} fields, the header {self.width}"])
             else:
-                records.append(text)
-                size += len(text.encode("utf-8")) + 1
-        if keep:
-            out.append(_batch(numbers[start:], keep, refused, records))
+                records.append((i, self.record(cells)))
+        body = json.dumps([r for _, r in records], allow_nan=False, ensure_ascii=False)
+        if len(body) <= self.max_body_bytes // 4 or len(body.encode("utf-8")) <= self.max_body_bytes:
+            return [_batch(numbers, keep, refused, records, body)]
+        # Too large for one request: cut where the next record would pass the limit.
+        out: list[dict] = []
+        start, size, part = 0, 2, []
+        bad = dict(refused)
+        texts = {i: json.dumps(r, allow_nan=False, ensure_ascii=False) for i, r in records}
+        for i in range(len(rows)):
+            text = texts.get(i)
+            length = len(text.encode("utf-8")) + 1 if text is not None else 0
+            if text is not None and part and size + length > self.max_body_bytes:
+                out.append(self._part(numbers, keep, bad, records, start, i, part))
+                start, size, part = i, 2, []
+            if text is not None:
+                part.append(text)
+                size += length
+        out.append(self._part(numbers, keep, bad, records, start, len(rows), part))
         return out
+
+    @staticmethod
+    def _part(numbers, keep, bad, records, start, end, texts) -> dict:
+        chosen = [(i - start, r) for i, r in records if start <= i < end]
+        return _batch(numbers[start:end], keep[start:end], [[i - start, m] for i, m in bad.items() if start <= i < end],
+                      chosen, "[" + ",".join(texts) + "]")
 
     def rows_per_batch(self, chunk: int) -> int:
         """Rows per batch: at most the card's max_records, and few enough that an answer stays well under
@@ -160,8 +174,9 @@ class Table:
         refused = dict(batch["refused"])
         out, errors, next_answer = [], [], iter(answers)
         width = len(self.columns()) - len(self.keep) - 1
-        for i, kept in enumerate(batch["keep"]):
+        for i, cells in enumerate(batch["keep"]):
             row = batch["rows"][i]
+            kept = [_safe(c) for c in cells]
             if i in refused:
                 message = refused[i]
             else:
@@ -172,16 +187,16 @@ class Table:
                     continue
                 message = RECORD_NOTE.sub("", error["message"])
             errors.append((row, message))
-            out.append(kept + [""] * width + [message])
+            out.append(kept + [""] * width + [_safe(message)])
         return out, errors
 
     def _cells(self, p: dict) -> list:
         names = [name for name, _ in self.features]
         if self.task == "binary":
-            head = [p["probability"], p["decision"], p["base_value"]]
+            head = [p["probability"], _safe(p["decision"]), p["base_value"]]
             shap = [p["shap"][n] for n in names]
         elif self.task == "multiclass":
-            head = [p["probabilities"][c] for c in self.classes] + [p["label"]] + [p["base_value"][c] for c in self.classes]
+            head = [p["probabilities"][c] for c in self.classes] + [_safe(p["label"])] + [p["base_value"][c] for c in self.classes]
             shap = [p["shap"][c][n] for c in self.classes for n in names]
         else:
             head = [p["prediction"], p["base_value"]]
@@ -189,7 +204,7 @@ class Table:
         reasons = []
         for i in range(self.reasons):
             reason = p["reasons"][i] if i < len(p["reasons"]) else None
-            reasons += [reason["feature"], reason["text"]] if reason else ["", ""]
+            reasons += [_safe(reason["feature"]), _safe(reason["text"])] if reason else ["", ""]
         return head + shap + reasons
 
     def jsonl(self, batch: dict, answer: str | None) -> tuple[list[str], list[tuple[int, str]]]:
@@ -213,39 +228,44 @@ class Table:
         return lines, errors
 
 
-def _batch(numbers: list[int], keep: list, refused: list, records: list[str]) -> dict:
-    return {"rows": numbers, "keep": keep, "refused": refused, "body": "[" + ",".join(records) + "]"}
+def _batch(numbers: list[int], keep: list, refused: list, records: list, body: str) -> dict:
+    """One request's worth of rows; ``records`` (position, record) stays in this process."""
+    return {"rows": numbers, "keep": keep, "refused": refused, "body": body, "records": [r for _, r in records]}
+
+
+_INFINITE = (float("inf"), float("-inf"))
 
 
 def _number(text: str):
-    if INTEGER.match(text):
+    digits = text[1:] if text[:1] in "+-" else text
+    if digits.isdecimal():
         return int(text)
     try:
         value = float(text)
     except ValueError:
         return text  # the function refuses it, naming the feature
-    return value if value == value and value not in (float("inf"), float("-inf")) else text
+    return value if value == value and value not in _INFINITE else text
 
 
 def _safe(cell):
     """A text cell a spreadsheet would run as a formula, kept as text."""
-    if isinstance(cell, str) and FORMULA.match(cell) and not NUMBER_TEXT.match(cell):
+    if isinstance(cell, str) and cell[:1] in FORMULA_START and not NUMBER_TEXT.match(cell):
         return "'" + cell
     return cell
 
 
 class Writer:
-    def __init__(self, table: Table, kind: str, stream):
+    def __init__(self, table: Table, kind: str, stream, header: bool = True):
         self.table, self.kind = table, kind
         self.stream = stream
         self.csv = csv.writer(stream) if kind == "csv" else None
-        if self.csv is not None:
-            self.csv.writerow(table.columns())
+        if self.csv is not None and header:
+            self.csv.writerow([_safe(c) for c in table.columns()])
 
     def write(self, batch: dict, answer: str | None) -> list[tuple[int, str]]:
         if self.csv is not None:
             rows, errors = self.table.output(batch, answer)
-            self.csv.writerows([[_safe(c) for c in row] for row in rows])
+            self.csv.writerows(rows)
         else:
             lines, errors = self.table.jsonl(batch, answer)
             self.stream.write("".join(line + "\n" for line in lines))
@@ -328,46 +348,60 @@ def _load(code: str) -> None:
     _MODEL = app.MODEL
 
 
-def _answer(body: str) -> str:
-    from validation import parse_body
-
-    return _MODEL.predict(parse_body(body.encode("utf-8")), None, each=True)
+_TABLE: Table | None = None
+_KIND = "csv"
 
 
-def _answered(batch: dict) -> tuple[dict, str | None]:
-    return batch, _answer(batch["body"]) if batch["body"] != "[]" else None
+def _work(rows: list[list[str]], numbers: list[int]) -> tuple[str, list[tuple[int, str]], int]:
+    """A chunk of rows scored by the function's model: its output text, its refused rows, its size."""
+    out = io.StringIO()
+    writer = Writer(_TABLE, _KIND, out, header=False)
+    errors: list[tuple[int, str]] = []
+    for batch in _TABLE.prepare(rows, numbers):
+        # The records a client's request body would give (json.loads of the body is the same objects).
+        answer = _MODEL.predict(batch["records"], None, each=True) if batch["records"] else None
+        errors += writer.write(batch, answer)
+    return out.getvalue(), errors, len(rows)
 
 
-def score(args, table: Table, reader, writer: Writer, tally: Tally) -> None:
+def score(args, table: Table, reader, out, tally: Tally) -> None:
+    global _TABLE, _KIND
+    _TABLE, _KIND = table, args.output
+    if args.output == "csv":
+        csv.writer(out).writerow([_safe(c) for c in table.columns()])
     size = table.rows_per_batch(args.chunk)
     if args.jobs <= 1:
         _load(args.code)
         for rows, numbers in batches(reader, size, args.only):
-            for batch in table.prepare(rows, numbers):
-                tally.add(len(batch["keep"]), writer.write(*_answered(batch)))
+            text, errors, count = _work(rows, numbers)
+            out.write(text)
+            tally.add(count, errors)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    # Forked workers, each with the model loaded once; a bounded window of batches in flight keeps the
-    # memory flat whatever the table's size, and the output in input order.
-    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("fork"), initializer=_load,
-                             initargs=(args.code,)) as pool:
+    # The model loaded once, here, and forked workers sharing it, each taking whole chunks (records,
+    # answers and output text); a bounded window of chunks in flight keeps the memory flat whatever the
+    # table's size, and the output in input order.
+    _load(args.code)
+    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("fork")) as pool:
         window: deque = deque()
         for rows, numbers in batches(reader, size, args.only):
-            for batch in table.prepare(rows, numbers):
-                window.append(pool.submit(_answered, batch))
+            window.append(pool.submit(_work, rows, numbers))
             while len(window) >= 2 * args.jobs:
-                done, answer = window.popleft().result()
-                tally.add(len(done["keep"]), writer.write(done, answer))
+                text, errors, count = window.popleft().result()
+                out.write(text)
+                tally.add(count, errors)
         while window:
-            done, answer = window.popleft().result()
-            tally.add(len(done["keep"]), writer.write(done, answer))
+            text, errors, count = window.popleft().result()
+            out.write(text)
+            tally.add(count, errors)
 
 
 def requests(args, table: Table, reader, out) -> None:
     for rows, numbers in batches(reader, table.rows_per_batch(args.chunk), args.only):
         for batch in table.prepare(rows, numbers):
+            del batch["records"]
             out.write(json.dumps(batch, ensure_ascii=False) + "\n")
         out.flush()
 
@@ -462,11 +496,10 @@ def main(argv: list[str]) -> int:
             stdout.flush()
             return 0
         tally = Tally(args.strict)
-        writer = Writer(table, args.output, stdout)
         if args.mode == "score":
-            score(args, table, reader, writer, tally)
+            score(args, table, reader, stdout, tally)
         else:
-            format_answers(args, table, stdin, writer, tally)
+            format_answers(args, table, stdin, Writer(table, args.output, stdout), tally)
         stdout.flush()
         tally.done()
         return 0
