@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import yauzl from 'yauzl';
 import { runPipe, startPipe, until } from '../support/cli.js';
-import { creditCsv } from '../support/credit-table.js';
+import { CREDIT_MODEL, creditCsv } from '../support/credit-table.js';
 import { makeExampleProject } from '../support/example-project.js';
 import { type BinaryPrediction, sumShap } from '../support/predictions.js';
 
@@ -43,12 +43,7 @@ describe('a good/bad credit table explained against approvals near the cutoff, t
   let dir: string;
   let cleanup: () => Promise<void>;
   const model = {
-    data: 'data/german credit.csv',
-    target: 'Status',
-    exclude: ['Application No.'],
-    estimator: 'lightgbm',
-    hyperparameters: { n_estimators: 40, num_leaves: 15 },
-    decision: { threshold: 0.35, positive: 'decline', negative: 'approve' },
+    ...CREDIT_MODEL,
     reference: { from: 'near-cutoff', size: 60 },
     shapOutput: 'probability',
   };

@@ -5,7 +5,7 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { creditCsv } from '../support/credit-table.js';
+import { CREDIT_MODEL, creditCsv } from '../support/credit-table.js';
 import { runPipe, startPipe, until } from '../support/cli.js';
 import { startHarness, type Harness } from '../support/deploy-harness.js';
 import { makeExampleProject } from '../support/example-project.js';
@@ -105,15 +105,7 @@ async function throttlingProxy(target: string): Promise<Proxy> {
 describe('pipe score and pipe diff on a good/bad credit table, through the CLI', () => {
   let dir: string;
   let cleanup: () => Promise<void>;
-  const model = {
-    data: 'data/german credit.csv',
-    target: 'Status',
-    exclude: ['Application No.'],
-    positiveClass: 'bad',
-    estimator: 'lightgbm',
-    hyperparameters: { n_estimators: 40, num_leaves: 15 },
-    decision: { threshold: 0.35, positive: 'decline', negative: 'approve' },
-  };
+  const model = { ...CREDIT_MODEL, positiveClass: 'bad' };
   const configWith = (extra: Record<string, unknown>, more: Record<string, unknown> = {}) => ({
     app: 'credit-score', runtime: 'python3.11', runner: 'local', buildEnv: { PIP_RETRIES: '0' }, model: { ...model, ...extra }, ...more,
   });

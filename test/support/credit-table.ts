@@ -26,3 +26,13 @@ export function creditCsv(rows: number): string {
   return `${lines.join('\n')}\n`;
 }
 
+
+/** The model settings a lender writes for that table (data in data/, LightGBM, a decision at 0.35). */
+export const CREDIT_MODEL = {
+  data: 'data/german credit.csv',
+  target: 'Status',
+  exclude: ['Application No.'],
+  estimator: 'lightgbm',
+  hyperparameters: { n_estimators: 40, num_leaves: 15 },
+  decision: { threshold: 0.35, positive: 'decline', negative: 'approve' },
+};
