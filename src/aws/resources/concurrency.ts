@@ -1,6 +1,7 @@
 import {
   DeleteFunctionConcurrencyCommand, DeleteProvisionedConcurrencyConfigCommand, GetAccountSettingsCommand, GetFunctionConcurrencyCommand,
-  GetProvisionedConcurrencyConfigCommand, PutFunctionConcurrencyCommand, PutProvisionedConcurrencyConfigCommand,
+  GetProvisionedConcurrencyConfigCommand, PutFunctionConcurrencyCommand, PutProvisionedConcurrencyConfigCommand, TagResourceCommand,
+  UntagResourceCommand,
 } from '@aws-sdk/client-lambda';
 import type { ResolvedConfig } from '../../config/resolved.js';
 import { PipeError } from '../../errors.js';
@@ -11,6 +12,32 @@ import type { AwsClients } from './clients.js';
 import type { ResourceNames } from '../rules/names.js';
 import { retryConflicts } from './retry.js';
 import { writeOptions } from '../rules/write-options.js';
+
+/**
+ * Tags pipe puts on the function when it sets a reservation or provisioned instances, and removes with
+ * them: an optional setting is read only when the config asks for it or a tag says pipe set it, so an
+ * untouched one costs no call (and an endpoint without those APIs still deploys), while removing a
+ * setting from the config still removes it.
+ */
+export const CONCURRENCY_MARKERS = { reserved: 'pipe:reserved-concurrency', provisioned: 'pipe:provisioned-concurrency' } as const;
+
+/** The function as deploy found it: its ARN (for tags) and tags (undefined: no function yet). */
+export interface FunctionMarks {
+  arn: string;
+  tags?: Record<string, string>;
+}
+
+const marked = (fn: FunctionMarks, which: keyof typeof CONCURRENCY_MARKERS): boolean => fn.tags?.[CONCURRENCY_MARKERS[which]] === 'true';
+
+async function mark(clients: AwsClients, fn: FunctionMarks, which: keyof typeof CONCURRENCY_MARKERS, on: boolean, signal?: AbortSignal): Promise<void> {
+  if (marked(fn, which) === on) return;
+  const key = CONCURRENCY_MARKERS[which];
+  if (on) await clients.lambda.send(new TagResourceCommand({ Resource: fn.arn, Tags: { [key]: 'true' } }), writeOptions(signal));
+  else await clients.lambda.send(new UntagResourceCommand({ Resource: fn.arn, TagKeys: [key] }), writeOptions(signal));
+  fn.tags = { ...fn.tags };
+  if (on) fn.tags[key] = 'true';
+  else delete fn.tags[key];
+}
 
 /** The account's numbers and the function's current settings, read before anything is written. */
 export interface ConcurrencyState {
@@ -32,15 +59,18 @@ async function readReserved(clients: AwsClients, functionName: string, signal?: 
   }
 }
 
-async function readConcurrency(clients: AwsClients, functionName: string, signal?: AbortSignal): Promise<ConcurrencyState> {
+async function readConcurrency(clients: AwsClients, functionName: string, readReservation: boolean, signal?: AbortSignal): Promise<ConcurrencyState> {
   const settings = await clients.lambda.send(new GetAccountSettingsCommand({}), { abortSignal: signal });
   const accountLimit = settings.AccountLimit?.ConcurrentExecutions ?? 1000;
   return {
     accountLimit,
     unreserved: settings.AccountLimit?.UnreservedConcurrentExecutions ?? accountLimit,
-    reserved: await readReserved(clients, functionName, signal),
+    reserved: readReservation ? await readReserved(clients, functionName, signal) : undefined,
   };
 }
+
+/** An answer that is not Lambda's: an endpoint (an emulator) without this API. */
+const isMissingApi = (error: unknown): boolean => error instanceof PipeError && error.code === 'AWS_UNEXPECTED_ANSWER' && /answered HTTP 404/.test(error.message);
 
 /** The most this function may reserve: what is unreserved (its own reservation given back) above the minimum. */
 const reservable = (state: ConcurrencyState): number => Math.max(0, state.unreserved + (state.reserved ?? 0) - LIMITS.unreservedConcurrencyMinimum);
@@ -65,11 +95,18 @@ function tooMuch(config: Pick<ResolvedConfig, 'region' | 'stage'>, account: stri
  * asks for neither.
  */
 export async function checkConcurrencyRoom(
-  clients: AwsClients, config: ResolvedConfig, names: ResourceNames, account: string, signal?: AbortSignal,
+  clients: AwsClients, config: ResolvedConfig, names: ResourceNames, account: string, fn: FunctionMarks, reporter: StepReporter, signal?: AbortSignal,
 ): Promise<ConcurrencyState | undefined> {
   const { reservedConcurrency: reserved, provisionedConcurrency: provisioned } = config.function;
   if (reserved === undefined && provisioned === undefined) return undefined;
-  const state = await readConcurrency(clients, names.functionName, signal);
+  let state: ConcurrencyState;
+  try {
+    state = await readConcurrency(clients, names.functionName, fn.tags !== undefined && (reserved !== undefined || marked(fn, 'reserved')), signal);
+  } catch (error) {
+    if (!isMissingApi(error)) throw error;
+    reporter.line(`the endpoint has no GetAccountSettings (${(error as Error).message.split(':')[0]}): the account's concurrency room is not checked first; the write decides`, 'warn');
+    return undefined;
+  }
   if (reserved !== undefined && reserved !== state.reserved && reserved > reservable(state)) {
     throw tooMuch(config, account, names.functionName, 'function.reservedConcurrency', reserved, state);
   }
@@ -87,14 +124,19 @@ const isBelowMinimum = (error: unknown): boolean =>
 /** Sets, changes or removes the function's reservation; no call when it already matches. */
 async function ensureReservedConcurrency(
   clients: AwsClients,
-  args: { config: ResolvedConfig; names: ResourceNames; account: string; current: number | undefined; reporter: StepReporter; signal?: AbortSignal },
+  args: { config: ResolvedConfig; names: ResourceNames; account: string; current: number | undefined; marks: FunctionMarks; reporter: StepReporter; signal?: AbortSignal },
 ): Promise<boolean> {
   const { names, reporter, signal } = args;
   const wanted = args.config.function.reservedConcurrency;
-  if (wanted === args.current) return false;
+  if (wanted === args.current) {
+    // In place already: the tag follows (a reservation set before pipe tagged them gets its tag once).
+    await mark(clients, args.marks, 'reserved', wanted !== undefined, signal);
+    return false;
+  }
   const fn = names.functionName;
   if (wanted === undefined) {
     await retryConflicts(clients, () => clients.lambda.send(new DeleteFunctionConcurrencyCommand({ FunctionName: fn }), writeOptions(signal)), signal);
+    await mark(clients, args.marks, 'reserved', false, signal);
     reporter.line(`function ${fn}: concurrency cap of ${args.current} removed`);
     return true;
   }
@@ -103,9 +145,10 @@ async function ensureReservedConcurrency(
   } catch (error) {
     // Another function reserved capacity since the check: the same error, with the numbers as they are now.
     if (!isBelowMinimum(error)) throw error;
-    const state = await readConcurrency(clients, fn, signal);
+    const state = await readConcurrency(clients, fn, true, signal);
     throw tooMuch(args.config, args.account, fn, 'function.reservedConcurrency', wanted, state);
   }
+  await mark(clients, args.marks, 'reserved', true, signal);
   reporter.line(`function ${fn}: at most ${wanted} concurrent execution(s)${wanted === 0 ? ' (0: every invocation is throttled)' : ''}`);
   return true;
 }
@@ -122,18 +165,25 @@ async function readProvisioned(clients: AwsClients, names: ResourceNames, signal
 
 /** Provisioned concurrency on the live alias (it follows the alias to each new version). */
 async function ensureProvisionedConcurrency(
-  clients: AwsClients, args: { names: ResourceNames; wanted: number | undefined; reporter: StepReporter; signal?: AbortSignal },
+  clients: AwsClients, args: { names: ResourceNames; wanted: number | undefined; marks: FunctionMarks; reporter: StepReporter; signal?: AbortSignal },
 ): Promise<boolean> {
-  const { names, wanted, reporter, signal } = args;
+  const { names, wanted, marks, reporter, signal } = args;
+  // Neither asked for nor set by pipe: nothing to read.
+  if (wanted === undefined && !marked(marks, 'provisioned')) return false;
   const current = await readProvisioned(clients, names, signal);
-  if (current === wanted) return false;
+  if (current === wanted) {
+    await mark(clients, marks, 'provisioned', wanted !== undefined, signal);
+    return false;
+  }
   const target = { FunctionName: names.functionName, Qualifier: names.liveAlias };
   if (wanted === undefined) {
-    await retryConflicts(clients, () => clients.lambda.send(new DeleteProvisionedConcurrencyConfigCommand(target), writeOptions(signal)), signal);
-    reporter.line(`alias ${names.liveAlias}: provisioned concurrency removed`);
-    return true;
+    if (current !== undefined) await retryConflicts(clients, () => clients.lambda.send(new DeleteProvisionedConcurrencyConfigCommand(target), writeOptions(signal)), signal);
+    await mark(clients, marks, 'provisioned', false, signal);
+    if (current !== undefined) reporter.line(`alias ${names.liveAlias}: provisioned concurrency removed`);
+    return current !== undefined;
   }
   await retryConflicts(clients, () => clients.lambda.send(new PutProvisionedConcurrencyConfigCommand({ ...target, ProvisionedConcurrentExecutions: wanted }), writeOptions(signal)), signal);
+  await mark(clients, marks, 'provisioned', true, signal);
   reporter.line(`alias ${names.liveAlias}: ${wanted} provisioned instance(s)${current === undefined ? '' : ` (was ${current})`}; AWS is allocating them`);
   return true;
 }
@@ -144,12 +194,13 @@ async function ensureProvisionedConcurrency(
  */
 export async function ensureConcurrency(
   clients: AwsClients,
-  args: { config: ResolvedConfig; names: ResourceNames; account: string; state: ConcurrencyState | undefined; reporter: StepReporter; signal?: AbortSignal },
+  args: { config: ResolvedConfig; names: ResourceNames; account: string; state: ConcurrencyState | undefined; marks: FunctionMarks; reporter: StepReporter; signal?: AbortSignal },
 ): Promise<boolean> {
-  const { config, names, reporter, signal } = args;
-  const current = args.state ? args.state.reserved : await readReserved(clients, names.functionName, signal);
+  const { config, names, marks, reporter, signal } = args;
+  const readsReservation = config.function.reservedConcurrency !== undefined || marked(marks, 'reserved');
+  const current = args.state ? args.state.reserved : readsReservation ? await readReserved(clients, names.functionName, signal) : undefined;
   const wanted = config.function.provisionedConcurrency;
-  const provisioned = () => ensureProvisionedConcurrency(clients, { names, wanted, reporter, signal });
+  const provisioned = () => ensureProvisionedConcurrency(clients, { names, wanted, marks, reporter, signal });
   const reserved = () => ensureReservedConcurrency(clients, { ...args, current });
   // Provisioned instances must fit in the reservation in force when they change.
   const provisionedFirst = current === undefined || (wanted ?? 0) <= current;

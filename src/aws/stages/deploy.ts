@@ -63,8 +63,9 @@ export async function deployStage(options: StageRunOptions): Promise<DeployResul
   const { manifest } = pkg;
 
   // The account's concurrency is checked before anything is written: a cap it cannot give fails now.
-  const concurrency = await checkConcurrencyRoom(clients, config, names, identity.account, signal);
   const existing = (await getFunction(clients, names.functionName, signal)) ?? null;
+  const marks = { arn: `arn:${partitionOf(identity.arn)}:lambda:${config.region}:${identity.account}:function:${names.functionName}`, tags: existing ? { ...existing.Tags } : undefined };
+  const concurrency = await checkConcurrencyRoom(clients, config, names, identity.account, marks, reporter, signal);
 
   const bucket = await ensureBucket(clients, names, reporter, signal);
   let depsObject: { bucket: string; key: string } | undefined;
@@ -106,7 +107,7 @@ export async function deployStage(options: StageRunOptions): Promise<DeployResul
   const fn = await ensureFunction(clients, { names, archive: manifest.function, file: pkg.functionZip, route: strategy.functionUpload, desired, existing }, reporter, signal);
   const release = await releaseLatest(clients, { names, auth: config.url.auth, cors: corsOf(config.url.cors), example, reporter, signal });
   // After the smoke test: a cap of 0 would throttle it. Provisioned instances and the schedule belong to the live alias.
-  const capped = await ensureConcurrency(clients, { config, names, account: identity.account, state: concurrency, reporter, signal });
+  const capped = await ensureConcurrency(clients, { config, names, account: identity.account, state: concurrency, marks, reporter, signal });
   const aliasArn = `arn:${partitionOf(identity.arn)}:lambda:${config.region}:${identity.account}:function:${names.functionName}:${names.liveAlias}`;
   const warm = await ensureKeepWarm(clients, { names, rate: config.function.keepWarm, aliasArn, reporter, signal });
   reportSafety(config, reporter);

@@ -44,6 +44,8 @@ export interface StandInContext {
   s3Endpoint?: string;
   invokeUrl?: InvokeUrlHook;
   urls: UrlListeners;
+  /** Actions answered as an emulator lacking them does (AwsStandInOptions.withoutActions). */
+  withoutActions: ReadonlySet<string>;
 }
 
 export function jsonResponse(status: number, value: unknown, contentType = 'application/json'): ApiResponse {

@@ -67,6 +67,7 @@ export async function startAwsStandIn(options: AwsStandInOptions = {}): Promise<
     s3Endpoint: options.s3Endpoint,
     invokeUrl: options.invokeUrl,
     urls: createUrlListeners(() => ctx),
+    withoutActions: new Set(options.withoutActions ?? []),
   };
 
   const server = createServer((req, res) => {
@@ -198,6 +199,7 @@ async function serve(
     }
     call = route(ctx, service, req);
     if (!call) throw unknownOperation(service, req);
+    if (ctx.withoutActions.has(call.action)) throw new ForeignAnswer({ status: 404, contentType: 'text/plain; charset=utf-8', body: '404 page not found\n' });
     if (size > LAMBDA_BODY_LIMIT && service === 'lambda') {
       throw new AwsError('RequestEntityTooLargeException', `Request must be smaller than ${LAMBDA_BODY_LIMIT} bytes for the ${call.action} operation`, 413);
     }

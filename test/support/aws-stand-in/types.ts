@@ -265,4 +265,9 @@ export interface AwsStandInOptions {
   invokeUrl?: InvokeUrlHook;
   /** The account's concurrent executions limit (GetAccountSettings). Default 1000; new accounts often have 10. */
   accountConcurrency?: number;
+  /**
+   * Actions answered as an AWS-compatible emulator without them answers: 404 with a body that is not an
+   * AWS error (e.g. GetProvisionedConcurrencyConfig, GetAccountSettings). The call is still recorded.
+   */
+  withoutActions?: readonly string[];
 }
