@@ -10,9 +10,11 @@ import { modelTask } from './model.js';
 import { packageTask } from './package.js';
 import { scoreTask } from './score.js';
 import { serveTask } from './serve.js';
+import { rollbackTask } from './rollback.js';
 import { statusTask } from './status.js';
 import { undeployTask } from './undeploy.js';
 import { updateTask } from './update.js';
+import { versionsTask } from './versions.js';
 
 /** The built-in tasks, in the order `pipe --help` lists them. */
 export const builtinTasks: readonly TaskDefinition[] = [
@@ -28,6 +30,8 @@ export const builtinTasks: readonly TaskDefinition[] = [
   scoreTask,
   diffTask,
   statusTask,
+  versionsTask,
+  rollbackTask,
   logsTask,
   auditTask,
 ];

@@ -124,6 +124,7 @@ export const packageTask: TaskDefinition = {
       wheels: await listVendoredWheels(path.join(depsDir, 'python')),
       artifacts: artifacts.files,
       ...(artifacts.exampleRequest === undefined ? {} : { exampleRequest: artifacts.exampleRequest }),
+      ...(artifacts.model ? { model: artifacts.model } : {}),
     };
     await writePackageManifest(out, manifest);
     const unzipped = fn.unzippedSize + (layer?.unzippedSize ?? 0);

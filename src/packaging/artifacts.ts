@@ -15,6 +15,25 @@ export interface DeployedArtifacts {
   files: string[];
   /** The card's `example_request`, when it has one. */
   exampleRequest?: unknown;
+  /** Which model it is: the card's name, version (its model.json hash) and headline metric. */
+  model?: ModelSummary;
+}
+
+/** A model in one line: what `pipe versions` shows of each published version. */
+export interface ModelSummary {
+  name: string;
+  version: string;
+  /** AUC for a classifier, r2 for a regression, when the card has it. */
+  metric?: { name: string; value: number };
+}
+
+const HEADLINE_METRICS = ['roc_auc', 'r2', 'accuracy'];
+
+function modelSummary(card: Record<string, unknown>): ModelSummary | undefined {
+  if (typeof card.name !== 'string' || typeof card.version !== 'string') return undefined;
+  const metrics = (card.metrics ?? {}) as Record<string, unknown>;
+  const name = HEADLINE_METRICS.find((m) => typeof metrics[m] === 'number');
+  return { name: card.name, version: card.version, ...(name ? { metric: { name, value: metrics[name] as number } } : {}) };
 }
 
 const TRAIN_AGAIN = 'Run `npx pipe model --force` to train again.';
@@ -28,7 +47,7 @@ const TRAIN_AGAIN = 'Run `npx pipe model --force` to train again.';
 export async function deployedArtifacts(dir: string, shownDir: string, card = MODEL_CARD): Promise<DeployedArtifacts> {
   const cardFile = path.join(dir, card);
   if (!existsSync(cardFile)) throw new PipeError('ARTIFACTS_MISSING', `${shownDir}/ lacks ${card}`, { hint: TRAIN_AGAIN });
-  let parsed: { artifacts?: unknown; example_request?: unknown };
+  let parsed: { artifacts?: unknown; example_request?: unknown } & Record<string, unknown>;
   try {
     parsed = JSON.parse(await readFile(cardFile, 'utf8')) as typeof parsed;
   } catch (error) {
@@ -40,7 +59,12 @@ export async function deployedArtifacts(dir: string, shownDir: string, card = MO
     : await everyFile(dir);
   const missing = files.filter((f) => !existsSync(path.join(dir, f)));
   if (missing.length) throw new PipeError('ARTIFACTS_MISSING', `${shownDir}/ lacks ${missing.join(', ')}`, { hint: TRAIN_AGAIN });
-  return { files: [...new Set(files)].sort(), ...(parsed.example_request === undefined ? {} : { exampleRequest: parsed.example_request }) };
+  const model = modelSummary(parsed);
+  return {
+    files: [...new Set(files)].sort(),
+    ...(parsed.example_request === undefined ? {} : { exampleRequest: parsed.example_request }),
+    ...(model ? { model } : {}),
+  };
 }
 
 /** A listed artifact must be a file inside the directory: a card cannot pull other files into the zip. */

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolved.js';
 import { PipeError, UsageError } from '../errors.js';
+import type { ModelSummary } from './artifacts.js';
 import { ARCHITECTURES, type Architecture } from '../lambda/facts.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { VendoredWheel } from './wheels.js';
@@ -27,13 +28,15 @@ export interface PackageManifest {
   artifacts: string[];
   /** The request the smoke test sends to POST /predict, from the model card; absent when the card has none. */
   exampleRequest?: unknown;
+  /** The model the package holds (from its card): recorded with each published version. */
+  model?: ModelSummary;
 }
 
 /**
  * The manifest's shape, in the package task's fingerprint: a package written by a pipe that wrote
  * another shape is built again instead of failing to read.
  */
-export const PACKAGE_MANIFEST_FORMAT = 2;
+export const PACKAGE_MANIFEST_FORMAT = 3;
 
 /** A manifest with its archives' absolute paths. */
 export interface LocalPackage {
@@ -107,5 +110,6 @@ function parseManifest(raw: unknown, file: string): PackageManifest {
   return {
     function: fn, layer, runtime: m.runtime, architecture, handler: m.handler, wheels, artifacts,
     ...(m.exampleRequest === undefined ? {} : { exampleRequest: m.exampleRequest }),
+    ...(m.model !== null && typeof m.model === 'object' ? { model: m.model as ModelSummary } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import { gitCommit } from '../../util/git-commit.js';
 import type { ResolvedConfig } from '../../config/resolved.js';
 import type { StepReporter } from '../../reporter/reporter.js';
 import { auditEnvironment } from '../rules/audit-env.js';
@@ -105,7 +106,8 @@ export async function deployStage(options: StageRunOptions): Promise<DeployResul
     architecture: manifest.architecture,
   };
   const fn = await ensureFunction(clients, { names, archive: manifest.function, file: pkg.functionZip, route: strategy.functionUpload, desired, existing }, reporter, signal);
-  const release = await releaseLatest(clients, { names, auth: config.url.auth, cors: corsOf(config.url.cors), example, reporter, signal });
+  const note = { model: pkg.manifest.model, commit: await gitCommit(config.root) };
+  const release = await releaseLatest(clients, { names, auth: config.url.auth, cors: corsOf(config.url.cors), example, note, reporter, signal });
   // After the smoke test: a cap of 0 would throttle it. Provisioned instances and the schedule belong to the live alias.
   const capped = await ensureConcurrency(clients, { config, names, account: identity.account, state: concurrency, marks, reporter, signal });
   const aliasArn = `arn:${partitionOf(identity.arn)}:lambda:${config.region}:${identity.account}:function:${names.functionName}:${names.liveAlias}`;

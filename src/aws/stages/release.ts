@@ -9,6 +9,8 @@ import { retryConflicts } from '../resources/retry.js';
 import { smokeTest } from './smoke-test.js';
 import { waitFunctionReady } from '../resources/wait-function.js';
 import { writeOptions } from '../rules/write-options.js';
+import { versionDescription } from '../rules/version-note.js';
+import type { ModelSummary } from '../../packaging/artifacts.js';
 
 /** What makes two function versions the same release: code and the configuration that shapes it. */
 function releaseFingerprint(c: FunctionConfiguration): string {
@@ -35,6 +37,8 @@ export interface ReleaseArgs {
   cors?: Cors;
   /** POST /predict body for the smoke test. */
   example: unknown;
+  /** What a version published now records (its Description): the model and the git commit. */
+  note?: { model?: ModelSummary; commit?: string };
   reporter: StepReporter;
   signal?: AbortSignal;
 }
@@ -74,8 +78,9 @@ export async function releaseLatest(clients: AwsClients, args: ReleaseArgs): Pro
       version = candidateVersion!;
       reporter.line(`version ${version} was already published for this code: reused`);
     } else {
+      const Description = versionDescription(args.note?.model, args.note?.commit, liveVersion);
       const published = await retryConflicts(clients, () => clients.lambda.send(new PublishVersionCommand({
-        FunctionName: fn, CodeSha256: latest.CodeSha256, RevisionId: latest.RevisionId,
+        FunctionName: fn, CodeSha256: latest.CodeSha256, RevisionId: latest.RevisionId, Description,
       }), writeOptions(signal)), signal);
       version = published.Version!;
       reporter.line(`published version ${version}`);

@@ -1,3 +1,4 @@
+import { gitCommit } from '../../util/git-commit.js';
 import { PipeError } from '../../errors.js';
 import { AUDIT_LOG_ENV } from '../rules/audit-env.js';
 import { ensureBucket } from '../resources/bucket.js';
@@ -52,7 +53,8 @@ export async function updateStageCode(options: StageRunOptions): Promise<DeployR
   if (strategy.functionUpload === 's3') await ensureBucket(clients, names, reporter, signal);
   const current = await waitFunctionReady(clients, names.functionName, undefined, signal);
   await ensureFunctionCode(clients, { names, archive: manifest.function, file: pkg.functionZip, route: strategy.functionUpload, current, architecture: manifest.architecture }, reporter, signal);
-  const release = await releaseLatest(clients, { names, auth: config.url.auth, cors: corsOf(config.url.cors), example, reporter, signal });
+  const note = { model: pkg.manifest.model, commit: await gitCommit(config.root) };
+  const release = await releaseLatest(clients, { names, auth: config.url.auth, cors: corsOf(config.url.cors), example, note, reporter, signal });
   reporter.line(release.released ? `updated: version ${release.version} is live` : `no changes: version ${release.version} is live and up to date`);
   reporter.line(clients.meter.summary());
   return { url: release.url, version: release.version, changed: release.released };
