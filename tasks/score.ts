@@ -5,9 +5,8 @@ import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { PipeError, UsageError } from '../src/errors.js';
 import { PROFILE_OPTION } from '../src/aws/resources/profile-option.js';
-import { packageDir, scoreDir } from '../src/project-paths.js';
 import { formatDuration } from '../src/reporter/format.js';
-import { extractPackageCached } from '../src/runtime/package-extract.js';
+import { extractForScoring, scoreCacheDir } from '../src/runtime/package-extract.js';
 import { driverArgs, runScoreDriver, type ExtractedPackage, type ScoreSummary } from '../src/runtime/score-driver.js';
 import type { TaskContext, TaskDefinition } from '../src/task.js';
 import { checkOutputTarget, placeFile, stagingName } from '../src/util/output-file.js';
@@ -85,24 +84,9 @@ async function estimateRows(file: string): Promise<number> {
   return Math.max(0, lines + (last === 10 ? 0 : 1) - 1);
 }
 
-/** The function's own environment, as the deployed function gets it (the trail is off: a table is not a decision). */
-export function scoringEnv(ctx: Pick<TaskContext, 'config'>): Record<string, string> {
-  return { ...ctx.config.function.env };
-}
-
-/** Where scoring runs keep their extracted packages and the live cards. */
-const scoreCache = (ctx: Pick<TaskContext, 'config' | 'root'>): string => path.join(ctx.root, scoreDir(ctx.config));
-
-/** The project's package (or another package directory), extracted for scoring. */
-export async function extractedPackage(ctx: TaskContext, dir = path.join(ctx.root, packageDir(ctx.config))): Promise<ExtractedPackage> {
-  const cache = scoreCache(ctx);
-  await mkdir(cache, { recursive: true });
-  return extractPackageCached(dir, cache, ctx.config.python);
-}
-
 /** A package directory holding only a card: what the requests and format steps read of a deployed model. */
 async function cardOnlyPackage(ctx: TaskContext, card: string): Promise<{ pkg: ExtractedPackage; remove(): Promise<void> }> {
-  const dir = path.join(scoreCache(ctx), `.card-${process.pid}-${Date.now()}`);
+  const dir = path.join(scoreCacheDir(ctx.config), `.card-${process.pid}-${Date.now()}`);
   await mkdir(path.join(dir, 'artifacts'), { recursive: true });
   await writeFile(path.join(dir, 'artifacts', 'model_card.json'), card);
   return { pkg: { codeDir: dir, layerDirs: [] }, remove: () => rm(dir, { recursive: true, force: true }) };
@@ -192,16 +176,16 @@ export const scoreTask: TaskDefinition = {
           concurrency = reserved;
         }
         summary = await scoreThroughUrl({
-          host, pkg: card.pkg, args, env: scoringEnv(ctx), input: createReadStream(data), output, signal: ctx.signal,
+          host, pkg: card.pkg, args, env: ctx.config.function.env, input: createReadStream(data), output, signal: ctx.signal,
           target: { url, headers }, concurrency, onProgress, onLog,
           onRetry: (message) => scoring.line(message, 'warn'),
         });
       } else {
         const extracting = ctx.reporter.step('extract package');
-        const pkg = await extractedPackage(ctx);
+        const pkg = await extractForScoring(ctx.config);
         extracting.done();
         summary = await runScoreDriver({
-          host, pkg, mode: 'score', args: [...args, '--jobs', String(request.jobs)], env: scoringEnv(ctx),
+          host, pkg, mode: 'score', args: [...args, '--jobs', String(request.jobs)], env: ctx.config.function.env,
           input: createReadStream(data), output, signal: ctx.signal, onProgress, onLog,
         });
       }
@@ -224,6 +208,7 @@ export const scoreTask: TaskDefinition = {
       ctx.reporter.line(`${result.refused} of ${result.rows} rows refused (their message is in the error column):`, 'warn');
       for (const [message, times] of result.top) ctx.reporter.line(`  ${times} x ${message}`, 'warn');
     }
+    if (result.shapIs) ctx.reporter.line(`SHAP columns: ${result.shapIs}`, 'info');
     ctx.io.print(`${request.out}: ${result.rows} rows${result.refused ? `, ${result.refused} refused` : ''}`);
     return { summary: `${result.rows} rows -> ${request.out}${result.refused ? ` (${result.refused} refused)` : ''}` };
   },

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
 import { PipeError, UsageError } from '../errors.js';
-import { packageDir, scoreDir } from '../project-paths.js';
-import { extractPackageCached } from '../runtime/package-extract.js';
+import { packageDir } from '../project-paths.js';
+import { extractForScoring, scoreCacheDir } from '../runtime/package-extract.js';
 import { runScoreDriver, type ExtractedPackage } from '../runtime/score-driver.js';
 import type { FunctionHost } from '../runners/runner.js';
 import type { TaskContext } from '../task.js';
@@ -25,8 +25,6 @@ export interface DiffOptions {
 
 /** The validation rows' own column: their 1-based row number in the data file. */
 const ROW_COLUMN = 'pipe_row';
-
-const cacheDir = (ctx: Pick<TaskContext, 'config' | 'root'>): string => path.join(ctx.root, scoreDir(ctx.config));
 
 /** A package's card, checked against the model file it describes (its sha256 on the card). */
 async function readCard(pkg: ExtractedPackage, label: string): Promise<Card> {
@@ -58,7 +56,7 @@ async function otherPackage(ctx: TaskContext, against: string): Promise<{ dir: s
     ]);
     const step = ctx.reporter.step(`download ${against === 'live' ? 'the live version' : `version ${against}`}`);
     try {
-      const got = await withAwsClients(ctx, (clients) => downloadDeployedPackage(clients, ctx.config, against, path.join(cacheDir(ctx), 'deployed'), ctx.signal));
+      const got = await withAwsClients(ctx, (clients) => downloadDeployedPackage(clients, ctx.config, against, path.join(scoreCacheDir(ctx.config), 'deployed'), ctx.signal));
       step.done(`version ${got.version} (code ${got.sha256.slice(0, 12)})`);
       return { dir: got.dir, label: against === 'live' ? `live (version ${got.version})` : `version ${got.version}`, version: got.version };
     } catch (error) {
@@ -128,11 +126,10 @@ async function* pairsOf(a: string, b: string): AsyncGenerator<[ScoredRow, Scored
  */
 export async function diffPackages(ctx: TaskContext, options: DiffOptions): Promise<DiffReport> {
   const other = await otherPackage(ctx, options.against);
-  const cache = cacheDir(ctx);
-  await mkdir(cache, { recursive: true });
+  const cache = scoreCacheDir(ctx.config);
   const extracting = ctx.reporter.step('extract packages');
-  const oldPkg = await extractPackageCached(other.dir, cache, ctx.config.python);
-  const newPkg = await extractPackageCached(path.join(ctx.root, packageDir(ctx.config)), cache, ctx.config.python);
+  const oldPkg = await extractForScoring(ctx.config, other.dir);
+  const newPkg = await extractForScoring(ctx.config);
   extracting.done();
   const oldCard = await readCard(oldPkg, other.label);
   const newCard = await readCard(newPkg, 'the local package');

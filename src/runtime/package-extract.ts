@@ -1,8 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { ResolvedConfig } from '../config/resolved.js';
 import { PipeError } from '../errors.js';
+import { packageDir, scoreDir } from '../project-paths.js';
 import { extractZip } from './extract-zip.js';
 import type { ExtractedPackage } from './score-driver.js';
 
@@ -50,4 +52,14 @@ export async function extractPackageCached(packageDir: string, cacheDir: string,
     if (entry.startsWith(`${owner}-`) && entry !== key) await rm(path.join(cacheDir, entry), { recursive: true, force: true });
   }
   return layout(dir);
+}
+
+/** Where pipe score and pipe diff keep extracted packages and downloads (build/score), absolute. */
+export const scoreCacheDir = (config: Pick<ResolvedConfig, 'root' | 'paths'>): string => path.join(config.root, scoreDir(config));
+
+/** A package directory (default the project's build/package), extracted for scoring under build/score. */
+export async function extractForScoring(config: Pick<ResolvedConfig, 'root' | 'paths' | 'python'>, dir = path.join(config.root, packageDir(config))): Promise<ExtractedPackage> {
+  const cache = scoreCacheDir(config);
+  await mkdir(cache, { recursive: true });
+  return extractPackageCached(dir, cache, config.python);
 }

@@ -18,6 +18,8 @@ export interface ScoreSummary {
   /** The most frequent refusal messages, with their counts. */
   top: [string, number][];
   seconds: number;
+  /** What the SHAP columns are of (the card's words): the output and what it is measured against. */
+  shapIs?: string;
 }
 
 export type DriverMode = 'score' | 'requests' | 'format' | 'select';
@@ -50,6 +52,7 @@ interface DriverMessage {
   top?: [string, number][];
   error?: string;
   exit?: number;
+  shap_is?: string | null;
 }
 
 /** The options every mode of the driver takes from a score request. */
@@ -103,7 +106,9 @@ export async function runScoreDriver(options: DriverOptions): Promise<ScoreSumma
     }
     const message = JSON.parse(line.slice(PROTOCOL.length)) as DriverMessage;
     if (message.progress !== undefined) options.onProgress?.(message.progress, message.seconds ?? 0);
-    else if (message.done) summary = { rows: message.rows ?? 0, refused: message.refused ?? 0, top: message.top ?? [], seconds: message.seconds ?? 0 };
+    else if (message.done) {
+      summary = { rows: message.rows ?? 0, refused: message.refused ?? 0, top: message.top ?? [], seconds: message.seconds ?? 0, ...(message.shap_is ? { shapIs: message.shap_is } : {}) };
+    }
     else if (message.error !== undefined) failure = message;
   });
   // The process may stop reading (a bad header, an interrupt) before the input ends: its exit says why.

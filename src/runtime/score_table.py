@@ -228,6 +228,15 @@ class Table:
         return lines, errors
 
 
+def shap_meaning(card: dict) -> str | None:
+    """What the SHAP columns are of, in words: the output they explain and what they are measured against."""
+    meaning = card.get("shap_output_meaning") or card.get("shap_output")
+    against = (card.get("explainer") or {}).get("measured_against")
+    if not meaning:
+        return None
+    return f"{meaning}, measured against {against}" if against else meaning
+
+
 def _batch(numbers: list[int], keep: list, refused: list, records: list, body: str) -> dict:
     """One request's worth of rows; ``records`` (position, record) stays in this process."""
     return {"rows": numbers, "keep": keep, "refused": refused, "body": body, "records": [r for _, r in records]}
@@ -275,8 +284,9 @@ class Writer:
 class Tally:
     """Rows done and refused, and progress lines at most every PROGRESS_SECONDS."""
 
-    def __init__(self, strict: bool):
+    def __init__(self, strict: bool, shap_is: str | None = None):
         self.strict = strict
+        self.shap_is = shap_is
         self.rows = 0
         self.refused = Counter()
         self.count = 0
@@ -296,7 +306,7 @@ class Tally:
 
     def done(self) -> None:
         say(done=True, rows=self.rows, refused=self.count, top=self.refused.most_common(5),
-            seconds=round(time.monotonic() - self.started, 3))
+            seconds=round(time.monotonic() - self.started, 3), shap_is=self.shap_is)
 
 
 def batches(reader, size: int, only: set[int] | None = None):
@@ -495,7 +505,7 @@ def main(argv: list[str]) -> int:
             requests(args, table, reader, stdout)
             stdout.flush()
             return 0
-        tally = Tally(args.strict)
+        tally = Tally(args.strict, shap_meaning(card))
         if args.mode == "score":
             score(args, table, reader, stdout, tally)
         else:
