@@ -98,6 +98,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 deps_bootstrap.ensure_deps()
 
 from lambda_events import RequestError, html_response, json_response, parse_event, raw_json_response  # noqa: E402
+from metrics import count_server_error  # noqa: E402
 from model_store import ArtifactError, LoadedModel  # noqa: E402
 from validation import parse_body  # noqa: E402
 
@@ -135,6 +136,13 @@ WARM_UP = {"pipe": "warm-up"}
 def handler(event, context):
     if event == WARM_UP:
         return {"warm": True, "model_version": MODEL.version if MODEL else None}
+    response = _answer(event, context)
+    if response.get("statusCode", 200) >= 500:
+        count_server_error(context)
+    return response
+
+
+def _answer(event, context) -> dict:
     try:
         return _route(event, getattr(context, "aws_request_id", None))
     except RequestError as err:

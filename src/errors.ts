@@ -8,11 +8,14 @@ export type ExitCode = 0 | 1 | 2 | 130;
 export interface PipeErrorOptions {
   hint?: string;
   cause?: unknown;
+  /** What --json reports with the error (e.g. the steps of a rollout that was rolled back). */
+  details?: unknown;
 }
 
 export class PipeError extends Error {
   readonly code: string;
   readonly hint?: string;
+  readonly details?: unknown;
   /** True when the user can fix it (input, environment); false for a fault in pipe itself. */
   readonly userError: boolean = true;
 
@@ -21,6 +24,7 @@ export class PipeError extends Error {
     this.name = new.target.name;
     this.code = code;
     this.hint = options.hint;
+    if (options.details !== undefined) this.details = options.details;
   }
 }
 
@@ -74,10 +78,8 @@ export class CommandError extends PipeError {
 
 /** The run was interrupted (SIGINT/SIGTERM): exit code 130. */
 export class InterruptedError extends PipeError {
-  constructor(message = 'Interrupted') {
-    super('INTERRUPTED', message, {
-      hint: 'Nothing half-written was kept. Run the same command again: tasks that finished are skipped.',
-    });
+  constructor(message = 'Interrupted', hint = 'Nothing half-written was kept. Run the same command again: tasks that finished are skipped.') {
+    super('INTERRUPTED', message, { hint });
   }
 }
 

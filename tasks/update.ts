@@ -21,6 +21,12 @@ export const updateTask: TaskDefinition = {
       bytesUploaded: clients.meter.bytesUploaded,
     }));
     ctx.io.print(result.url);
-    return { summary: `${result.url} (version ${result.version}${result.changed ? '' : ', unchanged'})`, url: result.url, bytesUploaded };
+    const rollout = result.rollout ? `, ${result.rollout.strategy} rollout in ${result.rollout.steps.length} step${result.rollout.steps.length === 1 ? '' : 's'}` : '';
+    return {
+      summary: `${result.url} (version ${result.version}${result.changed ? '' : ', unchanged'}${rollout})`,
+      url: result.url,
+      bytesUploaded,
+      data: { version: result.version, changed: result.changed, ...(result.rollout ? { rollout: result.rollout } : {}), ...(result.removed ? { removed: result.removed } : {}) },
+    };
   },
 };

@@ -3,6 +3,7 @@ import { ARCHITECTURES, DEFAULT_RUNTIME, LIMITS } from '../lambda/facts.js';
 import type { UserTaskContext } from '../task.js';
 import { arrayOf, boolean, either, func, nullValue, number, object, oneOf, oneOfNumbers, recordOf, text } from './fields.js';
 import { keepWarm } from './rate.js';
+import { duration } from './duration.js';
 import { runtimeField } from './runtime-field.js';
 
 /**
@@ -73,7 +74,27 @@ const auditSchema = object({
   log: v.optional(oneOf(AUDIT_LOG_MODES), 'decisions'),
 });
 
+const percent = number({ min: 1, max: 99, integer: true });
+
+/** How a new version takes live's traffic: at once, or a share first, watched, then the rest. */
+const strategySchema = either([
+  oneOf(['all-at-once']),
+  object({ canary: object({ percent, wait: duration() }) }, 'an object { canary: { percent, wait } }'),
+  object({ linear: object({ percent, every: duration() }) }, 'an object { linear: { percent, every } }'),
+]);
+export type ReleaseStrategy = v.InferOutput<typeof strategySchema>;
+
 const releaseSchema = object({
+  /** Published versions kept (newest first); older ones no alias points to are deleted after a deploy. */
+  keepVersions: v.optional(number({ min: 1, max: 1000, integer: true }), 10),
+  /** 'all-at-once', { canary: { percent: 10, wait: '10 minutes' } } or { linear: { percent: 10, every: '1 minute' } }. */
+  strategy: v.optional(strategySchema, 'all-at-once'),
+  /** CloudWatch alarms that, in ALARM during a gradual rollout, send the traffic back to the old version. */
+  alarms: v.optional(arrayOf(text(/^.{1,255}$/, 'a CloudWatch alarm name')), []),
+  /** The share of the new version's requests that may fail (Errors and Throttles over Invocations). */
+  maxErrorRate: v.optional(number({ min: 0, max: 1 }), 0.01),
+  /** Requests the new version must have answered before its error rate is judged. */
+  minRequests: v.optional(number({ min: 1, integer: true }), 20),
   /**
    * Checked by deploy against the live version before any write, on the validation rows (pipe diff):
    * deploy refuses (exit 1) when more decisions flip, or the score shifts more, than this allows.
@@ -112,7 +133,7 @@ const awsSchema = object({
   /** Bucket for code and layer uploads; default derived from app, account and region. */
   bucket: v.optional(text(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name')),
   /** Endpoint overrides (LocalStack-style targets); AWS_ENDPOINT_URL* also work. */
-  endpoints: v.optional(object({ s3: endpoint, lambda: endpoint, iam: endpoint, logs: endpoint, sts: endpoint, events: endpoint }), {}),
+  endpoints: v.optional(object({ s3: endpoint, lambda: endpoint, iam: endpoint, logs: endpoint, sts: endpoint, events: endpoint, cloudwatch: endpoint }), {}),
 });
 
 const reasonsSchema = object({

@@ -48,6 +48,7 @@ export function errorSummary(error: unknown): ErrorSummary {
       code: error.code, message: error.message, hint: error.hint,
       ...(error instanceof CommandError ? { command: error.command } : {}),
       ...(stderrTail ? { stderrTail } : {}),
+      ...(error.details === undefined ? {} : { details: error.details }),
     };
   }
   return { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
@@ -340,7 +341,7 @@ async function runTask(
       outcome: interrupted ? 'cancelled' : 'failed',
       reason: interrupted ? 'interrupted' : planned.reason,
       durationMs: Date.now() - started,
-      error: errorSummary(interrupted ? new InterruptedError() : error),
+      error: errorSummary(interrupted ? (error instanceof InterruptedError ? error : new InterruptedError()) : error),
       ...(interrupted ? {} : { cause: error }),
     };
     if (!interrupted) step.fail(error);

@@ -42,6 +42,8 @@ export interface ErrorSummary {
   file?: string;
   line?: number;
   column?: number;
+  /** Structured facts of the failure, for --json (a rolled-back rollout's steps). */
+  details?: unknown;
 }
 
 export interface TaskReport {

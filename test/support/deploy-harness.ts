@@ -138,7 +138,7 @@ export async function startHarness(options: Partial<AwsStandInOptions> & { confi
     const response = toHttpResponse(outcome);
     // Like Lambda's log stream, a failed invocation (an init error included) logs its error.
     const logs = outcome.error ? [`[ERROR] ${outcome.error.errorType}: ${outcome.error.errorMessage}`] : [];
-    return { statusCode: response.statusCode, headers: Object.fromEntries(response.headers), body: response.body, logs };
+    return { statusCode: response.statusCode, headers: Object.fromEntries(response.headers), body: response.body, logs, functionError: outcome.error !== undefined };
   }
   const standIn = await startAwsStandIn({ pollsUntilActive: 2, ...options, s3Endpoint: s3.endpoint, invokeUrl });
   const saved = { ...process.env };

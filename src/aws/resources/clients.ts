@@ -1,3 +1,4 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
@@ -18,6 +19,8 @@ export interface AwsClients {
   sts: STSClient;
   /** EventBridge: the keep-warm schedule. */
   events: EventBridgeClient;
+  /** CloudWatch: the metrics and alarms a gradual rollout watches. */
+  cloudwatch: CloudWatchClient;
   meter: CallMeter;
   /** Delays of the state polling loops (seconds); short in tests. */
   poll: { minDelay: number; maxDelay: number; maxWait: number };
@@ -43,10 +46,10 @@ export interface AwsClientOptions {
   maxAttempts?: number;
 }
 
-type Service = 's3' | 'lambda' | 'iam' | 'logs' | 'sts' | 'events';
+type Service = 's3' | 'lambda' | 'iam' | 'logs' | 'sts' | 'events' | 'cloudwatch';
 
 /** The SDK reads AWS_ENDPOINT_URL_<SERVICE> itself; pipe only needs to know whether S3 is redirected. */
-const ENV_KEY: Record<Service, string> = { s3: 'S3', lambda: 'LAMBDA', iam: 'IAM', logs: 'CLOUDWATCH_LOGS', sts: 'STS', events: 'EVENTBRIDGE' };
+const ENV_KEY: Record<Service, string> = { s3: 'S3', lambda: 'LAMBDA', iam: 'IAM', logs: 'CLOUDWATCH_LOGS', sts: 'STS', events: 'EVENTBRIDGE', cloudwatch: 'CLOUDWATCH' };
 
 export function endpointOverride(service: Service, endpoints: AwsClientOptions['endpoints'], env: NodeJS.ProcessEnv): string | undefined {
   return endpoints?.[service] ?? env[`AWS_ENDPOINT_URL_${ENV_KEY[service]}`] ?? env.AWS_ENDPOINT_URL;
@@ -94,6 +97,7 @@ export function createAwsClients(options: AwsClientOptions): AwsClients {
     logs: new CloudWatchLogsClient({ ...common, ...endpoint('logs') }),
     sts: new STSClient({ ...common, ...endpoint('sts') }),
     events: new EventBridgeClient({ ...common, ...endpoint('events') }),
+    cloudwatch: new CloudWatchClient({ ...common, ...endpoint('cloudwatch') }),
   };
   for (const [service, client] of Object.entries(clients)) {
     instrument(client, meter, { service: service as Service, region: options.region, endpointSource: endpointSource(service as Service, options.endpoints, env) });

@@ -1,6 +1,6 @@
 import {
   AddPermissionCommand, CreateAliasCommand, CreateFunctionUrlConfigCommand, GetAliasCommand, GetFunctionUrlConfigCommand, GetPolicyCommand,
-  RemovePermissionCommand, UpdateAliasCommand, UpdateFunctionUrlConfigCommand, type Cors,
+  RemovePermissionCommand, UpdateAliasCommand, UpdateFunctionUrlConfigCommand, type AliasConfiguration, type Cors,
 } from '@aws-sdk/client-lambda';
 import type { ResolvedConfig } from '../../config/resolved.js';
 import { errorName, isNotFound } from '../rules/aws-errors.js';
@@ -23,20 +23,39 @@ const sameList = (a: string[] | undefined, b: string[] | undefined): boolean => 
 const sameCors = (a: Cors | undefined, b: Cors | undefined): boolean =>
   sameList(a?.AllowOrigins, b?.AllowOrigins) && sameList(a?.AllowMethods, b?.AllowMethods) && sameList(a?.AllowHeaders, b?.AllowHeaders) && (a?.MaxAge ?? 0) === (b?.MaxAge ?? 0);
 
-export async function getAliasVersion(clients: AwsClients, functionName: string, alias: string, signal?: AbortSignal): Promise<string | undefined> {
+export async function getAlias(clients: AwsClients, functionName: string, alias: string, signal?: AbortSignal): Promise<AliasConfiguration | undefined> {
   try {
-    return (await clients.lambda.send(new GetAliasCommand({ FunctionName: functionName, Name: alias }), { abortSignal: signal })).FunctionVersion;
+    return await clients.lambda.send(new GetAliasCommand({ FunctionName: functionName, Name: alias }), { abortSignal: signal });
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;
   }
 }
 
-/** Points the alias at `version`; no call when it already does. */
-export async function pointAlias(clients: AwsClients, functionName: string, alias: string, version: string, signal?: AbortSignal): Promise<boolean> {
-  const current = await getAliasVersion(clients, functionName, alias, signal);
-  if (current === version) return false;
-  const input = { FunctionName: functionName, Name: alias, FunctionVersion: version };
+export async function getAliasVersion(clients: AwsClients, functionName: string, alias: string, signal?: AbortSignal): Promise<string | undefined> {
+  return (await getAlias(clients, functionName, alias, signal))?.FunctionVersion;
+}
+
+/** The version an alias sends a share of its traffic to, and the share (0 to 1); undefined when there is none. */
+export function weightedVersion(alias: AliasConfiguration | undefined): { version: string; weight: number } | undefined {
+  const [entry] = Object.entries(alias?.RoutingConfig?.AdditionalVersionWeights ?? {});
+  return entry ? { version: entry[0], weight: entry[1] } : undefined;
+}
+
+/**
+ * Points the alias at `version`, with `weight` of its traffic going to `extra.version`, or all of it to
+ * `version` (a routing configuration it had is cleared). No call when it already is so.
+ */
+export async function pointAlias(
+  clients: AwsClients, functionName: string, alias: string, version: string, signal?: AbortSignal, extra?: { version: string; weight: number },
+): Promise<boolean> {
+  const current = await getAlias(clients, functionName, alias, signal);
+  const had = weightedVersion(current);
+  if (current?.FunctionVersion === version && had?.version === extra?.version && had?.weight === extra?.weight) return false;
+  const input = {
+    FunctionName: functionName, Name: alias, FunctionVersion: version,
+    ...(extra ? { RoutingConfig: { AdditionalVersionWeights: { [extra.version]: extra.weight } } } : had ? { RoutingConfig: { AdditionalVersionWeights: {} } } : {}),
+  };
   await retryConflicts(
     clients,
     () => (current === undefined

@@ -16,6 +16,8 @@ import { checkPackageForLambda } from '../rules/package-checks.js';
 import { objectKey, resourceNames } from '../rules/names.js';
 import { readLocalPackage } from '../../packaging/package-manifest.js';
 import { releaseLatest } from './release.js';
+import { pruneReleases } from './retention.js';
+import type { RolloutReport } from './rollout.js';
 import { functionPolicy, ensureRole } from '../resources/role.js';
 import { exampleRequestOf } from './smoke-test.js';
 
@@ -37,6 +39,10 @@ export interface DeployResult {
   version: string;
   /** False when the stage already matched the package: nothing was written. */
   changed: boolean;
+  /** The steps of a gradual rollout (release.strategy), when live moved that way. */
+  rollout?: RolloutReport;
+  /** What release.keepVersions removed. */
+  removed?: { versions: string[]; layerVersions: number[] };
 }
 
 /**
@@ -107,7 +113,7 @@ export async function deployStage(options: StageRunOptions): Promise<DeployResul
   };
   const fn = await ensureFunction(clients, { names, archive: manifest.function, file: pkg.functionZip, route: strategy.functionUpload, desired, existing }, reporter, signal);
   const note = { model: pkg.manifest.model, commit: await gitCommit(config.root) };
-  const release = await releaseLatest(clients, { names, auth: config.url.auth, cors: corsOf(config.url.cors), example, note, reporter, signal });
+  const release = await releaseLatest(clients, { names, auth: config.url.auth, cors: corsOf(config.url.cors), example, note, release: config.release, reporter, signal });
   // After the smoke test: a cap of 0 would throttle it. Provisioned instances and the schedule belong to the live alias.
   const capped = await ensureConcurrency(clients, { config, names, account: identity.account, state: concurrency, marks, reporter, signal });
   const aliasArn = `arn:${partitionOf(identity.arn)}:lambda:${config.region}:${identity.account}:function:${names.functionName}:${names.liveAlias}`;
@@ -115,9 +121,18 @@ export async function deployStage(options: StageRunOptions): Promise<DeployResul
   reportSafety(config, reporter);
   const changed = bucket === 'created' || role.changed || layerPublished || logGroup.changed || fn.created || fn.codeChanged || fn.configChanged ||
     release.released || capped || warm.changed;
+  const pruned = await keepVersions(clients, options, names);
   reporter.line(changed ? `deployed version ${release.version}` : `no changes: version ${release.version} is live and up to date`);
   reporter.line(clients.meter.summary());
-  return { url: release.url, version: release.version, changed };
+  return { url: release.url, version: release.version, changed: changed || pruned.versions.length + pruned.layerVersions.length > 0, ...(release.rollout ? { rollout: release.rollout } : {}), removed: pruned };
+}
+
+/** release.keepVersions, after a successful release: old versions no alias points to, and layer versions none uses. */
+export async function keepVersions(clients: AwsClients, options: StageRunOptions, names: ReturnType<typeof resourceNames>): Promise<{ versions: string[]; layerVersions: number[] }> {
+  const { config } = options;
+  const otherStageFunctions = config.stages.filter((stage) => stage !== config.stage).map((stage) => `${config.app}-${stage}`);
+  const result = await pruneReleases(clients, { names, keep: config.release.keepVersions, otherStageFunctions, reporter: options.reporter, signal: options.signal });
+  return { versions: result.deletedVersions, layerVersions: result.deletedLayerVersions };
 }
 
 const partitionOf = (arn: string): string => arn.split(':')[1] ?? 'aws';

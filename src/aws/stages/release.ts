@@ -2,7 +2,9 @@ import { GetFunctionConfigurationCommand, PublishVersionCommand, type FunctionCo
 import type { StepReporter } from '../../reporter/reporter.js';
 import { isNotFound } from '../rules/aws-errors.js';
 import type { AwsClients } from '../resources/clients.js';
-import { ensurePublicAccess, ensureUrl, getAliasVersion, pointAlias, type UrlAuth } from '../resources/function-url.js';
+import { ensurePublicAccess, ensureUrl, getAlias, getAliasVersion, pointAlias, weightedVersion, type UrlAuth } from '../resources/function-url.js';
+import type { ResolvedConfig } from '../../config/resolved.js';
+import { rollOut, rolloutPlan, type RolloutReport } from './rollout.js';
 import type { ResourceNames } from '../rules/names.js';
 import type { Cors } from '@aws-sdk/client-lambda';
 import { retryConflicts } from '../resources/retry.js';
@@ -39,6 +41,8 @@ export interface ReleaseArgs {
   example: unknown;
   /** What a version published now records (its Description): the model and the git commit. */
   note?: { model?: ModelSummary; commit?: string };
+  /** How live moves to a new version (release.strategy and what a gradual one watches); default all at once. */
+  release?: ResolvedConfig['release'];
   reporter: StepReporter;
   signal?: AbortSignal;
 }
@@ -49,6 +53,8 @@ export interface ReleaseResult {
   /** False when `live` already served exactly this code and configuration. */
   released: boolean;
   previousVersion?: string;
+  /** The steps of a gradual rollout, when there was one. */
+  rollout?: RolloutReport;
 }
 
 /**
@@ -64,18 +70,35 @@ export async function releaseLatest(clients: AwsClients, args: ReleaseArgs): Pro
   const fn = names.functionName;
   const latest = await waitFunctionReady(clients, fn, undefined, signal);
   const wanted = releaseFingerprint(latest);
-  const liveVersion = await getAliasVersion(clients, fn, names.liveAlias, signal);
+  const liveAlias = await getAlias(clients, fn, names.liveAlias, signal);
+  const liveVersion = liveAlias?.FunctionVersion;
+  // An interrupted gradual rollout: live still serves its version, with a share going to another.
+  const inFlight = weightedVersion(liveAlias);
   const liveConfig = await versionConfig(clients, fn, liveVersion, signal);
   const credentials = () => clients.lambda.config.credentials();
   const smoke = { region: clients.region, credentials, example: args.example, signal, reporter };
 
   let version = liveVersion;
   let released = false;
-  if (!liveConfig || releaseFingerprint(liveConfig) !== wanted) {
+  let rollout: RolloutReport | undefined;
+  if (liveConfig && releaseFingerprint(liveConfig) === wanted) {
+    if (inFlight) {
+      await pointAlias(clients, fn, names.liveAlias, liveVersion!, signal);
+      reporter.line(`the rollout of version ${inFlight.version} (${Math.round(inFlight.weight * 1000) / 10}% of live) was stopped: this package is version ${liveVersion}, which live serves`);
+      released = true;
+    }
+  } else {
     const candidateVersion = await getAliasVersion(clients, fn, names.candidateAlias, signal);
-    const candidateConfig = await versionConfig(clients, fn, candidateVersion, signal);
-    if (candidateConfig && releaseFingerprint(candidateConfig) === wanted) {
-      version = candidateVersion!;
+    let reused: string | undefined;
+    for (const known of new Set([candidateVersion, inFlight?.version])) {
+      const config = await versionConfig(clients, fn, known, signal);
+      if (config && releaseFingerprint(config) === wanted) {
+        reused = known;
+        break;
+      }
+    }
+    if (reused) {
+      version = reused;
       reporter.line(`version ${version} was already published for this code: reused`);
     } else {
       const Description = versionDescription(args.note?.model, args.note?.commit, liveVersion);
@@ -90,13 +113,24 @@ export async function releaseLatest(clients: AwsClients, args: ReleaseArgs): Pro
     const candidate = await ensureUrl(clients, { functionName: fn, qualifier: names.candidateAlias, auth: 'AWS_IAM' }, signal);
     await smokeTest({ url: candidate.url, auth: 'AWS_IAM', what: `version ${version} (candidate)`,
       hint: liveVersion ? `The live alias still serves version ${liveVersion}.` : 'Nothing is live yet.' }, smoke);
-    await pointAlias(clients, fn, names.liveAlias, version, signal);
-    reporter.line(liveVersion ? `alias live: version ${liveVersion} -> ${version}` : `alias live -> version ${version}`);
+    const plan = args.release ? rolloutPlan(args.release.strategy) : undefined;
+    if (plan && liveVersion && args.release) {
+      const resuming = inFlight?.version === version;
+      if (inFlight && !resuming) reporter.line(`a rollout of version ${inFlight.version} was under way (${Math.round(inFlight.weight * 1000) / 10}% of live): version ${version} replaces it`);
+      if (resuming) reporter.line(`resuming the rollout of version ${version} at ${Math.round(inFlight.weight * 1000) / 10}% of live`);
+      rollout = await rollOut(clients, {
+        functionName: fn, alias: names.liveAlias, from: liveVersion, to: version, plan, release: args.release, region: clients.region,
+        ...(resuming ? { resumeWeight: inFlight.weight } : {}), reporter, signal,
+      });
+    } else {
+      await pointAlias(clients, fn, names.liveAlias, version, signal);
+      reporter.line(liveVersion ? `alias live: version ${liveVersion} -> ${version}` : `alias live -> version ${version}`);
+    }
     released = true;
   }
   const live = await ensureUrl(clients, { functionName: fn, qualifier: names.liveAlias, auth: args.auth, cors: args.cors }, signal);
   await ensurePublicAccess(clients, fn, names.liveAlias, args.auth, signal);
   await smokeTest({ url: live.url, auth: args.auth, what: `${live.url} (live, version ${version})`,
     hint: 'The version passed its own smoke test, so check the Function URL and its permissions.' }, smoke);
-  return { url: live.url, version: version!, released, previousVersion: released ? liveVersion : undefined };
+  return { url: live.url, version: version!, released, previousVersion: released ? liveVersion : undefined, ...(rollout ? { rollout } : {}) };
 }

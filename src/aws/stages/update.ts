@@ -6,7 +6,7 @@ import { ensureFunctionCode, getFunction } from '../resources/function.js';
 import { corsOf } from '../resources/function-url.js';
 import { findLayerVersion, listLayerVersions } from '../resources/layer.js';
 import { releaseLatest } from './release.js';
-import { prepareStage, SLIM_ENV, type DeployResult, type StageRunOptions } from './deploy.js';
+import { keepVersions, prepareStage, SLIM_ENV, type DeployResult, type StageRunOptions } from './deploy.js';
 import { waitFunctionReady } from '../resources/wait-function.js';
 
 /**
@@ -54,8 +54,9 @@ export async function updateStageCode(options: StageRunOptions): Promise<DeployR
   const current = await waitFunctionReady(clients, names.functionName, undefined, signal);
   await ensureFunctionCode(clients, { names, archive: manifest.function, file: pkg.functionZip, route: strategy.functionUpload, current, architecture: manifest.architecture }, reporter, signal);
   const note = { model: pkg.manifest.model, commit: await gitCommit(config.root) };
-  const release = await releaseLatest(clients, { names, auth: config.url.auth, cors: corsOf(config.url.cors), example, note, reporter, signal });
+  const release = await releaseLatest(clients, { names, auth: config.url.auth, cors: corsOf(config.url.cors), example, note, release: config.release, reporter, signal });
+  const pruned = await keepVersions(clients, options, names);
   reporter.line(release.released ? `updated: version ${release.version} is live` : `no changes: version ${release.version} is live and up to date`);
   reporter.line(clients.meter.summary());
-  return { url: release.url, version: release.version, changed: release.released };
+  return { url: release.url, version: release.version, changed: release.released, ...(release.rollout ? { rollout: release.rollout } : {}), removed: pruned };
 }

@@ -7,12 +7,13 @@ import { readLocalPackage } from '../../packaging/package-manifest.js';
 import { signRequest } from '../resources/sign-request.js';
 import { checkCredentials } from '../resources/credentials.js';
 import { getFunction } from '../resources/function.js';
-import { ensureUrl, getAliasVersion, getUrl, pointAlias } from '../resources/function-url.js';
+import { ensureUrl, getAlias, getUrl, pointAlias, weightedVersion } from '../resources/function-url.js';
 import { isNotFound } from '../rules/aws-errors.js';
 import { resourceNames } from '../rules/names.js';
 import { parseVersionNote, type VersionNote } from '../rules/version-note.js';
 import { writeOptions } from '../rules/write-options.js';
 import type { StageRunOptions } from './deploy.js';
+import type { AwsClients } from '../resources/clients.js';
 import { smokeTest } from './smoke-test.js';
 
 /** One published version of the stage's function, as `pipe versions` lists it. */
@@ -41,17 +42,18 @@ async function everyPage<T>(page: (marker: string | undefined) => Promise<{ item
   return out;
 }
 
-async function allVersions(options: StageRunOptions, functionName: string): Promise<FunctionConfiguration[]> {
+/** The function's published versions (with $LATEST when asked). */
+export async function allVersions(clients: AwsClients, functionName: string, signal?: AbortSignal, withLatest = false): Promise<FunctionConfiguration[]> {
   const versions = await everyPage(async (Marker) => {
-    const out = await options.clients.lambda.send(new ListVersionsByFunctionCommand({ FunctionName: functionName, Marker }), { abortSignal: options.signal });
+    const out = await clients.lambda.send(new ListVersionsByFunctionCommand({ FunctionName: functionName, Marker }), { abortSignal: signal });
     return { items: out.Versions, next: out.NextMarker };
   });
-  return versions.filter((v) => v.Version && v.Version !== '$LATEST');
+  return versions.filter((v) => v.Version && (withLatest || v.Version !== '$LATEST'));
 }
 
-const allAliases = (options: StageRunOptions, functionName: string): Promise<AliasConfiguration[]> =>
+export const allAliases = (clients: AwsClients, functionName: string, signal?: AbortSignal): Promise<AliasConfiguration[]> =>
   everyPage(async (Marker) => {
-    const out = await options.clients.lambda.send(new ListAliasesCommand({ FunctionName: functionName, Marker }), { abortSignal: options.signal });
+    const out = await clients.lambda.send(new ListAliasesCommand({ FunctionName: functionName, Marker }), { abortSignal: signal });
     return { items: out.Aliases, next: out.NextMarker };
   });
 
@@ -64,7 +66,7 @@ export async function listVersions(options: StageRunOptions): Promise<{ function
   if (!(await getFunction(options.clients, names.functionName, options.signal))) {
     throw new PipeError('NOT_DEPLOYED', `Stage "${options.config.stage}" has no function ${names.functionName}`, { hint: 'Deploy first (`npx pipe deploy`).' });
   }
-  const [versions, aliases] = await Promise.all([allVersions(options, names.functionName), allAliases(options, names.functionName)]);
+  const [versions, aliases] = await Promise.all([allVersions(options.clients, names.functionName, options.signal), allAliases(options.clients, names.functionName, options.signal)]);
   const on = new Map<string, string[]>();
   const add = (version: string, label: string) => on.set(version, [...(on.get(version) ?? []), label]);
   for (const alias of aliases) {
@@ -120,8 +122,18 @@ export async function rollbackStage(options: StageRunOptions & { to?: string }):
   const identity = await checkCredentials(clients, signal);
   const names = resourceNames(config, identity.account);
   const fn = await getFunction(clients, names.functionName, signal);
-  const live = fn ? await getAliasVersion(clients, names.functionName, names.liveAlias, signal) : undefined;
+  const liveAlias = fn ? await getAlias(clients, names.functionName, names.liveAlias, signal) : undefined;
+  const live = liveAlias?.FunctionVersion;
   if (!fn || !live) throw new PipeError('NOT_DEPLOYED', `Stage "${config.stage}" has no live version to roll back`, { hint: 'Deploy first (`npx pipe deploy`).' });
+  const url = (await getUrl(clients, names.functionName, names.liveAlias, signal))?.url;
+  // A gradual rollout under way (or interrupted): rolling back takes its weight away; live's own version already serves.
+  const inFlight = weightedVersion(liveAlias);
+  if (inFlight && (options.to === undefined || options.to === live)) {
+    await pointAlias(clients, names.functionName, names.liveAlias, live, signal);
+    reporter.line(`reverted the rollout of version ${inFlight.version} (it had ${Math.round(inFlight.weight * 1000) / 10}% of live): live serves version ${live} only`);
+    const note = parseVersionNote((await clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: names.functionName, Qualifier: live }), { abortSignal: signal })).Description);
+    return { url: url ?? '', version: live, from: inFlight.version, changed: true, ...(note ? { note } : {}) };
+  }
   const config_ = async (version: string) => {
     try {
       return await clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: names.functionName, Qualifier: version }), { abortSignal: signal });
@@ -139,7 +151,6 @@ export async function rollbackStage(options: StageRunOptions & { to?: string }):
       throw new UsageError('ROLLBACK_NO_TARGET', `Version ${live} (live) records no earlier version to go back to`, { hint: 'Pass --to N with a version `npx pipe versions` lists.' });
     }
   }
-  const url = (await getUrl(clients, names.functionName, names.liveAlias, signal))?.url;
   if (target === live) {
     reporter.line(`live already serves version ${live}${rolledTo === live && rolledFrom ? ` (rolled back from ${rolledFrom})` : ''}: nothing to do`);
     return { url: url ?? '', version: live, from: live, changed: false, note: parseVersionNote((await config_(live))?.Description) };

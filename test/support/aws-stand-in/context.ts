@@ -46,6 +46,8 @@ export interface StandInContext {
   urls: UrlListeners;
   /** Actions answered as an emulator lacking them does (AwsStandInOptions.withoutActions). */
   withoutActions: ReadonlySet<string>;
+  /** Uniform in [0, 1), seeded: how a weighted alias splits its requests, the same in every run. */
+  random(): number;
 }
 
 export function jsonResponse(status: number, value: unknown, contentType = 'application/json'): ApiResponse {

@@ -46,6 +46,12 @@ export interface RenderedResponse {
   body: string;
 }
 
+/** CloudWatch's query-compatible codes of its modeled errors (the JSON __type is the shape's name). */
+const QUERY_CODES: Record<string, string> = {
+  InvalidParameterValueException: 'InvalidParameterValue',
+  MissingRequiredParameterException: 'MissingParameter',
+};
+
 /** Serialises an error as the named service's protocol does. */
 export function renderError(service: AwsServiceName, error: AwsError): RenderedResponse {
   const requestId = randomUUID();
@@ -68,6 +74,18 @@ export function renderError(service: AwsServiceName, error: AwsError): RenderedR
         body: JSON.stringify(body),
       };
     }
+    case 'monitoring':
+      // JSON 1.0, query-compatible: the header carries the code the SDK names the exception after.
+      return {
+        status: error.status,
+        headers: {
+          'content-type': 'application/x-amz-json-1.0',
+          'x-amzn-requestid': requestId,
+          'x-amzn-query-error': `${QUERY_CODES[error.code] ?? error.code};${error.fault}`,
+          ...error.headers,
+        },
+        body: JSON.stringify({ __type: error.code, message: error.message }),
+      };
     case 'logs':
     case 'events':
       return {

@@ -29,7 +29,7 @@ export interface FaultBook extends Faults {
   check(service: AwsServiceName, action: string, resource: string, callerArn: string): void;
 }
 
-const IAM_PREFIX: Record<AwsServiceName, string> = { lambda: 'lambda', iam: 'iam', logs: 'logs', sts: 'sts', events: 'events' };
+const IAM_PREFIX: Record<AwsServiceName, string> = { lambda: 'lambda', iam: 'iam', logs: 'logs', sts: 'sts', events: 'events', monitoring: 'cloudwatch' };
 
 export function createFaults(): FaultBook {
   const throttles = new Map<string, number>();
@@ -86,7 +86,7 @@ export function createFaults(): FaultBook {
         const message =
           `User: ${callerArn} is not authorized to perform: ${iamAction} on resource: ${resource} ` +
           `because no identity-based policy allows the ${iamAction} action`;
-        const code = service === 'iam' || service === 'sts' ? 'AccessDenied' : 'AccessDeniedException';
+        const code = service === 'iam' || service === 'sts' || service === 'monitoring' ? 'AccessDenied' : 'AccessDeniedException';
         throw new AwsError(code, message, service === 'logs' || service === 'events' ? 400 : 403);
       }
       if (consume(throttles, matching(throttles.keys(), service, action))) {
@@ -98,6 +98,7 @@ export function createFaults(): FaultBook {
             throw new AwsError('ThrottlingException', 'Rate exceeded', 400);
           case 'iam':
           case 'sts':
+          case 'monitoring':
             throw new AwsError('Throttling', 'Rate exceeded', 400);
         }
       }
@@ -112,6 +113,7 @@ export function createFaults(): FaultBook {
           case 'iam':
             throw new AwsError('ServiceFailure', 'The request processing has failed because of an unknown error, exception or failure.', 500);
           case 'sts':
+          case 'monitoring':
             throw new AwsError('InternalFailure', 'The request processing has failed because of an unknown error, exception or failure.', 500);
         }
       }

@@ -10,6 +10,7 @@ import { routeIam } from './iam.js';
 import { routeLogs } from './logs.js';
 import { fireRule, routeEvents, type RuleInvocation } from './events.js';
 import { routeSts } from './sts.js';
+import { isCloudWatchTarget, routeCloudWatch } from './cloudwatch.js';
 import type { ApiRequest, ApiResponse, RoutedCall, StandInContext } from './context.js';
 import type { AwsServiceName, AwsStandInOptions, InvokeUrlHook } from './types.js';
 import { parseAuthorization, signatureMatches, type ParsedAuthorization } from './sigv4.js';
@@ -21,7 +22,7 @@ export type { RawAnswer } from './errors.js';
 export type { RuleInvocation } from './events.js';
 export { functionUrlEvent, functionUrlResponseFromResult } from './url-event.js';
 
-/** A running stand-in for the Lambda, IAM, CloudWatch Logs and STS control planes. */
+/** A running stand-in for the Lambda, IAM, CloudWatch Logs, CloudWatch, EventBridge and STS control planes. */
 export interface AwsStandIn {
   /** http://127.0.0.1:PORT, serving every service on one port. */
   endpoint: string;
@@ -68,6 +69,7 @@ export async function startAwsStandIn(options: AwsStandInOptions = {}): Promise<
     invokeUrl: options.invokeUrl,
     urls: createUrlListeners(() => ctx),
     withoutActions: new Set(options.withoutActions ?? []),
+    random: seededRandom(options.seed ?? 1),
   };
 
   const server = createServer((req, res) => {
@@ -104,11 +106,25 @@ export async function startAwsStandIn(options: AwsStandInOptions = {}): Promise<
   };
 }
 
+/** mulberry32: a small, well-mixed 32-bit generator. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** Which service a request is for: the SigV4 scope when present, else the request's shape. */
 function serviceOf(req: ApiRequest, scope: string | undefined): AwsServiceName | 's3' | undefined {
-  if (scope === 'lambda' || scope === 'iam' || scope === 'logs' || scope === 'sts' || scope === 'events' || scope === 's3') return scope;
-  if (typeof req.headers['x-amz-target'] === 'string' && req.headers['x-amz-target'].startsWith('Logs_')) return 'logs';
-  if (typeof req.headers['x-amz-target'] === 'string' && req.headers['x-amz-target'].startsWith('AWSEvents.')) return 'events';
+  if (scope === 'lambda' || scope === 'iam' || scope === 'logs' || scope === 'sts' || scope === 'events' || scope === 'monitoring' || scope === 's3') return scope;
+  const target = req.headers['x-amz-target'];
+  if (typeof target === 'string' && target.startsWith('Logs_')) return 'logs';
+  if (typeof target === 'string' && target.startsWith('AWSEvents.')) return 'events';
+  if (isCloudWatchTarget(target)) return 'monitoring';
   if (/^\/20\d\d-\d\d-\d\d\//.test(req.path)) return 'lambda';
   if (req.method === 'POST') {
     const action = new URLSearchParams(req.body.toString('utf8')).get('Action');
@@ -133,6 +149,10 @@ function route(ctx: StandInContext, service: AwsServiceName, req: ApiRequest): R
     case 'events': {
       const target = req.headers['x-amz-target'];
       return typeof target === 'string' ? routeEvents(ctx, req, target) : undefined;
+    }
+    case 'monitoring': {
+      const target = req.headers['x-amz-target'];
+      return isCloudWatchTarget(target) ? routeCloudWatch(ctx, req, target) : undefined;
     }
     default: {
       const never: never = service;
@@ -204,7 +224,7 @@ async function serve(
       throw new AwsError('RequestEntityTooLargeException', `Request must be smaller than ${LAMBDA_BODY_LIMIT} bytes for the ${call.action} operation`, 413);
     }
     if (size > OTHER_BODY_LIMIT && service !== 'lambda') {
-      throw new AwsError(service === 'logs' ? 'InvalidParameterException' : service === 'events' ? 'ValidationException' : 'ValidationError', 'Request is too large.', 400);
+      throw new AwsError(service === 'logs' ? 'InvalidParameterException' : service === 'events' ? 'ValidationException' : service === 'monitoring' ? 'InvalidParameterValueException' : 'ValidationError', 'Request is too large.', 400);
     }
     faults.check(service, call.action, call.resource(), ctx.callerArn);
     response = await call.run();
@@ -235,7 +255,7 @@ async function serve(
 }
 
 /** Services speaking a JSON protocol; the JSON 1.1 ones (CloudWatch Logs, EventBridge) answer auth failures with 400. */
-const isJson = (service: AwsServiceName): boolean => service === 'lambda' || service === 'logs' || service === 'events';
+const isJson = (service: AwsServiceName): boolean => service === 'lambda' || service === 'logs' || service === 'events' || service === 'monitoring';
 const isJson11 = (service: AwsServiceName): boolean => service === 'logs' || service === 'events';
 
 function signatureMismatch(service: AwsServiceName): AwsError {

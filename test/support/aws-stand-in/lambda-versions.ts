@@ -94,6 +94,38 @@ function assertVersionExists(ctx: StandInContext, fn: FunctionRecord, version: s
   }
 }
 
+/**
+ * Lambda's rules for an alias's routing configuration: one additional version at most, a weight from 0
+ * to 1, two published versions (never $LATEST), not the alias's own version, the same execution role.
+ * An empty AdditionalVersionWeights clears the configuration.
+ */
+function checkedRouting(
+  ctx: StandInContext,
+  fn: FunctionRecord,
+  primary: string,
+  routing: AliasRecord['routingConfig'],
+): AliasRecord['routingConfig'] {
+  const weights = Object.entries(routing?.AdditionalVersionWeights ?? {});
+  if (weights.length === 0) return undefined;
+  if (weights.length > 1) {
+    throw validationError(`Value '${JSON.stringify(routing!.AdditionalVersionWeights)}' at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Member must have length less than or equal to 1`);
+  }
+  const [version, weight] = weights[0]!;
+  if (typeof weight !== 'number' || !(weight >= 0 && weight <= 1)) {
+    throw validationError(`Value '${String(weight)}' at 'routingConfig.additionalVersionWeights.${version}.member' failed to satisfy constraint: Member must have value less than or equal to 1.0`);
+  }
+  if (primary === '$LATEST' || version === '$LATEST') {
+    throw invalidParameter('$LATEST is not supported for an alias pointing to more than 1 version');
+  }
+  assertVersionExists(ctx, fn, version);
+  if (version === primary) throw invalidParameter(`Invalid function version ${version}. Function version ${version} is already included in routing configuration.`);
+  const roleOf = (v: string) => fn.versions.get(v)?.settings.role;
+  if (roleOf(version) !== roleOf(primary)) {
+    throw invalidParameter('Function versions in the routing configuration must have the same execution role.');
+  }
+  return { AdditionalVersionWeights: { [version]: weight } };
+}
+
 function requireAlias(ctx: StandInContext, fn: FunctionRecord, name: string): AliasRecord {
   const alias = fn.aliases.get(name);
   if (!alias) throw new AwsError('ResourceNotFoundException', `Alias not found: ${functionArn(ctx, fn.name, name)}`, 404);
@@ -118,7 +150,7 @@ export function createAlias(ctx: StandInContext, ref: FunctionRef, input: AliasI
     functionVersion: input.FunctionVersion,
     description: input.Description ?? '',
     revisionId: randomUUID(),
-    routingConfig: input.RoutingConfig,
+    routingConfig: checkedRouting(ctx, fn, input.FunctionVersion, input.RoutingConfig),
   };
   fn.aliases.set(name, alias);
   return jsonResponse(201, aliasJson(ctx, fn, alias));
@@ -133,12 +165,13 @@ export function updateAlias(ctx: StandInContext, ref: FunctionRef, name: string,
   const fn = requireFunction(ctx, ref);
   const alias = requireAlias(ctx, fn, name);
   assertRevision(alias.revisionId, input.RevisionId);
-  if (input.FunctionVersion !== undefined) {
-    assertVersionExists(ctx, fn, input.FunctionVersion);
-    alias.functionVersion = input.FunctionVersion;
-  }
+  if (input.FunctionVersion !== undefined) assertVersionExists(ctx, fn, input.FunctionVersion);
+  const version = input.FunctionVersion ?? alias.functionVersion;
+  // An update that leaves RoutingConfig out keeps the alias's, which must still fit its version.
+  const routing = checkedRouting(ctx, fn, version, input.RoutingConfig ?? alias.routingConfig);
+  alias.functionVersion = version;
+  alias.routingConfig = routing;
   if (input.Description !== undefined) alias.description = input.Description;
-  if (input.RoutingConfig !== undefined) alias.routingConfig = input.RoutingConfig;
   alias.revisionId = randomUUID();
   return jsonResponse(200, aliasJson(ctx, fn, alias));
 }

@@ -6,6 +6,8 @@ import type {
   LayerRecord,
   LogEventRecord,
   LogGroupRecord,
+  MetricPoint,
+  AlarmRecord,
   RoleRecord,
 } from './types.js';
 
@@ -25,6 +27,10 @@ export interface StandInState {
   readonly eventRules: Map<string, EventRuleRecord>;
   /** The account's concurrent executions limit; a test may lower it (new accounts often have 10). */
   accountConcurrency: number;
+  /** CloudWatch data points, oldest first. */
+  readonly metrics: MetricPoint[];
+  /** CloudWatch metric alarms by name. */
+  readonly alarms: Map<string, AlarmRecord>;
   /** Every request answered, in order. */
   readonly calls: CallRecord[];
   /** Calls that changed (or tried to change) something. */
@@ -80,6 +86,8 @@ export function createState(accountId: string, region: string, accountConcurrenc
     logGroups,
     eventRules: new Map(),
     accountConcurrency,
+    metrics: [],
+    alarms: new Map(),
     calls,
     writeCalls: () => calls.filter((call) => call.write),
     appendLogEvents,

@@ -204,7 +204,29 @@ export interface CallRecord {
   error?: string;
 }
 
-export type AwsServiceName = 'lambda' | 'iam' | 'logs' | 'sts' | 'events';
+/** `monitoring` is CloudWatch (metrics and alarms): the name its requests are signed for. */
+export type AwsServiceName = 'lambda' | 'iam' | 'logs' | 'sts' | 'events' | 'monitoring';
+
+/** One CloudWatch data point. */
+export interface MetricPoint {
+  namespace: string;
+  name: string;
+  dimensions: Record<string, string>;
+  /** Epoch milliseconds. */
+  time: number;
+  value: number;
+}
+
+/** A CloudWatch metric alarm: only what its state needs. */
+export interface AlarmRecord {
+  name: string;
+  metricName?: string;
+  namespace?: string;
+  state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA' | string;
+  reason: string;
+  /** Epoch milliseconds of the last state change. */
+  updated: number;
+}
 
 /** The HTTP request a Function URL received, as passed to the invokeUrl hook. */
 export interface FunctionUrlRequest {
@@ -226,6 +248,8 @@ export interface FunctionUrlResponse {
   body?: string | Buffer;
   /** Lines the handler logged; written to the function's log group between START and END. */
   logs?: string[];
+  /** The handler raised (or the runtime failed): Lambda counts the invocation in its Errors metric. */
+  functionError?: boolean;
 }
 
 /** The function code and settings a Function URL runs, resolved at the alias's version. */
@@ -270,4 +294,6 @@ export interface AwsStandInOptions {
    * AWS error (e.g. GetProvisionedConcurrencyConfig, GetAccountSettings). The call is still recorded.
    */
   withoutActions?: readonly string[];
+  /** Seeds how weighted aliases split requests between their versions. Default 1. */
+  seed?: number;
 }

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { StandInContext, UrlListeners } from './context.js';
 import { resolveVersion } from './lambda-settings.js';
+import { ingestEmbeddedMetrics, recordInvocation } from './cloudwatch.js';
 import { allowsPublicUrlInvoke } from './lambda-policy.js';
 import { lambdaStreamName } from './state.js';
 import { functionUrlEvent } from './url-event.js';
@@ -122,8 +123,14 @@ async function invoke(
   res: ServerResponse,
   cors: Record<string, string>,
 ): Promise<void> {
-  const record = resolveVersion(ctx, fn, config.qualifier);
+  const record = routedVersion(ctx, fn, config.qualifier);
   const settings = record.settings;
+  const metricQualifier = config.qualifier === '$LATEST' ? undefined : config.qualifier;
+  if (fn.reservedConcurrency === 0) {
+    // A cap of 0 stops every invocation: Lambda throttles it before any code runs.
+    recordInvocation(ctx, fn.name, metricQualifier, record.version, 'throttled');
+    return send(res, 429, { Message: 'Rate Exceeded.' }, { ...cors, 'x-amzn-errortype': 'TooManyRequestsException' });
+  }
   const invoked: InvokedFunction = {
     functionName: fn.name,
     version: record.version,
@@ -178,12 +185,28 @@ async function invoke(
       `Memory Size: ${settings.memorySize} MB\tMax Memory Used: ${Math.min(settings.memorySize, 64)} MB`,
   ];
   ctx.state.appendFunctionLogs(fn.name, lines, { streamName: streamFor(fn.name, record.version) });
+  ingestEmbeddedMetrics(ctx, response?.logs ?? []);
+  recordInvocation(ctx, fn.name, metricQualifier, record.version, failure !== undefined || response?.functionError ? 'error' : 'ok');
   const common = { ...cors, 'x-amzn-requestid': requestId };
   if (!response) return send(res, 502, { Message: 'Internal Server Error' }, common);
   const payload = response.body === undefined ? Buffer.alloc(0) : Buffer.from(response.body);
   if (payload.length > PAYLOAD_LIMIT) return send(res, 502, { Message: 'Internal Server Error' }, common);
   res.writeHead(response.statusCode, { ...(response.headers ?? {}), ...common });
   res.end(payload);
+}
+
+/**
+ * The version an invocation through `qualifier` runs: an alias with a routing configuration sends each
+ * request to its additional version with that version's weight, else to its own version.
+ */
+function routedVersion(ctx: StandInContext, fn: FunctionRecord, qualifier: string) {
+  const weights = Object.entries(fn.aliases.get(qualifier)?.routingConfig?.AdditionalVersionWeights ?? {});
+  let draw = ctx.random();
+  for (const [version, weight] of weights) {
+    if (draw < weight) return resolveVersion(ctx, fn, version);
+    draw -= weight;
+  }
+  return resolveVersion(ctx, fn, qualifier);
 }
 
 /** One log stream per function version, like one warm execution environment. */
