@@ -39,6 +39,9 @@ export const rollbackTask: TaskDefinition = {
     return {
       summary: `${result.url} (version ${result.version}${model}${result.changed ? `, was ${result.from}` : ', unchanged'})`,
       url: result.url,
+      markdown: result.changed
+        ? `**Rolled back:** live version ${result.from} -> ${result.version}${model}`
+        : `**Rollback:** live already serves version ${result.version}${model}; nothing changed`,
       data: { version: result.version, from: result.from, changed: result.changed, ...(result.note ? { note: result.note } : {}) },
     };
   },

@@ -2,6 +2,7 @@ import { awsPreflight } from '../src/aws/stages/preflight.js';
 import { PROFILE_OPTION } from '../src/aws/resources/profile-option.js';
 import { ACCEPT_DIFF_OPTION, checkReleaseGate } from '../src/diff/release-gate.js';
 import type { TaskDefinition } from '../src/task.js';
+import { rolloutMarkdown } from '../src/aws/rules/rollout-markdown.js';
 
 export const updateTask: TaskDefinition = {
   name: 'update',
@@ -26,6 +27,7 @@ export const updateTask: TaskDefinition = {
       summary: `${result.url} (version ${result.version}${result.changed ? '' : ', unchanged'}${rollout})`,
       url: result.url,
       bytesUploaded,
+      ...(result.rollout ? { markdown: rolloutMarkdown(result.rollout) } : {}),
       data: { version: result.version, changed: result.changed, ...(result.rollout ? { rollout: result.rollout } : {}), ...(result.removed ? { removed: result.removed } : {}) },
     };
   },

@@ -319,3 +319,30 @@ def test_a_category_with_surrounding_spaces_is_the_category_training_read():
     validator = RecordValidator([spec], 10)
     assert validator.to_batch([{"Sale Type": "WD "}, {"Sale Type": " New"}]).x.tolist() == \
         validator.to_batch([{"Sale Type": "WD"}, {"Sale Type": "New"}]).x.tolist()
+
+
+def test_a_5xx_answer_is_counted_in_embedded_metric_format_and_a_4xx_is_not(app, card, monkeypatch, capsys):
+    """CloudWatch counts pipe/ServerErrors from this line, with Lambda's dimensions for the executed version."""
+
+    class Context:
+        aws_request_id = "req-2"
+        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:credit-prod:live"
+
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "credit-prod")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_VERSION", "7")
+    capsys.readouterr()
+    assert app.handler(v2("POST", "/predict", "not json"), Context())["statusCode"] == 400
+    assert '"_aws"' not in capsys.readouterr().out
+
+    def boom(document, request_id=None, each=False):
+        raise RuntimeError("model failed")
+
+    monkeypatch.setattr(app.MODEL, "predict", boom)
+    assert app.handler(v2("POST", "/predict", json.dumps(card["example_request"])), Context())["statusCode"] == 500
+    [line] = [line for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    emf = json.loads(line)
+    directive = emf["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Namespace"] == "pipe" and directive["Metrics"] == [{"Name": "ServerErrors", "Unit": "Count"}]
+    assert ["FunctionName", "Resource", "ExecutedVersion"] in directive["Dimensions"]
+    assert (emf["FunctionName"], emf["Resource"], emf["ExecutedVersion"], emf["ServerErrors"]) == ("credit-prod", "credit-prod:live", "7", 1)
+    assert isinstance(emf["_aws"]["Timestamp"], int)

@@ -229,3 +229,21 @@ describe('resolveConfig: the schema\'s defaults', () => {
     assert.deepEqual(prod.stages, ['dev', 'prod']);
   });
 });
+
+describe('release: strategy, retention and what a rollout watches', () => {
+  it('defaults to all at once, 10 versions kept, 1% errors over at least 20 requests; a stage can roll out gradually', () => {
+    const raw = { app: 'x', stages: { dev: {}, prod: { release: { strategy: { canary: { percent: 10, wait: '10 minutes' } }, alarms: ['x-prod-5xx'] } } } };
+    const dev = resolveConfig(raw, '/p/pipeline.config.ts', 'dev');
+    assert.deepEqual([dev.release.strategy, dev.release.keepVersions, dev.release.maxErrorRate, dev.release.minRequests, dev.release.alarms], ['all-at-once', 10, 0.01, 20, []]);
+    const prod = resolveConfig(raw, '/p/pipeline.config.ts', 'prod');
+    assert.deepEqual([prod.release.strategy, prod.release.alarms, prod.release.keepVersions], [{ canary: { percent: 10, wait: '10 minutes' } }, ['x-prod-5xx'], 10]);
+  });
+
+  it('a share, a duration or a strategy that is none of the three is refused, saying what it expects', () => {
+    invalid({ app: 'x', release: { strategy: { canary: { percent: 10, wait: '10 mins' } } } }, /release\.strategy/, /"all-at-once"|canary/);
+    invalid({ app: 'x', release: { strategy: { linear: { percent: 100, every: '1 minute' } } } }, /release\.strategy/);
+    invalid({ app: 'x', release: { strategy: 'blue-green' } }, /release\.strategy/);
+    invalid({ app: 'x', release: { keepVersions: 0 } }, /release\.keepVersions/, /an integer >= 1/);
+    invalid({ app: 'x', release: { maxErrorRate: 5 } }, /release\.maxErrorRate/, /<= 1/);
+  });
+});

@@ -7,6 +7,7 @@ import type { StepReporter } from '../../reporter/reporter.js';
 import type { AwsClients } from '../resources/clients.js';
 import { pointAlias } from '../resources/function-url.js';
 import { alarmsFiring, versionHealth, type VersionHealth } from '../resources/version-health.js';
+import { pct } from '../rules/rollout-markdown.js';
 
 /** The shares of live's traffic a gradual strategy gives the new version before all of it, and the wait at each. */
 export interface RolloutPlan {
@@ -60,7 +61,6 @@ export interface RolloutArgs {
   signal?: AbortSignal;
 }
 
-const pct = (rate: number) => `${Math.round(rate * 10_000) / 100}%`;
 
 /**
  * Shifts the alias's traffic to the new version step by step (its routing configuration: no CodeDeploy),
@@ -143,3 +143,4 @@ export async function rollOut(clients: AwsClients, args: RolloutArgs): Promise<R
   }
   return report;
 }
+
