@@ -8,6 +8,9 @@ import { deployStage } from '../../src/aws/stages/deploy.js';
 import { stageStatus, describeStatus } from '../../src/aws/stages/status.js';
 import { rollbackStage } from '../../src/aws/stages/versions.js';
 import { exitCodeOf, PipeError } from '../../src/errors.js';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { runPipe } from '../support/cli.js';
 import { HANDLER, LineReporter, startHarness, type Harness } from '../support/deploy-harness.js';
 
 const handler = (version: string) => HANDLER.replace('VERSION = "v1"', `VERSION = "${version}"`);
@@ -145,6 +148,28 @@ describe('pipe deploy with release.strategy canary or linear', () => {
     assert.match(error.message, /alarm credit-dev-latency \(Threshold Crossed/);
     assert.deepEqual([(await live()).FunctionVersion, (await live()).RoutingConfig?.AdditionalVersionWeights ?? {}], [liveBefore, {}]);
     await cloudwatch.send(new SetAlarmStateCommand({ AlarmName: 'credit-dev-latency', StateValue: 'OK', StateReason: 'recovered' }));
+  });
+
+  it('through the CLI: status says a rollout did not finish, rollback --json reverts it and says so in the step summary', async () => {
+    await writeFile(path.join(h.root, 'pipeline.config.ts'), "export default { app: 'credit', runtime: 'python3.11', stages: { dev: {}, prod: {} } };\n");
+    const before = (await live()).FunctionVersion!;
+    await h.writePackage({ handler: handler('v6b') });
+    const stop = new AbortController();
+    const deploying = deployStage(run({ strategy: { canary: { percent: 25, wait: '10 minutes' } } }, stop.signal)).then(() => undefined, (e: unknown) => e);
+    await weightAppears();
+    stop.abort();
+    await deploying;
+    const status = await runPipe(['status'], { cwd: h.root });
+    assert.equal(status.code, 0, status.stderr + status.stdout);
+    assert.match(status.stdout, new RegExp(`rollout +version \\d+ answers 25% of live's requests and version ${before} the other 75%`));
+    const summary = path.join(h.root, 'summary.md');
+    const back = await runPipe(['rollback', '--yes', '--json'], { cwd: h.root, env: { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary } });
+    assert.equal(back.code, 0, back.stderr + back.stdout);
+    const task = (JSON.parse(back.stdout) as { tasks: { name: string; data?: { version: string; changed: boolean } }[] }).tasks.find((t) => t.name === 'rollback');
+    assert.deepEqual([task?.data?.version, task?.data?.changed], [before, true]);
+    assert.deepEqual((await live()).RoutingConfig?.AdditionalVersionWeights ?? {}, {});
+    const { readFile } = await import('node:fs/promises');
+    assert.match(await readFile(summary, 'utf8'), new RegExp(`\\*\\*Rolled back:\\*\\* live version \\d+ -> ${before}`));
   });
 
   it('release.keepVersions deletes old versions no alias points to, and layer versions nothing uses', async () => {
