@@ -32,12 +32,13 @@ from estimators import DEFAULT_PARAMS, ESTIMATORS, UsageError, fit_params, make_
 from pipe_export import ExportError, ProofError, canonical_json, export_model
 from pipe_export.card import mean_abs_shap
 from pipe_export.classes import check_decision, positive_index
+import fairness as fairness_report
 import reference_rows
 from tabular_data import DataError, Table, frame_sha256, infer_task, read_table
 
 SYNTHETIC_ROWS = 20_000
 SPEC_KEYS = {"features", "exclude", "required", "constraints", "unseenCategories", "decision", "reasons", "name",
-             "description", "positiveClass", "reference", "shapOutput"}
+             "description", "positiveClass", "reference", "shapOutput", "fairness"}
 # The built-in example's forest, when it is given no hyperparameters of its own.
 CREDIT_EXAMPLE_PARAMS = {"random_forest": {"n_estimators": 50, "max_depth": 6, "max_leaf_nodes": 30}}
 CREDIT_EXAMPLE = {"name": "credit-default-risk",
@@ -93,8 +94,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def load(args: argparse.Namespace) -> tuple[Table, dict]:
     if args.data:
         progress(f"reading {args.data}")
-        table = read_table(args.data, args.target, args.spec.get("features"), args.spec.get("exclude"))
+        exclude = list(args.spec.get("exclude") or [])
+        if args.spec.get("fairness") is not None:
+            # Group columns are read for the fairness report only: never features.
+            columns = read_header(args.data)
+            args.fairness = fairness_report.check_setting(args.spec["fairness"], args.spec.get("features"), columns)
+            exclude += [g for g in args.fairness["groups"] if g not in exclude]
+        table = read_table(args.data, args.target, args.spec.get("features"), exclude)
         return table, {"kind": "csv", "file": args.data.name, "sha256": table.sha256}
+    if args.spec.get("fairness") is not None:
+        raise UsageError("model.fairness needs model.data: the group columns come from your training data")
     progress(f"generating {args.rows} synthetic rows (seed {args.seed})")
     frame = synthetic_credit_data(args.rows, args.seed)
     frame = frame[[*CREDIT_FEATURES, CREDIT_TARGET]]
@@ -106,6 +115,41 @@ def load(args: argparse.Namespace) -> tuple[Table, dict]:
                  "decision": {**CREDIT_EXAMPLE["decision"], **args.spec.get("decision", {})},
                  "reasons": {**CREDIT_EXAMPLE["reasons"], **args.spec.get("reasons", {})}}
     return table, {"kind": "synthetic", "rows": args.rows, "seed": args.seed, "sha256": table.sha256}
+
+
+def read_header(path: Path) -> list[str]:
+    import pandas as pd
+
+    try:
+        return [c for c in pd.read_csv(path, nrows=0, dtype=str).columns if not c.startswith("Unnamed:")]
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
+        raise DataError(f"{path} is not a readable CSV: {err}") from err
+
+
+def group_frame(path: Path, setting: dict, rows) -> "pd.DataFrame":
+    """The group columns' values (or bands) for the data rows at positions ``rows``."""
+    import pandas as pd
+
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=setting["groups"])
+    picked = raw.iloc[rows]
+    return pd.DataFrame({name: fairness_report.group_values(picked[name], setting["bands"].get(name), name)
+                         for name in setting["groups"]})
+
+
+def fairness_of(args, task: str, pipeline, x_val, y_val, positive: object) -> dict:
+    spec = args.spec
+    # The table's frame keeps the CSV's row positions as its index.
+    groups = group_frame(args.data, args.fairness, x_val.index.to_numpy())
+    if task == "regression":
+        return fairness_report.report(args.fairness, groups, task, predicted=np.asarray(pipeline.predict(x_val), float))
+    classes = [c.item() if isinstance(c, np.generic) else c for c in pipeline.classes_]
+    proba = pipeline.predict_proba(x_val)
+    if task == "multiclass":
+        return fairness_report.report(args.fairness, groups, task, proba=proba, classes=classes)
+    decision = {"negative": classes[1 - classes.index(positive)], "positive": positive, "threshold": 0.5,
+                **(spec.get("decision") or {})}
+    return fairness_report.report(args.fairness, groups, task, proba=proba, classes=classes, positive=positive,
+                                  decision=decision, observed=np.asarray(y_val))
 
 
 def check_task(table: Table, task: str) -> None:
@@ -264,6 +308,15 @@ def build(args: argparse.Namespace) -> None:
     progress("validation: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)))
 
     spec = args.spec
+    fairness = None
+    if getattr(args, "fairness", None):
+        fairness = fairness_of(args, task, pipeline, x_val, y_val, positive)
+        for line in fairness_report.table_lines(fairness):
+            progress(line)
+        if fairness.get("failing"):
+            raise fairness_report.FairnessGateError(
+                f"model.fairness.minAir is {fairness['min_air']}: {', '.join(fairness['failing'])} "
+                "fall below it (the table above); the earlier artifacts are kept")
     reference, reference_info = None, None
     if reference_setting is not None:
         reference, reference_info = choose_reference(reference_setting, spec, table, x_train, pipeline, task,
@@ -285,7 +338,7 @@ def build(args: argparse.Namespace) -> None:
                               "params": {**DEFAULT_PARAMS.get(args.estimator, {}), **args.params,
                                          "random_state": args.seed}},
                     "training_data": {**source, "rows": int(len(frame))}, "libraries": library_versions(),
-                    "plot": "shap_importance.png"})
+                    "plot": "shap_importance.png", **({"fairness": fairness} if fairness else {})})
     proof = result.proof
     if "reference" in result.card:
         progress(f"SHAP values measured against {result.card['reference']['description']}")
@@ -294,7 +347,7 @@ def build(args: argparse.Namespace) -> None:
              f"max |prediction diff| {proof.max_abs_prediction_diff:.2e}, "
              f"max additivity error {proof.max_additivity_error:.2e}")
     out: Path = args.out
-    (out / "metrics.json").write_bytes(canonical_json(metrics))
+    (out / "metrics.json").write_bytes(canonical_json({**metrics, **({"fairness": fairness} if fairness else {})}))
     # Which rows were held out, so that anyone can reproduce the metrics (and pipe diff can score them).
     held_out = np.sort(np.flatnonzero(frame.index.isin(x_val.index)))
     (out / "validation_index.csv").write_text("row\n" + "".join(f"{i}\n" for i in held_out.tolist()))
@@ -316,6 +369,9 @@ def main(argv: list[str]) -> int:
         return 2
     except ProofError as err:
         print(f"error: the function's explainer failed its build-time proof: {err}", file=sys.stderr)
+        return 1
+    except fairness_report.FairnessGateError as err:
+        print(f"error: {err}", file=sys.stderr)
         return 1
     return 0
 

@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fairnessMarkdown, type FairnessReport } from '../src/fairness/report.js';
 import type { ResolvedConfig } from '../src/config/resolved.js';
 import { CommandError, UsageError } from '../src/errors.js';
 import type { TaskDefinition } from '../src/task.js';
@@ -36,13 +38,13 @@ export const modelTask: TaskDefinition = {
       '--seed', String(config.model.seed),
       '--params', JSON.stringify(config.model.hyperparameters),
     ];
-    const { data, target, estimator, task, features, exclude, required, constraints, unseenCategories, decision, reasons, positiveClass, reference, shapOutput } =
+    const { data, target, estimator, task, features, exclude, required, constraints, unseenCategories, decision, reasons, positiveClass, reference, shapOutput, fairness } =
       config.model;
     if (data && target) command.push('--data', data, '--target', target);
     // Only what the config sets: a training script of the user's own need not know every option.
     if (estimator) command.push('--estimator', estimator);
     if (task) command.push('--task', task);
-    const spec = JSON.stringify({ features, exclude, required, constraints, unseenCategories, decision, reasons, positiveClass, reference, shapOutput });
+    const spec = JSON.stringify({ features, exclude, required, constraints, unseenCategories, decision, reasons, positiveClass, reference, shapOutput, fairness });
     if (spec !== '{}') command.push('--spec', spec);
     try {
       await runner.exec({ command, env: { ...config.buildEnv, MPLBACKEND: 'Agg' } }, { signal: ctx.signal, reporter: ctx.reporter });
@@ -57,5 +59,13 @@ export const modelTask: TaskDefinition = {
       }
       throw error;
     }
+    const card = await readFile(path.join(ctx.staging(config.paths.artifacts), 'model_card.json'), 'utf8').then((text) => JSON.parse(text) as { fairness?: FairnessReport }, () => undefined);
+    if (!card?.fairness) return undefined;
+    const flagged = card.fairness.flagged ?? [];
+    return {
+      summary: `fairness: ${flagged.length ? `${flagged.length} group${flagged.length === 1 ? '' : 's'} flagged (${flagged.join(', ')})` : 'no group flagged'}`,
+      markdown: fairnessMarkdown(card.fairness),
+      data: { fairness: card.fairness },
+    };
   },
 };

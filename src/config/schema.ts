@@ -166,6 +166,19 @@ const referenceSchema = object({
   file: v.optional(relPath),
 });
 
+const fairnessSchema = object({
+  /** Columns of the training data, read for the fairness report only: never features, never in a request. */
+  groups: arrayOf(column),
+  /** Numeric group columns cut into bands: { Age: [25, 40, 60] } gives <25, 25-40, 40-60, >=60. */
+  bands: v.optional(recordOf(arrayOf(number()))),
+  /** The group each column is compared with; default: the group with the highest approval rate. */
+  control: v.optional(recordOf(either([text(), number(), boolean()]))),
+  /** Fails the model task when a group's adverse impact ratio is below this (0.8: the four-fifths rule). */
+  minAir: v.optional(number({ min: 0, max: 1 })),
+  /** The decision label that is good for the person; default decision.negative. */
+  favourable: v.optional(text()),
+});
+
 const modelSchema = object({
   /** Training data CSV (project-relative); default: the built-in synthetic credit example. */
   data: v.optional(relPath),
@@ -198,6 +211,8 @@ const modelSchema = object({
   reference: v.optional(referenceSchema),
   /** Boosted binary models with a reference: 'probability' gives SHAP values (and reasons) in probability points. */
   shapOutput: v.optional(oneOf(['log_odds', 'probability'])),
+  /** How the model treats groups of people, on the validation split, reported with every build (see README "Fairness"). */
+  fairness: v.optional(fairnessSchema),
 });
 
 const stageSchema = object({
@@ -290,6 +305,15 @@ function crossKeyRules(config: CheckedConfig): Rule[] {
     const extra = Object.keys(reference).find((key) => key !== 'from' && !takes.includes(key));
     if (extra) rules.push({ path: ['model', 'reference', extra], message: `does not apply to from: '${reference.from}' (it takes ${takes.join(', ')})` });
     if (reference.from === 'file' && !reference.file) rules.push({ path: ['model', 'reference', 'file'], message: "is missing; from: 'file' needs the CSV of reference rows" });
+  }
+  const fairness = model?.fairness;
+  const protectedFeature = fairness?.groups.find((g) => model?.features?.includes(g));
+  if (protectedFeature) {
+    rules.push({ path: ['model', 'features'], message: `lists "${protectedFeature}", which model.fairness.groups lists: a protected attribute must not drive the decision; remove it from model.features (it is read for the fairness report only)` });
+  }
+  if (fairness && !model?.data) rules.push({ path: ['model', 'fairness'], message: 'needs model.data: the group columns come from your training data' });
+  for (const key of Object.keys(fairness?.bands ?? {})) {
+    if (!fairness!.groups.includes(key)) rules.push({ path: ['model', 'fairness', 'bands', key], message: `cuts "${key}", which is not in model.fairness.groups` });
   }
   if (model?.shapOutput === 'probability' && !reference) {
     rules.push({ path: ['model', 'shapOutput'], message: "is 'probability', which needs model.reference: SHAP values in probability points are measured against reference rows" });
