@@ -343,6 +343,39 @@ describe(skipReason ? `what-if page in a browser (skipped: ${skipReason})` : 'wh
     await forbidden.page.close();
   });
 
+  it('shows the fairness report of the card in a collapsed section, every number said of what', async () => {
+    const { page, errors } = await openPage();
+    // The example model has no group columns: its card is served with the section a model.fairness build writes.
+    const fairness = {
+      split: 'validation', rows: 180, min_rows: 30, favourable: 'approve', threshold: 0.3, four_fifths: 0.8, score: 'probability of 1', positive_class: 1,
+      groups: { 'Marital status': { control: 'married', control_chosen: 'highest approval rate', values: [
+        { group: 'married', rows: 90, small: false, approval_rate: 0.8, air: 1, smd: 0, observed_positive_rate: 0.1, predicted_positive_rate: 0.12, flagged: false },
+        { group: 'single', rows: 70, small: false, approval_rate: 0.6, air: 0.75, smd: 0.41, observed_positive_rate: 0.2, predicted_positive_rate: 0.22, flagged: true },
+        { group: 'widowed', rows: 20, small: true, approval_rate: 0.5, air: 0.625, smd: 0.5, observed_positive_rate: 0.3, predicted_positive_rate: 0.3, flagged: false },
+      ] } },
+      flagged: ['Marital status=single'],
+    };
+    await page.route(url, async (route) => {
+      if (!(route.request().headers().accept ?? '').includes('application/json')) return route.fallback();
+      const response = await route.fetch();
+      return route.fulfill({ response, json: { ...(await response.json()), fairness } });
+    });
+    await page.goto(url);
+    await shownFor(page, card.example_request);
+    const section = page.locator('#fairness');
+    assert.equal(await section.isVisible(), true);
+    assert.equal(await section.evaluate((d) => (d as HTMLDetailsElement).open), false, 'collapsed until asked');
+    assert.equal(await page.locator('#fairness-summary').textContent(), 'Fairness when the model was built: 1 group flagged');
+    await page.locator('#fairness-summary').click();
+    assert.match((await page.locator('#fairness-note').textContent())!, /Approval is the decision “approve” \(probability of 1 below or above the cutoff 0\.3\)\. AIR is a group's approval rate divided by its control group's, flagged below 0\.8/);
+    assert.equal(await page.locator('#fairness caption').textContent(), 'Marital status: compared with married (highest approval rate)');
+    const rows = await page.locator('#fairness tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)));
+    assert.deepEqual(rows[1], ['single (flagged)', '70', '60%', '0.75', '+0.41', '20%', '22%']);
+    assert.equal(rows[2]![0], 'widowed (under 30 rows)');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   it('made no request to any other host and logged no console error', () => {
     assert.ok(served.includes('GET /') && served.includes('POST /predict'), served.join(', '));
     assert.deepEqual(foreign, []);
