@@ -3,7 +3,8 @@
 $PIPE_AUDIT_LOG chooses what is written:
 
 * ``decisions`` (the default): time, request id, model version, the output and decision, the reasons
-  (features and their contributions) and a salted SHA-256 of the record, never the feature values;
+  (features and their contributions), the names of the features that were null (``missing``) and a
+  salted SHA-256 of the record, never the feature values;
 * ``full``: the same plus the values as sent;
 * ``off``: nothing.
 
@@ -11,7 +12,8 @@ A line reads::
 
     {"pipe_audit":1,"time":"2026-11-30T20:41:07.123Z","request_id":"...","model_version":"...",
      "task":"binary","positive_class":"bad","shap_output":"log_odds","record":0,"output":{"probability":0.41},
-     "decision":"approve","reasons":[{"feature":"DebtRatio","contribution":0.12}],"input_sha256":"..."}
+     "decision":"approve","reasons":[{"feature":"DebtRatio","contribution":0.12}],"missing":["MonthlyIncome"],
+     "input_sha256":"..."}
 
 ``positive_class`` (binary models) says what ``probability`` is the probability of, and ``shap_output``
 what the reasons' contributions are in (log-odds, probability, the predicted value).
@@ -61,7 +63,7 @@ class AuditLog:
             ((',"shap_output":' + json.dumps(shap_output)) if shap_output else "")
         self._head = ('{"pipe_audit":1,"time":%s,"request_id":%s,"model_version":' + json.dumps(version)
                       + ',"task":' + json.dumps(task) + meaning.replace("%", "%%")
-                      + ',"record":%d,"output":%s,"decision":%s,"reasons":%s,"input_sha256":"%s"')
+                      + ',"record":%d,"output":%s,"decision":%s,"reasons":%s,"missing":%s,"input_sha256":"%s"')
 
     def input_hash(self, record: dict) -> str:
         canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -77,7 +79,8 @@ class AuditLog:
         lines = []
         for index, (output, decision, why, record) in enumerate(zip(outputs, decisions, reasons, records)):
             named = "[" + ",".join('{"feature":%s,"contribution":%r}' % (json.dumps(f), c) for f, c in why) + "]"
-            line = self._head % (now, rid, index, output, decision, named, self.input_hash(record))
+            missing = json.dumps([name for name, value in record.items() if value is None])
+            line = self._head % (now, rid, index, output, decision, named, missing, self.input_hash(record))
             if full:
                 line += ',"values":' + json.dumps(record, allow_nan=False)
             lines.append(line + "}")

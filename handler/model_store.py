@@ -48,8 +48,9 @@ def reason_writer(document: dict, specs: list, target: str | None = None) -> Rea
 
 
 class LoadedModel:
-    def __init__(self, directory: str):
-        model_bytes, document, card_bytes, card = read_artifacts(directory)
+    def __init__(self, directory: str | None = None, artifacts: tuple[bytes, dict, bytes, dict] | None = None):
+        """From the artifacts in ``directory``, or ``artifacts`` as read_artifacts returns them."""
+        model_bytes, document, card_bytes, card = artifacts if artifacts is not None else read_artifacts(directory)
         try:
             if sha256(model_bytes).hexdigest() != card["artifacts"]["model.json"]["sha256"]:
                 raise ArtifactError("model.json does not match the sha256 recorded in model_card.json")

@@ -333,7 +333,7 @@ def build(args: argparse.Namespace) -> None:
         shap_output=spec.get("shapOutput"),
         settings={"positive_class": "model.positiveClass", "decision": "model.decision",
                   "shap_output": "model.shapOutput", "reference": "model.reference"},
-        check_rows_min=args.check_rows, seed=args.seed,
+        check_rows_min=args.check_rows, seed=args.seed, baseline_rows=x_val,
         card_extra={"model": {"estimator": args.estimator, "class": type(estimator).__name__,
                               "params": {**DEFAULT_PARAMS.get(args.estimator, {}), **args.params,
                                          "random_state": args.seed}},

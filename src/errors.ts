@@ -3,7 +3,7 @@
  * do, and whether the user (bad input, missing engine, missing credentials) or pipe itself is at fault.
  * The CLI prints message + hint for user errors and a stack only for internal ones or with --verbose.
  */
-export type ExitCode = 0 | 1 | 2 | 130;
+export type ExitCode = 0 | 1 | 2 | 3 | 130;
 
 export interface PipeErrorOptions {
   hint?: string;
@@ -96,7 +96,7 @@ export function isAbortError(error: unknown): boolean {
 }
 
 /** The CLI's exit codes, by meaning. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const satisfies Record<string, ExitCode>;
+export const EXIT = { ok: 0, failed: 1, usage: 2, alarm: 3, interrupted: 130 } as const satisfies Record<string, ExitCode>;
 
 /**
  * The CLI's exit code for an error that ended the run (the one place it is decided): interrupted when

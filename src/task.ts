@@ -1,5 +1,5 @@
 import type { ResolvedConfig } from './config/resolved.js';
-import { UsageError } from './errors.js';
+import { UsageError, type EXIT } from './errors.js';
 import type { StepReporter } from './reporter/reporter.js';
 import type { Runner } from './runners/runner.js';
 
@@ -51,6 +51,11 @@ export interface TaskResult {
   markdown?: string;
   /** What the task found, as data: the `--json` document carries it (a diff's numbers). */
   data?: Record<string, unknown>;
+  /**
+   * The task ran to its end, and what it found asks the run to exit with this code: 3, an alarm for a
+   * scheduled job (`pipe monitor --fail-on shifted`). Its summary, Markdown and data are reported as usual.
+   */
+  exitCode?: typeof EXIT.alarm;
 }
 
 /**

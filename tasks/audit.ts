@@ -33,55 +33,10 @@ export const auditTask: TaskDefinition = {
     await awsPreflight(ctx);
   },
   async run(ctx) {
-    const [{ checkCredentials }, { resourceNames }, { logEventPages }, { withAwsClients }, { isNotFound }, { decisionsOfMessage, DECISION_FILTER_PATTERN }, { exportDecisionsCsv }] =
-      await Promise.all([
-        import('../src/aws/resources/credentials.js'),
-        import('../src/aws/rules/names.js'),
-        import('../src/aws/stages/logs.js'),
-        import('../src/aws/resources/task-clients.js'),
-        import('../src/aws/rules/aws-errors.js'),
-        import('../src/audit/decision-line.js'),
-        import('../src/audit/decision-csv.js'),
-      ]);
+    const [{ readLoggedDecisions }, { exportDecisionsCsv }] = await Promise.all([import('../src/audit/logged-decisions.js'), import('../src/audit/decision-csv.js')]);
     const startTime = sinceOption(ctx.options, '30d');
     const file = outOption(ctx.options);
-    const result = await withAwsClients(ctx, async (clients) => {
-      const identity = await checkCredentials(clients, ctx.signal);
-      const names = resourceNames(ctx.config, identity.account);
-      const reading = ctx.reporter.step(`read decisions from ${names.logGroup} since ${new Date(startTime).toISOString()}`);
-      let found = 0;
-      let scanned = 0;
-      try {
-        const exported = await exportDecisionsCsv({
-          file,
-          force: ctx.options.force === true,
-          signal: ctx.signal,
-          async fill(add) {
-            try {
-              for await (const events of logEventPages(clients, { logGroup: names.logGroup, startTime, filterPattern: DECISION_FILTER_PATTERN, signal: ctx.signal })) {
-                scanned += events.length;
-                for (const event of events) {
-                  for (const { decision } of decisionsOfMessage(event.message ?? '')) {
-                    await add(decision);
-                    found += 1;
-                  }
-                }
-                reading.progress({ label: 'decisions read', current: found, unit: 'items' });
-              }
-            } catch (error) {
-              // No log group: the function never ran (or its logs were removed). An empty export says so.
-              if (!isNotFound(error) || ctx.signal.aborted) throw error;
-              reading.line(`no log group ${names.logGroup}: no decisions to export`, 'warn');
-            }
-          },
-        });
-        reading.done(`${found} decision(s) in ${scanned} log event(s)`);
-        return exported;
-      } catch (error) {
-        reading.fail(error);
-        throw error;
-      }
-    });
+    const result = await exportDecisionsCsv({ file, force: ctx.options.force === true, signal: ctx.signal, fill: async (add) => void (await readLoggedDecisions(ctx, startTime, add)) });
     ctx.io.print(`${result.file}: ${result.rows} decision(s), ${result.columns.length} columns`);
     return { summary: `${result.rows} decision(s) -> ${result.file}` };
   },

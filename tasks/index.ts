@@ -7,6 +7,7 @@ import { envTask } from './env.js';
 import { invokeTask } from './invoke.js';
 import { logsTask } from './logs.js';
 import { modelTask } from './model.js';
+import { monitorTask } from './monitor.js';
 import { packageTask } from './package.js';
 import { scoreTask } from './score.js';
 import { serveTask } from './serve.js';
@@ -34,4 +35,5 @@ export const builtinTasks: readonly TaskDefinition[] = [
   rollbackTask,
   logsTask,
   auditTask,
+  monitorTask,
 ];

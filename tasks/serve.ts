@@ -1,6 +1,7 @@
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import { parseDecisionLine } from '../src/audit/decision-line.js';
 import type { ResolvedConfig } from '../src/config/resolved.js';
 import { auditEnvironment } from '../src/aws/rules/audit-env.js';
 import { PipeError, UsageError } from '../src/errors.js';
@@ -24,6 +25,19 @@ function portOption(options: Readonly<Record<string, unknown>>): number {
     throw new UsageError('SERVE_BAD_PORT', `--port must be an integer from 0 to 65535, got ${String(port)}`, { hint: 'Pass --port 0 for any free port.' });
   }
   return port;
+}
+
+/** --trail FILE: where the served function's decision lines are appended; its directory must exist. */
+function trailOption(config: ResolvedConfig, options: Readonly<Record<string, unknown>>): string | undefined {
+  const trail = options.trail;
+  if (trail === undefined) return undefined;
+  if (typeof trail !== 'string' || trail.trim() === '') throw new UsageError('OPTION_INVALID', '--trail needs a file name: where to append the decision lines', { hint: 'e.g. `npx pipe serve --trail decisions.jsonl`' });
+  if (config.audit.log === 'off') {
+    throw new UsageError('TRAIL_AUDIT_OFF', '--trail: audit.log is off, so the function writes no decision lines', { hint: "Set audit.log to 'decisions' (the default) or 'full' in the config." });
+  }
+  const target = path.resolve(trail);
+  if (!existsSync(path.dirname(target))) throw new UsageError('OUTPUT_DIR_MISSING', `--trail ${trail}: the directory ${path.dirname(target)} does not exist`, { hint: 'Create it first, or choose another path.' });
+  return target;
 }
 
 /** Refuses a second serve of the same project (its state names the running one). */
@@ -56,17 +70,20 @@ export const serveTask: TaskDefinition = {
   explicitOnly: true,
   options: {
     port: { type: 'number', describe: 'Port on 127.0.0.1 (0: any free port)', default: 3000 },
+    trail: { type: 'string', describe: 'Append the decision lines the function writes to this file (JSON lines, for pipe monitor --file)' },
   },
   checkOptions: (options) => void portOption(options),
   // Before the build: a busy port or a serve already running would only be found after it.
   async preflight({ config, options }) {
     await checkNotServing(config);
     await checkPortFree(HOST, portOption(options));
+    trailOption(config, options);
   },
   async run(ctx) {
     const { config, root } = ctx;
     const port = portOption(ctx.options);
     const verbose = ctx.options.verbose === true;
+    const trailFile = trailOption(config, ctx.options);
     const functionZip = path.join(root, packageDir(config), 'function.zip');
     const layerZip = path.join(root, packageDir(config), 'layer.zip');
     if (!existsSync(functionZip)) {
@@ -86,6 +103,13 @@ export const serveTask: TaskDefinition = {
     extracting.done(`${code.files} function files${layer ? `, ${layer.files} layer files` : ''}`);
 
     const { launch, python, where } = await (await ctx.runner()).functionHost();
+    // Appended to, never replaced: one file can gather several sessions' decisions.
+    const trail: WriteStream | undefined = trailFile ? createWriteStream(trailFile, { flags: 'a' }) : undefined;
+    let trailError: Error | undefined;
+    trail?.on('error', (error) => {
+      trailError ??= error;
+      ctx.reporter.line(`--trail ${trailFile}: ${error.message}; decision lines are no longer written to it`, 'warn');
+    });
 
     const fn = new LocalFunction({
       codeDir,
@@ -101,6 +125,10 @@ export const serveTask: TaskDefinition = {
       // A salt of its own per serve: hashes match within this process only, as the deployed salt is never local.
       env: { ...config.function.env, ...auditEnvironment(config.audit.log, undefined) },
       onLog: (line) => {
+        if (trail && !trailError && parseDecisionLine(line)) {
+          trail.write(`${line.trim()}\n`);
+          return;
+        }
         // Lambda's per-request START/END/REPORT lines repeat the access log: shown with --verbose only.
         if (verbose || !/^(START|END|REPORT) RequestId: /.test(line)) ctx.reporter.line(line, 'stderr');
       },
@@ -126,6 +154,7 @@ export const serveTask: TaskDefinition = {
         } else {
           lines.push(`Try:  curl -s ${server.url}/`);
         }
+        if (trailFile) lines.push(`Decisions are appended to ${path.relative(process.cwd(), trailFile) || trailFile} (\`npx pipe monitor --file ${shellQuote(path.relative(process.cwd(), trailFile) || trailFile)}\`).`);
         lines.push('Press Ctrl+C to stop.');
         ctx.io.print(lines.join('\n'));
         if ((await untilStopped(ctx.signal)) === 'parent-gone') {
@@ -139,6 +168,7 @@ export const serveTask: TaskDefinition = {
       return { summary: `served at ${server.url}`, url: server.url };
     } finally {
       await fn.stop();
+      if (trail) await new Promise<void>((resolve) => trail.end(resolve));
     }
   },
 };

@@ -23,6 +23,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from .baseline import monitoring_baseline
 from .card import model_card
 from .classes import COMPLEMENT, check_decision, label_text, negated, positive_index
 from .interventional import SHAP_TOLERANCE as INTERVENTIONAL_TOLERANCE
@@ -120,7 +121,8 @@ def export_model(model, frame: pd.DataFrame, out: str | os.PathLike, *, target: 
                  metrics: dict | None = None, reasons: dict | None = None, check_rows_min: int = 200, seed: int = 0,
                  card_extra: dict | None = None, positive_class: object | None = None,
                  reference: pd.DataFrame | None = None, reference_info: dict | None = None,
-                 shap_output: str | None = None, settings: dict | None = None) -> ExportResult:
+                 shap_output: str | None = None, settings: dict | None = None,
+                 baseline_rows: pd.DataFrame | None = None) -> ExportResult:
     """Proves and writes ``out/model.json`` and ``out/model_card.json``; raises ExportError or ProofError
     (and writes nothing) when the model cannot be served exactly.
 
@@ -134,7 +136,9 @@ def export_model(model, frame: pd.DataFrame, out: str | os.PathLike, *, target: 
     written to reference.csv, never into the card. Without, values are path-dependent. ``shap_output``:
     "probability" for a boosted binary model's values in probability (with a reference), or the model's
     own space. ``settings`` names the options as the caller's users write them (``{"positive_class":
-    "model.positiveClass", ...}``) for the messages."""
+    "model.positiveClass", ...}``) for the messages. ``baseline_rows``: the validation rows (raw columns),
+    answered by the function's own code for the card's ``baseline`` (what ``pipe monitor`` compares the
+    decision trail against)."""
     names = {"positive_class": "positive_class", "decision": "decision", "shap_output": "shap_output",
              "reference": "reference", **(settings or {})}
     if unseen_categories not in ("reject", "missing"):
@@ -206,6 +210,9 @@ def export_model(model, frame: pd.DataFrame, out: str | os.PathLike, *, target: 
     card = model_card(document, digest, len(model_bytes), proof, rows, estimator, name=name,
                       description=description, target=target, metrics=metrics, extra=card_extra,
                       reference=population)
+    if baseline_rows is not None:
+        card["baseline"] = monitoring_baseline((model_bytes, json.loads(model_bytes), canonical_json(card), card),
+                                               baseline_rows, target)
     files["model_card.json"] = canonical_json(card)
     _write(Path(out), files)
     return ExportResult(document, card, proof, digest)

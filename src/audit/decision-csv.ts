@@ -15,7 +15,7 @@ export interface CsvShape {
 }
 
 export const FIXED_COLUMNS = [
-  'time', 'request_id', 'record', 'model_version', 'task', 'decision', 'probability', 'positive_class', 'prediction', 'shap_output', 'input_sha256',
+  'time', 'request_id', 'record', 'model_version', 'task', 'decision', 'probability', 'positive_class', 'prediction', 'shap_output', 'input_sha256', 'missing',
 ] as const;
 
 export function emptyShape(): CsvShape {
@@ -45,7 +45,7 @@ export function csvCells(d: DecisionLine, shape: CsvShape): Cell[] {
   const value = (v: unknown): Cell => (v === null || ['string', 'number', 'boolean'].includes(typeof v) ? (v as Cell) : JSON.stringify(v));
   return [
     d.time, d.request_id, d.record, d.model_version, d.task, d.decision, d.output.probability, d.positive_class, d.output.prediction,
-    d.shap_output, d.input_sha256,
+    d.shap_output, d.input_sha256, d.missing && JSON.stringify(d.missing),
     ...shape.classes.map((c) => d.output.probabilities?.[c]),
     ...reasons,
     ...shape.values.map((f) => (d.values && f in d.values ? value(d.values[f]) : undefined)),

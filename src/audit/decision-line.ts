@@ -36,6 +36,8 @@ export interface DecisionLine {
   decision: string | null;
   /** Largest contribution first. */
   reasons: DecisionReason[];
+  /** The features that were null in the record (names only); lines written before pipe recorded it lack it. */
+  missing?: string[];
   /** SHA-256 of the function's salt followed by the record as canonical JSON. */
   input_sha256: string;
   /** The record's values as sent; only with audit.log 'full'. */
@@ -79,7 +81,8 @@ export function parseDecisionLine(line: string): DecisionLine | undefined {
     typeof value.input_sha256 === 'string' &&
     (value.positive_class === undefined || ['string', 'number', 'boolean'].includes(typeof value.positive_class)) &&
     (value.shap_output === undefined || typeof value.shap_output === 'string') &&
-    (value.values === undefined || isObject(value.values));
+    (value.values === undefined || isObject(value.values)) &&
+    (value.missing === undefined || (Array.isArray(value.missing) && value.missing.every((m) => typeof m === 'string')));
   return ok ? (value as unknown as DecisionLine) : undefined;
 }
 

@@ -272,7 +272,8 @@ export async function executeRun(opts: RunOptions): Promise<RunReport> {
     const tasks = order.map((t) => reports.get(t.name)!);
     const failed = tasks.find((t) => t.outcome === 'failed');
     const interrupted = opts.signal.aborted || tasks.some((t) => t.outcome === 'cancelled' && t.reason === 'interrupted');
-    const exitCode = interrupted ? EXIT.interrupted : failed ? exitCodeOf(failed.cause) : EXIT.ok;
+    const alarm = tasks.find((t) => t.outcome === 'succeeded' && t.exitCode === EXIT.alarm);
+    const exitCode = interrupted ? EXIT.interrupted : failed ? exitCodeOf(failed.cause) : alarm ? EXIT.alarm : EXIT.ok;
     const error = interrupted ? interruptedSummary(opts.signal) : failed?.error;
     return { ok: exitCode === 0, exitCode, durationMs: Date.now() - started, tasks, ...(error ? { error } : {}) };
   } finally {
@@ -325,6 +326,7 @@ async function runTask(
       ...(result?.bytesUploaded === undefined ? {} : { bytesUploaded: result.bytesUploaded }),
       ...(result?.markdown === undefined ? {} : { markdown: result.markdown }),
       ...(result?.data === undefined ? {} : { data: result.data }),
+      ...(result?.exitCode === undefined ? {} : { exitCode: result.exitCode }),
     };
   } catch (error) {
     for (const tmp of staged.values()) await rm(tmp, { recursive: true, force: true });

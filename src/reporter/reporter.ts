@@ -64,6 +64,8 @@ export interface TaskReport {
   markdown?: string;
   /** What the task found, as data (the `--json` document's). */
   data?: Record<string, unknown>;
+  /** The exit code a task that succeeded asks the run for (3: an alarm), see TaskResult. */
+  exitCode?: number;
   error?: ErrorSummary;
   /**
    * The error a failed task threw, as thrown: its stack for --verbose and for faults in pipe itself.

@@ -8,7 +8,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * Absolute path of one of the Python scripts of this directory. Run from source (tsx) they sit next
  * to this file; from the compiled dist/src/runtime/ they stay in the package's src/runtime/.
  */
-export type RuntimeScript = 'lambda_runtime.py' | 'unzip.py' | 'score_table.py';
+export type RuntimeScript = 'lambda_runtime.py' | 'unzip.py' | 'score_table.py' | 'monitor_plot.py';
 
 export function runtimeScript(name: RuntimeScript): string {
   const candidates = [path.join(here, name), path.resolve(here, '../../../src/runtime', name)];

@@ -57,7 +57,7 @@ describe('pipe logs --decisions and pipe audit through the CLI', () => {
     assert.match(r.stdout, /decisions read: 3/, 'progress');
     const csv = (await readFile(path.join(h.root, 'decisions.csv'), 'utf8')).split('\r\n').filter(Boolean);
     assert.equal(csv.length, 4);
-    assert.match(csv[0]!, /^time,request_id,record,model_version,task,decision,probability,positive_class,prediction,shap_output,input_sha256,reason_1_feature,reason_1_contribution,reason_2_feature,reason_2_contribution$/);
+    assert.match(csv[0]!, /^time,request_id,record,model_version,task,decision,probability,positive_class,prediction,shap_output,input_sha256,missing,reason_1_feature,reason_1_contribution,reason_2_feature,reason_2_contribution$/);
     assert.equal(csv[2], `2026-11-30T20:41:07.123Z,req-2,0,9f2c4e1a7b3d,binary,decline,0.93,bad,,probability,${HASH},DebtRatio,0.12,age,-0.05`);
 
     await writeFile(path.join(h.root, 'decisions.csv'), 'an earlier export');

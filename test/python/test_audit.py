@@ -36,9 +36,11 @@ def function(artifacts, monkeypatch):
 
 
 def records_with_marker(card):
+    """The example record, and one with a recognisable number and every feature that may be null, null."""
     example = card["example_request"]
     number = next(f["name"] for f in card["features"] if f["type"] == "number")
-    return [dict(example), {**example, number: MARKER}]
+    nullable = [f["name"] for f in card["features"] if f["missing"] != "required" and f["name"] != number]
+    return [dict(example), {**example, number: MARKER, **dict.fromkeys(nullable, None)}]
 
 
 def test_decisions_by_default_name_output_decision_and_reasons_but_not_the_values(function, capsys):
@@ -52,8 +54,11 @@ def test_decisions_by_default_name_output_decision_and_reasons_but_not_the_value
     lines = audit_lines(out)
     assert len(lines) == 2 and all(line.keys() == {"pipe_audit", "time", "request_id", "model_version", "task",
                                                    "positive_class", "shap_output", "record", "output", "decision",
-                                                   "reasons", "input_sha256"}
+                                                   "reasons", "missing", "input_sha256"}
                                    for line in lines)
+    # Which features were null: their names only.
+    assert [line["missing"] for line in lines] == [[], [name for name, value in records[1].items() if value is None]]
+    assert lines[1]["missing"], "the test sends nulls"
     # What the numbers are of: the probability's class, the contributions' space.
     assert {(line["positive_class"], line["shap_output"]) for line in lines} == {(1, "probability")}
     for index, (line, answer, record) in enumerate(zip(lines, body["predictions"], records)):

@@ -12,7 +12,7 @@ const HASH = 'ab'.repeat(32);
 const BINARY =
   '{"pipe_audit":1,"time":"2026-11-30T20:41:07.123Z","request_id":"3c1d0e2a-5b7f-4d6e-9a8b-0c1d2e3f4a5b","model_version":"9f2c4e1a7b3d",' +
   '"task":"binary","positive_class":"bad","shap_output":"log_odds","record":0,"output":{"probability":0.41},"decision":"approve","reasons":[{"feature":"DebtRatio","contribution":0.12},' +
-  `{"feature":"age","contribution":-0.05},{"feature":"MonthlyIncome","contribution":0.01},{"feature":"NumberOfDependents","contribution":0.001}],"input_sha256":"${HASH}"}`;
+  `{"feature":"age","contribution":-0.05},{"feature":"MonthlyIncome","contribution":0.01},{"feature":"NumberOfDependents","contribution":0.001}],"missing":["MonthlyIncome","age"],"input_sha256":"${HASH}"}`;
 const MULTICLASS =
   '{"pipe_audit":1,"time":"2026-11-30T20:41:08.000Z","request_id":null,"model_version":"9f2c4e1a7b3d","task":"multiclass","record":1,' +
   `"output":{"probabilities":{"a":0.2,"b":0.8}},"decision":"b","reasons":[{"feature":"x","contribution":0.3}],"input_sha256":"${HASH}"}`;
@@ -105,14 +105,14 @@ describe('CSV export', () => {
     assert.equal(rows.length, 5);
     assert.equal(
       rows[0],
-      'time,request_id,record,model_version,task,decision,probability,positive_class,prediction,shap_output,input_sha256,' +
+      'time,request_id,record,model_version,task,decision,probability,positive_class,prediction,shap_output,input_sha256,missing,' +
         'probability_a,probability_b,' +
         'reason_1_feature,reason_1_contribution,reason_2_feature,reason_2_contribution,reason_3_feature,reason_3_contribution,' +
         'reason_4_feature,reason_4_contribution,value_name,value_size,value_note',
     );
-    assert.equal(rows[1], `2026-11-30T20:41:07.123Z,3c1d0e2a-5b7f-4d6e-9a8b-0c1d2e3f4a5b,0,9f2c4e1a7b3d,binary,approve,0.41,bad,,log_odds,${HASH},,,DebtRatio,0.12,age,-0.05,MonthlyIncome,0.01,NumberOfDependents,0.001,,,`);
-    assert.equal(rows[2], `2026-11-30T20:41:08.000Z,,1,9f2c4e1a7b3d,multiclass,b,,,,,${HASH},0.2,0.8,x,0.3,,,,,,,,,`);
-    assert.equal(rows[3], `2026-11-30T20:41:09.000Z,r-2,0,1a2b3c4d5e6f,regression,,,,12.5,,${HASH},,,,,,,,,,,"'=HYPERLINK(""x"")",3,"a, ""quoted"" b"`);
+    assert.equal(rows[1], `2026-11-30T20:41:07.123Z,3c1d0e2a-5b7f-4d6e-9a8b-0c1d2e3f4a5b,0,9f2c4e1a7b3d,binary,approve,0.41,bad,,log_odds,${HASH},"[""MonthlyIncome"",""age""]",,,DebtRatio,0.12,age,-0.05,MonthlyIncome,0.01,NumberOfDependents,0.001,,,`);
+    assert.equal(rows[2], `2026-11-30T20:41:08.000Z,,1,9f2c4e1a7b3d,multiclass,b,,,,,${HASH},,0.2,0.8,x,0.3,,,,,,,,,`);
+    assert.equal(rows[3], `2026-11-30T20:41:09.000Z,r-2,0,1a2b3c4d5e6f,regression,,,,12.5,,${HASH},,,,,,,,,,,,"'=HYPERLINK(""x"")",3,"a, ""quoted"" b"`);
     assert.deepEqual((await readdir(dir)).filter((f) => f.includes('tmp')), [], 'no staging files left');
   });
 

@@ -1,0 +1,262 @@
+/**
+ * Drift of a model's decisions against the baseline its card records (python/pipe_export/baseline.py):
+ * the decision trail of one model version tallied line by line, then compared.
+ *
+ * - score PSI: the trail's scores in the baseline's decile bins (a multiclass model: its predicted labels);
+ * - the decision rate, each feature's missing rate and how often each feature is the first reason,
+ *   against the baseline's;
+ * - the NDCG of the features ranked by mean |contribution| against the baseline's ranking (SageMaker Model
+ *   Monitor's measure of attribution drift). A trail line holds the reasons' contributions only, so both
+ *   sides count a feature's contribution only where it is a reason.
+ */
+import type { DecisionLine } from '../audit/decision-line.js';
+import { psiReading, type Psi } from '../diff/scores.js';
+
+/** The card's `baseline`. */
+export interface Baseline {
+  rows: number;
+  refused: number;
+  of: string;
+  score: { is: string; edges?: number[]; shares?: number[]; labels?: Record<string, number> };
+  decisions?: Record<string, number>;
+  missing: Record<string, number>;
+  first_reason: Record<string, number>;
+  no_reason: number;
+  mean_abs_shap: Record<string, number>;
+  mean_abs_reason: Record<string, number>;
+  reasons_per_decision: number;
+}
+
+export type Reading = 'stable' | 'watch' | 'shifted';
+export type Verdict = Reading | 'too few' | 'no baseline';
+
+/** Fewer decisions than this give no verdict: a PSI of a few dozen scores is noise. */
+export const MIN_DECISIONS = 100;
+/** A share (decision, missing, first reason) that moved by this many points or more: watch, then shifted. */
+export const SHARE_WATCH = 0.05;
+export const SHARE_SHIFTED = 0.1;
+/** NDCG of the attribution ranking: below 0.9 shifted (SageMaker Model Monitor's alert), below 0.95 watch. */
+export const NDCG_SHIFTED = 0.9;
+export const NDCG_WATCH = 0.95;
+
+/** The bin of `x` among `edges` (sorted): the number of edges below it; a score equal to an edge goes below. */
+export function binOf(edges: readonly number[], x: number): number {
+  let low = 0;
+  let high = edges.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (edges[mid]! < x) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/** PSI of observed counts against expected shares; a share of 0 counts as 0.01% (as pipe diff's does). */
+export function psiOfShares(expected: readonly number[], counts: readonly number[]): Psi {
+  const n = counts.reduce((a, b) => a + b, 0);
+  let value = 0;
+  for (let k = 0; k < expected.length; k++) {
+    const p = Math.max(expected[k]!, 1e-4);
+    const q = Math.max((counts[k] ?? 0) / n, 1e-4);
+    value += (q - p) * Math.log(q / p);
+  }
+  return { value, reading: psiReading(value), bins: expected.length };
+}
+
+/**
+ * NDCG of the ranking `now` (feature -> mean |contribution|, highest first) against the baseline's
+ * attributions: DCG = sum over positions i (from 1) of baseline(feature at i) / log2(i + 1), divided by the
+ * DCG of the baseline's own ranking. Equal values keep the features' order in `features`.
+ */
+export function ndcg(features: readonly string[], baseline: Readonly<Record<string, number>>, now: Readonly<Record<string, number>>): number {
+  const ranked = (by: Readonly<Record<string, number>>) =>
+    features.map((f, i) => ({ f, i, v: by[f] ?? 0 })).sort((a, b) => b.v - a.v || a.i - b.i).map((x) => x.f);
+  const dcg = (order: string[]) => order.reduce((sum, f, i) => sum + (baseline[f] ?? 0) / Math.log2(i + 2), 0);
+  const ideal = dcg(ranked(baseline));
+  return ideal > 0 ? dcg(ranked(now)) / ideal : 1;
+}
+
+/** What the trail says of one model version, gathered line by line. */
+export class VersionTally {
+  records = 0;
+  first = '';
+  last = '';
+  readonly decisions = new Map<string, number>();
+  readonly labels = new Map<string, number>();
+  readonly scoreBins: number[];
+  /** Lines that say which features were null (lines written before they did, do not). */
+  missingKnown = 0;
+  readonly missing = new Map<string, number>();
+  readonly firstReason = new Map<string, number>();
+  noReason = 0;
+  readonly reasonSum = new Map<string, number>();
+  task: DecisionLine['task'] | undefined;
+  positiveClass: DecisionLine['positive_class'];
+  shapOutput: string | undefined;
+  mostReasons = 0;
+
+  constructor(readonly modelVersion: string, readonly baseline: Baseline | undefined) {
+    this.scoreBins = new Array<number>((baseline?.score.edges?.length ?? 0) + 1).fill(0);
+  }
+
+  add(d: DecisionLine): void {
+    this.records += 1;
+    if (!this.first || d.time < this.first) this.first = d.time;
+    if (!this.last || d.time > this.last) this.last = d.time;
+    this.task ??= d.task;
+    this.positiveClass ??= d.positive_class;
+    this.shapOutput ??= d.shap_output;
+    if (d.decision !== null) bump(this.decisions, d.decision);
+    const score = d.output.probability ?? d.output.prediction;
+    if (score !== undefined && this.baseline?.score.edges) this.scoreBins[binOf(this.baseline.score.edges, score)]! += 1;
+    if (d.task === 'multiclass' && d.decision !== null) bump(this.labels, d.decision);
+    const missing = d.missing ?? (d.values ? Object.keys(d.values).filter((k) => d.values![k] === null) : undefined);
+    if (missing) {
+      this.missingKnown += 1;
+      for (const f of missing) bump(this.missing, f);
+    }
+    if (d.reasons.length === 0) this.noReason += 1;
+    else bump(this.firstReason, d.reasons[0]!.feature);
+    this.mostReasons = Math.max(this.mostReasons, d.reasons.length);
+    for (const r of d.reasons) this.reasonSum.set(r.feature, (this.reasonSum.get(r.feature) ?? 0) + Math.abs(r.contribution));
+  }
+}
+
+function bump(map: Map<string, number>, key: string): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+}
+
+export interface ShareChange {
+  name: string;
+  baseline: number;
+  now: number;
+  /** now - baseline, in shares (0.05 = 5 points). */
+  change: number;
+}
+
+export interface VersionDrift {
+  modelVersion: string;
+  records: number;
+  period: { from: string; to: string };
+  task?: string;
+  verdict: Verdict;
+  /** Why the verdict is what it is, one phrase each, worst first. */
+  because: string[];
+  /** What the baseline is, or why there is none. */
+  baselineOf: string;
+  decisionRates?: ShareChange[];
+  score?: { is: string; psi: Psi; bins: { range: string; baseline: number; now: number }[] };
+  missing?: ShareChange[];
+  missingNote?: string;
+  firstReasons?: ShareChange[];
+  firstReasonPsi?: Psi;
+  attribution?: { ndcg: number; reading: Reading; note: string; now: Record<string, number> };
+}
+
+const points = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} points`;
+const share = (x: number) => `${(x * 100).toFixed(1)}%`;
+const worst = (a: Reading, b: Reading): Reading => (a === 'shifted' || b === 'shifted' ? 'shifted' : a === 'watch' || b === 'watch' ? 'watch' : 'stable');
+const shareReading = (change: number): Reading => (Math.abs(change) >= SHARE_SHIFTED ? 'shifted' : Math.abs(change) >= SHARE_WATCH ? 'watch' : 'stable');
+
+function changes(baseline: Readonly<Record<string, number>>, counts: ReadonlyMap<string, number>, n: number, names?: readonly string[]): ShareChange[] {
+  const keys = names ?? [...new Set([...Object.keys(baseline), ...counts.keys()])];
+  return keys
+    .map((name) => {
+      const now = (counts.get(name) ?? 0) / n;
+      const was = baseline[name] ?? 0;
+      return { name, baseline: was, now, change: now - was };
+    })
+    .sort((a, b) => Math.abs(b.change) - Math.abs(a.change) || a.name.localeCompare(b.name));
+}
+
+function rangeLabels(edges: readonly number[]): string[] {
+  const f = (x: number) => Number(x.toPrecision(3)).toString();
+  return Array.from({ length: edges.length + 1 }, (_, k) => (k === 0 ? `<= ${f(edges[0]!)}` : k === edges.length ? `> ${f(edges[k - 1]!)}` : `${f(edges[k - 1]!)}-${f(edges[k]!)}`));
+}
+
+/** The comparison of one version's tally with its baseline, and the verdict. */
+export function driftOf(t: VersionTally): VersionDrift {
+  const base: VersionDrift = {
+    modelVersion: t.modelVersion, records: t.records, period: { from: t.first, to: t.last }, task: t.task,
+    verdict: 'no baseline', because: [], baselineOf: '',
+  };
+  const b = t.baseline;
+  if (!b) {
+    base.baselineOf = `no model card of version ${t.modelVersion} was found`;
+    base.because.push(`no baseline for model version ${t.modelVersion}: pass its model card with --card FILE (GET / of the function answers it)`);
+    return base;
+  }
+  base.baselineOf = `${b.rows} ${b.of}`;
+  const n = t.records;
+  const readings: { reading: Reading; phrase: string }[] = [];
+
+  if (b.decisions) {
+    base.decisionRates = changes(b.decisions, t.decisions, n);
+    for (const c of base.decisionRates) {
+      const reading = shareReading(c.change);
+      if (reading !== 'stable') readings.push({ reading, phrase: `decision "${c.name}" ${share(c.now)} of decisions (baseline ${share(c.baseline)})` });
+    }
+  }
+  if (b.score.edges && b.score.shares) {
+    const psi = psiOfShares(b.score.shares, t.scoreBins);
+    const labels = rangeLabels(b.score.edges);
+    base.score = { is: b.score.is, psi, bins: b.score.shares.map((s, k) => ({ range: labels[k]!, baseline: s, now: t.scoreBins[k]! / n })) };
+    readings.push({ reading: psi.reading, phrase: `score PSI ${psi.value.toFixed(3)} (${b.score.is}, baseline deciles)` });
+  } else if (b.score.labels) {
+    const keys = [...new Set([...Object.keys(b.score.labels), ...t.labels.keys()])].sort();
+    const psi = psiOfShares(keys.map((k) => b.score.labels![k] ?? 0), keys.map((k) => t.labels.get(k) ?? 0));
+    base.score = { is: b.score.is, psi, bins: keys.map((k) => ({ range: k, baseline: b.score.labels![k] ?? 0, now: (t.labels.get(k) ?? 0) / n })) };
+    readings.push({ reading: psi.reading, phrase: `PSI of the predicted label ${psi.value.toFixed(3)}` });
+  }
+
+  const features = Object.keys(b.mean_abs_shap);
+  if (t.missingKnown > 0) {
+    base.missing = changes(b.missing, t.missing, t.missingKnown, features);
+    if (t.missingKnown < n) base.missingNote = `${t.missingKnown} of ${n} decisions say which features were null (older lines do not)`;
+    for (const c of base.missing) {
+      const reading = shareReading(c.change);
+      if (reading !== 'stable') readings.push({ reading, phrase: `${c.name} missing in ${share(c.now)} (baseline ${share(c.baseline)})` });
+    }
+  } else {
+    base.missingNote = 'the trail does not say which features were null (lines written before it did)';
+  }
+
+  const firstCounts = new Map(t.firstReason);
+  firstCounts.set('(no reason)', t.noReason);
+  base.firstReasons = changes({ ...b.first_reason, '(no reason)': b.no_reason }, firstCounts, n);
+  const keys = base.firstReasons.map((c) => c.name);
+  base.firstReasonPsi = psiOfShares(keys.map((k) => base.firstReasons!.find((c) => c.name === k)!.baseline), keys.map((k) => firstCounts.get(k) ?? 0));
+  const moved = base.firstReasons[0];
+  if (base.firstReasonPsi.reading !== 'stable' && moved) {
+    readings.push({ reading: base.firstReasonPsi.reading, phrase: `first reasons PSI ${base.firstReasonPsi.value.toFixed(3)}: ${moved.name} first in ${share(moved.now)} of decisions (baseline ${share(moved.baseline)}, ${points(moved.change)})` });
+  }
+
+  const now = Object.fromEntries(features.map((f) => [f, (t.reasonSum.get(f) ?? 0) / n]));
+  const value = ndcg(features, b.mean_abs_reason, now);
+  const reading: Reading = value < NDCG_SHIFTED ? 'shifted' : value < NDCG_WATCH ? 'watch' : 'stable';
+  base.attribution = {
+    ndcg: value, reading, now,
+    note: `a decision line holds its reasons' contributions only (up to ${b.reasons_per_decision}); the baseline counts the same on its rows`,
+  };
+  if (reading !== 'stable') {
+    const risen = features.map((f) => ({ f, d: now[f]! - (b.mean_abs_reason[f] ?? 0) })).sort((x, y) => Math.abs(y.d) - Math.abs(x.d))[0];
+    readings.push({ reading, phrase: `attribution ranking NDCG ${value.toFixed(3)}${risen ? ` (${risen.f} moved most)` : ''}` });
+  }
+
+  if (n < MIN_DECISIONS) {
+    base.verdict = 'too few';
+    base.because.push(`${n} decision(s): at least ${MIN_DECISIONS} are needed for a verdict`);
+    return base;
+  }
+  const order: Record<Reading, number> = { shifted: 0, watch: 1, stable: 2 };
+  const flagged = readings.filter((r) => r.reading !== 'stable').sort((x, y) => order[x.reading] - order[y.reading]);
+  base.verdict = flagged.reduce<Reading>((v, r) => worst(v, r.reading), 'stable');
+  base.because = flagged.map((r) => r.phrase);
+  return base;
+}
+
+/** The worst verdict of several versions' (those without one do not count). */
+export function overallVerdict(drifts: readonly VersionDrift[]): Reading | undefined {
+  const judged = drifts.filter((d) => d.verdict === 'stable' || d.verdict === 'watch' || d.verdict === 'shifted');
+  return judged.length ? judged.reduce<Reading>((v, d) => worst(v, d.verdict as Reading), 'stable') : undefined;
+}

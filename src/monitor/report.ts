@@ -1,0 +1,49 @@
+import type { ShareChange, VersionDrift } from './drift.js';
+
+const share = (x: number) => `${(x * 100).toFixed(1)}%`;
+const points = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} points`;
+const when = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+const changeText = (c: ShareChange) => `${c.name} ${share(c.now)} (baseline ${share(c.baseline)}, ${points(c.change)})`;
+/** The changes worth a line: the largest few, and only those that moved at all. */
+const largest = (changes: readonly ShareChange[] | undefined, count: number) => (changes ?? []).filter((c) => Math.abs(c.change) >= 0.0005).slice(0, count);
+
+export function verdictLine(d: VersionDrift): string {
+  return `verdict: ${d.verdict}${d.because.length ? `: ${d.because.join('; ')}` : ''}`;
+}
+
+/** One model version's drift as terminal lines, every number saying what it is of. */
+export function driftLines(d: VersionDrift): string[] {
+  const lines = [`model version ${d.modelVersion}: ${d.records} decision(s), ${when(d.period.from)} to ${when(d.period.to)}`];
+  const indent = (s: string) => `  ${s}`;
+  lines.push(indent(`baseline: ${d.baselineOf}`));
+  if (d.decisionRates?.length) lines.push(indent(`decision rate: ${d.decisionRates.map(changeText).join('; ')}`));
+  if (d.score) lines.push(indent(`score PSI ${d.score.psi.value.toFixed(3)} ${d.score.psi.reading} (${d.score.is}, in ${d.score.psi.bins} bins of the baseline; < 0.1 stable, 0.1-0.25 watch, > 0.25 shifted)`));
+  if (d.missing) {
+    const moved = largest(d.missing, 3);
+    lines.push(indent(`missing rate: ${moved.length ? moved.map(changeText).join('; ') : 'as in the baseline for every feature'}`));
+  }
+  if (d.missingNote) lines.push(indent(`missing rate: ${d.missingNote}`));
+  if (d.firstReasons) {
+    const moved = largest(d.firstReasons, 3);
+    lines.push(indent(`first reason: ${moved.length ? moved.map(changeText).join('; ') : 'as in the baseline'} (PSI ${d.firstReasonPsi!.value.toFixed(3)} ${d.firstReasonPsi!.reading})`));
+  }
+  if (d.attribution) lines.push(indent(`attribution ranking NDCG ${d.attribution.ndcg.toFixed(3)} ${d.attribution.reading} (mean |contribution| against the baseline's, below 0.9 shifted; ${d.attribution.note})`));
+  lines.push(indent(verdictLine(d)));
+  return lines;
+}
+
+/** The same as Markdown, for the GitHub step summary. */
+export function driftMarkdown(drifts: readonly VersionDrift[], source: string): string {
+  const out = [`**Monitor** of ${source}`];
+  for (const d of drifts) {
+    out.push('', `Model version \`${d.modelVersion}\`: ${d.records} decision(s), ${when(d.period.from)} to ${when(d.period.to)}; baseline: ${d.baselineOf}`, '');
+    out.push('| measure | now | baseline | reading |', '| --- | --- | --- | --- |');
+    for (const c of d.decisionRates ?? []) out.push(`| decision "${c.name}" | ${share(c.now)} | ${share(c.baseline)} | ${points(c.change)} |`);
+    if (d.score) out.push(`| score PSI (${d.score.is}, baseline deciles) | ${d.score.psi.value.toFixed(3)} | 0 | ${d.score.psi.reading} |`);
+    for (const c of largest(d.missing, 3)) out.push(`| ${c.name} missing | ${share(c.now)} | ${share(c.baseline)} | ${points(c.change)} |`);
+    for (const c of largest(d.firstReasons, 3)) out.push(`| first reason ${c.name} | ${share(c.now)} | ${share(c.baseline)} | ${points(c.change)} |`);
+    if (d.attribution) out.push(`| attribution ranking NDCG (reasons' contributions) | ${d.attribution.ndcg.toFixed(3)} | 1 | ${d.attribution.reading} |`);
+    out.push('', `**${verdictLine(d)}**`);
+  }
+  return out.join('\n');
+}
