@@ -62,8 +62,8 @@ async function knownCards(ctx: TaskContext): Promise<Map<string, KnownCard>> {
 /** Draws the score distributions with matplotlib in the training environment, into `target`. */
 async function drawPlot(ctx: TaskContext, drifts: readonly VersionDrift[], target: string, source: string): Promise<void> {
   const panels = drifts.filter((d) => d.score).map((d) => ({
-    title: `model version ${d.modelVersion}`, score: d.score!.is, bins: d.score!.bins, psi: d.score!.psi.value, reading: d.score!.psi.reading,
-    records: d.records, baseline_rows: Number.parseInt(d.baselineOf, 10),
+    title: `model version ${d.modelVersion}`, score: d.score!.is, bins: d.score!.bins, psi: d.score!.psi.value, reading: d.score!.psi.reading, verdict: d.verdict,
+    records: d.records, baseline_rows: d.baselineRows,
   }));
   const step = ctx.reporter.step(`plot the score distributions -> ${target}`);
   if (!panels.length) {

@@ -78,7 +78,7 @@ def monitoring_baseline(artifacts: tuple[bytes, dict, bytes, dict], rows: pd.Dat
                           f"the first refusal: {answers[0]['error']['message'] if answers else 'no rows'}")
     task = model.task
     baseline: dict = {"rows": len(answered), "refused": len(answers) - len(answered),
-                      "of": "the validation rows (validation_index.csv)"}
+                      "of": "validation rows (validation_index.csv)"}
     if task == "binary":
         scores = np.array([line["output"]["probability"] for line in trail])
         label = label_text(document["positive_class"])

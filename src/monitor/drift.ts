@@ -144,6 +144,8 @@ export interface VersionDrift {
   because: string[];
   /** What the baseline is, or why there is none. */
   baselineOf: string;
+  /** Rows the baseline was measured on. */
+  baselineRows?: number;
   decisionRates?: ShareChange[];
   score?: { is: string; psi: Psi; bins: { range: string; baseline: number; now: number }[] };
   missing?: ShareChange[];
@@ -187,6 +189,7 @@ export function driftOf(t: VersionTally): VersionDrift {
     return base;
   }
   base.baselineOf = `${b.rows} ${b.of}`;
+  base.baselineRows = b.rows;
   const n = t.records;
   const readings: { reading: Reading; phrase: string }[] = [];
 
@@ -226,9 +229,13 @@ export function driftOf(t: VersionTally): VersionDrift {
   base.firstReasons = changes({ ...b.first_reason, '(no reason)': b.no_reason }, firstCounts, n);
   const keys = base.firstReasons.map((c) => c.name);
   base.firstReasonPsi = psiOfShares(keys.map((k) => base.firstReasons!.find((c) => c.name === k)!.baseline), keys.map((k) => firstCounts.get(k) ?? 0));
-  const moved = base.firstReasons[0];
-  if (base.firstReasonPsi.reading !== 'stable' && moved) {
-    readings.push({ reading: base.firstReasonPsi.reading, phrase: `first reasons PSI ${base.firstReasonPsi.value.toFixed(3)}: ${moved.name} first in ${share(moved.now)} of decisions (baseline ${share(moved.baseline)}, ${points(moved.change)})` });
+  if (base.firstReasonPsi.reading !== 'stable') {
+    // The feature that became the first reason more often than any other (what moved the decisions),
+    // and the one that did so less often than any other.
+    const rose = base.firstReasons.filter((c) => c.change > 0).sort((x, y) => y.change - x.change)[0];
+    const fell = base.firstReasons.filter((c) => c.change < 0).sort((x, y) => x.change - y.change)[0];
+    const named = [rose, fell].filter((c): c is ShareChange => c !== undefined).map((c) => `${c.name} first in ${share(c.now)} of decisions (baseline ${share(c.baseline)}, ${points(c.change)})`);
+    readings.push({ reading: base.firstReasonPsi.reading, phrase: `first reasons PSI ${base.firstReasonPsi.value.toFixed(3)}: ${named.join(', ')}` });
   }
 
   const now = Object.fromEntries(features.map((f) => [f, (t.reasonSum.get(f) ?? 0) / n]));

@@ -10,13 +10,12 @@ import { binOf, driftOf, ndcg, overallVerdict, psiOfShares, VersionTally, type B
 import { driftLines, driftMarkdown } from '../../src/monitor/report.js';
 import { readTrailFile } from '../../src/monitor/trail-file.js';
 
-const FEATURES = ['Checking account', 'Credit amount (DM)', 'Savings', 'Telephone'];
 
 /** A baseline as the model task records one: four score bins of a quarter each, two decisions. */
 const BASELINE: Baseline = {
   rows: 400,
   refused: 0,
-  of: 'the validation rows (validation_index.csv)',
+  of: 'validation rows (validation_index.csv)',
   score: { is: 'probability that Status is bad', edges: [0.2, 0.4, 0.6], shares: [0.25, 0.25, 0.25, 0.25] },
   decisions: { decline: 0.5, approve: 0.5 },
   missing: { 'Checking account': 0, 'Credit amount (DM)': 0, Savings: 0.2, Telephone: 0.9 },
