@@ -155,8 +155,12 @@ export interface VersionDrift {
   attribution?: { ndcg: number; reading: Reading; note: string; now: Record<string, number> };
 }
 
-const points = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} points`;
-const share = (x: number) => `${(x * 100).toFixed(1)}%`;
+/** A change of a share in points ("+2.5 points"; a change that rounds to nothing has no sign). */
+export const points = (x: number): string => {
+  const rounded = Number((x * 100).toFixed(1));
+  return rounded === 0 ? '0.0 points' : `${rounded > 0 ? '+' : ''}${rounded.toFixed(1)} points`;
+};
+export const share = (x: number): string => `${(x * 100).toFixed(1)}%`;
 const worst = (a: Reading, b: Reading): Reading => (a === 'shifted' || b === 'shifted' ? 'shifted' : a === 'watch' || b === 'watch' ? 'watch' : 'stable');
 const shareReading = (change: number): Reading => (Math.abs(change) >= SHARE_SHIFTED ? 'shifted' : Math.abs(change) >= SHARE_WATCH ? 'watch' : 'stable');
 

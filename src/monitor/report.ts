@@ -1,7 +1,5 @@
-import type { ShareChange, VersionDrift } from './drift.js';
+import { points, share, type ShareChange, type VersionDrift } from './drift.js';
 
-const share = (x: number) => `${(x * 100).toFixed(1)}%`;
-const points = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} points`;
 const when = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 const changeText = (c: ShareChange) => `${c.name} ${share(c.now)} (baseline ${share(c.baseline)}, ${points(c.change)})`;
 /** The changes worth a line: the largest few, and only those that moved at all. */

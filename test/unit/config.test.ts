@@ -78,6 +78,16 @@ describe('config validation', () => {
     invalid({ app: 'x', model: { positiveClass: ['bad'] } }, /model\.positiveClass is an array/);
   });
 
+  it('takes a fairness setting, and refuses a group that is a feature, one without data, and bands of no group', () => {
+    const fairness = { groups: ['Personal status & sex', 'Age (years)'], bands: { 'Age (years)': [25, 40, 60] }, control: { 'Personal status & sex': 'male : single' }, minAir: 0.8, favourable: 'approve' };
+    assert.deepEqual(validateConfig({ app: 'x', model: { data: 'data/credit.csv', target: 'Status', fairness } }, 'f').model?.fairness, fairness);
+    invalid({ app: 'x', model: { data: 'd.csv', target: 'y', features: ['Age (years)', 'Duration'], fairness } },
+      /model\.features lists "Age \(years\)", which model\.fairness\.groups lists: a protected attribute must not drive the decision/);
+    invalid({ app: 'x', model: { fairness } }, /model\.fairness needs model\.data/);
+    invalid({ app: 'x', model: { data: 'd.csv', target: 'y', fairness: { groups: ['Sex'], bands: { Age: [30] } } } }, /model\.fairness\.bands\.Age cuts "Age", which is not in model\.fairness\.groups/);
+    invalid({ app: 'x', model: { data: 'd.csv', target: 'y', fairness: { groups: ['Sex'], minAir: 1.5 } } }, /model\.fairness\.minAir is 1\.5/);
+  });
+
   it('checks defaultStage against the stages', () => {
     invalid({ app: 'x', stages: { dev: {} }, defaultStage: 'prod' }, /defaultStage is "prod"; expected one of the stages: dev/);
   });
