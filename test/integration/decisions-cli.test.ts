@@ -58,7 +58,7 @@ describe('pipe logs --decisions and pipe audit through the CLI', () => {
     const csv = (await readFile(path.join(h.root, 'decisions.csv'), 'utf8')).split('\r\n').filter(Boolean);
     assert.equal(csv.length, 4);
     assert.match(csv[0]!, /^time,request_id,record,model_version,task,decision,probability,positive_class,prediction,shap_output,input_sha256,missing,reason_1_feature,reason_1_contribution,reason_2_feature,reason_2_contribution$/);
-    assert.equal(csv[2], `2026-11-30T20:41:07.123Z,req-2,0,9f2c4e1a7b3d,binary,decline,0.93,bad,,probability,${HASH},DebtRatio,0.12,age,-0.05`);
+    assert.equal(csv[2], `2026-11-30T20:41:07.123Z,req-2,0,9f2c4e1a7b3d,binary,decline,0.93,bad,,probability,${HASH},,DebtRatio,0.12,age,-0.05`);
 
     await writeFile(path.join(h.root, 'decisions.csv'), 'an earlier export');
     const again = await runPipe(['audit', '--out', 'decisions.csv'], { cwd: h.root });
@@ -69,6 +69,20 @@ describe('pipe logs --decisions and pipe audit through the CLI', () => {
     const forced = await runPipe(['audit', '--out', 'decisions.csv', '--force'], { cwd: h.root });
     assert.equal(forced.code, 0, forced.stderr + forced.stdout);
     assert.match(await readFile(path.join(h.root, 'decisions.csv'), 'utf8'), /^time,/);
+  });
+
+  it('monitor reads the same decisions from CloudWatch and from the audit CSV; with no card for their version it gives no verdict and no alarm', async () => {
+    const read = async (args: string[]) => {
+      const r = await runPipe(['monitor', ...args, '--fail-on', 'shifted', '--json'], { cwd: h.root });
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      return (JSON.parse(r.stdout) as { tasks: { name: string; data: { verdict: string | null; versions: { modelVersion: string; records: number; verdict: string; because: string[] }[] } }[] }).tasks.find((t) => t.name === 'monitor')!.data;
+    };
+    const logged = await read(['--since', '1d']);
+    assert.equal(logged.verdict, null);
+    assert.deepEqual(logged.versions.map((v) => [v.modelVersion, v.records, v.verdict]), [['9f2c4e1a7b3d', 3, 'no baseline']]);
+    assert.match(logged.versions[0]!.because[0]!, /--card FILE/);
+    const fromCsv = await read(['--file', 'decisions.csv']);
+    assert.deepEqual(fromCsv.versions, logged.versions);
   });
 
   it('audit leaves no file when reading the log fails', async () => {
