@@ -212,7 +212,7 @@ def export_model(model, frame: pd.DataFrame, out: str | os.PathLike, *, target: 
                       reference=population)
     if baseline_rows is not None:
         card["baseline"] = monitoring_baseline((model_bytes, json.loads(model_bytes), canonical_json(card), card),
-                                               baseline_rows, target)
+                                               baseline_rows, target, seed)
     files["model_card.json"] = canonical_json(card)
     _write(Path(out), files)
     return ExportResult(document, card, proof, digest)
