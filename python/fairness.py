@@ -201,20 +201,21 @@ def table_lines(fairness: dict) -> list[str]:
     for name, section in fairness["groups"].items():
         control = section.get("control")
         lines.append(f"  {name}" + (f" (control: {control}, {section['control_chosen']})" if control is not None else ""))
+        width = max([14] + [len(str(row["group"])) for row in section["values"]])
         for row in section["values"]:
             note = " (fewer than %d rows: not flagged)" % fairness["min_rows"] if row["small"] else ""
             if binary:
                 air = "n/a" if row.get("air") is None else f"{row['air']:.3f}"
                 smd = "n/a" if row.get("smd") is None else f"{row['smd']:+.3f}"
                 flag = "  FLAGGED" if row.get("flagged") else ""
-                lines.append(f"    {row['group']:<14} {row['rows']:>6} rows  approval {row['approval_rate']:.1%}  "
+                lines.append(f"    {row['group']:<{width}} {row['rows']:>6} rows  approval {row['approval_rate']:.1%}  "
                              f"AIR {air}  SMD {smd}  {positive} observed {row['observed_positive_rate']:.1%}, "
                              f"predicted {row['predicted_positive_rate']:.1%}{flag}{note}")
             elif "mean_prediction" in row:
                 smd = "n/a" if row.get("smd") is None else f"{row['smd']:+.3f}"
-                lines.append(f"    {row['group']:<14} {row['rows']:>6} rows  mean prediction {row['mean_prediction']:.6g}  "
+                lines.append(f"    {row['group']:<{width}} {row['rows']:>6} rows  mean prediction {row['mean_prediction']:.6g}  "
                              f"SMD {smd}{note}")
             else:
                 rates = ", ".join(f"{k} {v:.1%}" for k, v in row["predicted_rates"].items())
-                lines.append(f"    {row['group']:<14} {row['rows']:>6} rows  predicted {rates}{note}")
+                lines.append(f"    {row['group']:<{width}} {row['rows']:>6} rows  predicted {rates}{note}")
     return lines

@@ -62,7 +62,7 @@ async function knownCards(ctx: TaskContext): Promise<Map<string, KnownCard>> {
 /** Draws the score distributions with matplotlib in the training environment, into `target`. */
 async function drawPlot(ctx: TaskContext, drifts: readonly VersionDrift[], target: string, source: string): Promise<void> {
   const panels = drifts.filter((d) => d.score).map((d) => ({
-    title: `model version ${d.modelVersion}`, score: d.score!.is, bins: d.score!.bins, psi: d.score!.psi.value, reading: d.score!.psi.reading, verdict: d.verdict,
+    title: `model version ${d.modelVersion}`, score: d.score!.is, bins: d.score!.bins, psi: d.score!.psi.value, reading: d.score!.psi.reading, verdict: d.verdict, by_label: d.task === 'multiclass',
     records: d.records, baseline_rows: d.baselineRows,
   }));
   const step = ctx.reporter.step(`plot the score distributions -> ${target}`);
@@ -127,7 +127,7 @@ export const monitorTask: TaskDefinition = {
     if (typeof ctx.options.file !== 'string') await awsPreflight(ctx);
   },
   async run(ctx) {
-    const [{ VersionTally, driftOf, overallVerdict }, { driftLines, driftMarkdown }] = await Promise.all([
+    const [{ VersionTally, driftOf, overallVerdict, MIN_DECISIONS }, { driftLines, driftMarkdown }] = await Promise.all([
       import('../src/monitor/drift.js'),
       import('../src/monitor/report.js'),
     ]);
@@ -135,7 +135,8 @@ export const monitorTask: TaskDefinition = {
     const tallies = new Map<string, InstanceType<typeof VersionTally>>();
     const add = (d: Parameters<InstanceType<typeof VersionTally>['add']>[0]) => {
       let tally = tallies.get(d.model_version);
-      if (!tally) tallies.set(d.model_version, (tally = new VersionTally(d.model_version, cards.get(d.model_version)?.baseline)));
+      const card = cards.get(d.model_version);
+      if (!tally) tallies.set(d.model_version, (tally = new VersionTally(d.model_version, card?.baseline, card && path.relative(ctx.root, card.file))));
       tally.add(d);
     };
     let source: string;
@@ -155,6 +156,13 @@ export const monitorTask: TaskDefinition = {
       const since = sinceOption(ctx.options, '7d');
       const read = await readLoggedDecisions(ctx, since, add);
       source = `${read.logGroup} since ${new Date(since).toISOString()}`;
+      // Versions the local cards do not cover: their cards are in the published versions' code.
+      const { deployedCards } = await import('../src/monitor/deployed-cards.js');
+      const wanted = new Set([...tallies.values()].filter((t) => !cards.has(t.modelVersion)).map((t) => t.modelVersion));
+      for (const [version, card] of await deployedCards(ctx, wanted)) {
+        cards.set(version, { version, baseline: card.baseline, file: `the model card of Lambda version ${card.lambdaVersion}` });
+        Object.assign(tallies.get(version)!, { baseline: card.baseline, baselineFrom: `the model card of Lambda version ${card.lambdaVersion}` });
+      }
     }
     const drifts = [...tallies.values()].map(driftOf).sort((a, b) => a.period.from.localeCompare(b.period.from));
     for (const card of cards.values()) {
@@ -170,6 +178,13 @@ export const monitorTask: TaskDefinition = {
     const plot = plotOption(ctx.options);
     if (plot) await drawPlot(ctx, drifts, plot, source);
     const threshold = failOn(ctx.options);
+    // An alarm that cannot be judged is not a pass: a scheduled job must not go quiet for want of a baseline.
+    const unjudged = drifts.filter((d) => d.verdict === 'no baseline' && d.records >= MIN_DECISIONS);
+    if (threshold && unjudged.length) {
+      throw new UsageError('MONITOR_NO_BASELINE', `--fail-on ${threshold}: model version ${unjudged.map((d) => `${d.modelVersion} (${d.records} decisions)`).join(', ')} cannot be judged: no baseline was found for it`, {
+        hint: 'Pass its model card with --card FILE (artifacts/model_card.json of the build, or GET / of the function that served it).',
+      });
+    }
     const alarm = threshold !== undefined && (verdict === 'shifted' || (threshold === 'watch' && verdict === 'watch'));
     const judged = drifts.filter((d) => d.verdict === verdict);
     return {

@@ -83,7 +83,8 @@ export class VersionTally {
   last = '';
   readonly decisions = new Map<string, number>();
   readonly labels = new Map<string, number>();
-  readonly scoreBins: number[];
+  /** Each decision's score (probability or prediction), binned once the baseline is known. */
+  readonly scores: number[] = [];
   /** Lines that say which features were null (lines written before they did, do not). */
   missingKnown = 0;
   readonly missing = new Map<string, number>();
@@ -95,9 +96,11 @@ export class VersionTally {
   shapOutput: string | undefined;
   mostReasons = 0;
 
-  constructor(readonly modelVersion: string, readonly baseline: Baseline | undefined) {
-    this.scoreBins = new Array<number>((baseline?.score.edges?.length ?? 0) + 1).fill(0);
-  }
+  /**
+   * The baseline may be found after the trail was read (a deployed version's card); `baselineFrom` says
+   * where it was found (a card's path, a Lambda version).
+   */
+  constructor(readonly modelVersion: string, public baseline: Baseline | undefined, public baselineFrom?: string) {}
 
   add(d: DecisionLine): void {
     this.records += 1;
@@ -108,7 +111,7 @@ export class VersionTally {
     this.shapOutput ??= d.shap_output;
     if (d.decision !== null) bump(this.decisions, d.decision);
     const score = d.output.probability ?? d.output.prediction;
-    if (score !== undefined && this.baseline?.score.edges) this.scoreBins[binOf(this.baseline.score.edges, score)]! += 1;
+    if (score !== undefined) this.scores.push(score);
     if (d.task === 'multiclass' && d.decision !== null) bump(this.labels, d.decision);
     const missing = d.missing ?? (d.values ? Object.keys(d.values).filter((k) => d.values![k] === null) : undefined);
     if (missing) {
@@ -192,7 +195,7 @@ export function driftOf(t: VersionTally): VersionDrift {
     base.because.push(`no baseline for model version ${t.modelVersion}: pass its model card with --card FILE (GET / of the function answers it)`);
     return base;
   }
-  base.baselineOf = `${b.rows} ${b.of}`;
+  base.baselineOf = `${b.rows} ${b.of}${t.baselineFrom ? `, from ${t.baselineFrom}` : ''}`;
   base.baselineRows = b.rows;
   const n = t.records;
   const readings: { reading: Reading; phrase: string }[] = [];
@@ -201,13 +204,16 @@ export function driftOf(t: VersionTally): VersionDrift {
     base.decisionRates = changes(b.decisions, t.decisions, n);
     for (const c of base.decisionRates) {
       const reading = shareReading(c.change);
-      if (reading !== 'stable') readings.push({ reading, phrase: `decision "${c.name}" ${share(c.now)} of decisions (baseline ${share(c.baseline)})` });
+      const what = t.task === 'multiclass' ? 'predicted label' : 'decision';
+      if (reading !== 'stable') readings.push({ reading, phrase: `${what} "${c.name}" ${share(c.now)} of decisions (baseline ${share(c.baseline)})` });
     }
   }
   if (b.score.edges && b.score.shares) {
-    const psi = psiOfShares(b.score.shares, t.scoreBins);
+    const bins = new Array<number>(b.score.edges.length + 1).fill(0);
+    for (const score of t.scores) bins[binOf(b.score.edges, score)]! += 1;
+    const psi = psiOfShares(b.score.shares, bins);
     const labels = rangeLabels(b.score.edges);
-    base.score = { is: b.score.is, psi, bins: b.score.shares.map((s, k) => ({ range: labels[k]!, baseline: s, now: t.scoreBins[k]! / n })) };
+    base.score = { is: b.score.is, psi, bins: b.score.shares.map((s, k) => ({ range: labels[k]!, baseline: s, now: bins[k]! / n })) };
     readings.push({ reading: psi.reading, phrase: `score PSI ${psi.value.toFixed(3)} (${b.score.is}, baseline deciles)` });
   } else if (b.score.labels) {
     const keys = [...new Set([...Object.keys(b.score.labels), ...t.labels.keys()])].sort();

@@ -14,8 +14,13 @@ export function driftLines(d: VersionDrift): string[] {
   const lines = [`model version ${d.modelVersion}: ${d.records} decision(s), ${when(d.period.from)} to ${when(d.period.to)}`];
   const indent = (s: string) => `  ${s}`;
   lines.push(indent(`baseline: ${d.baselineOf}`));
-  if (d.decisionRates?.length) lines.push(indent(`decision rate: ${d.decisionRates.map(changeText).join('; ')}`));
-  if (d.score) lines.push(indent(`score PSI ${d.score.psi.value.toFixed(3)} ${d.score.psi.reading} (${d.score.is}, in ${d.score.psi.bins} bins of the baseline; < 0.1 stable, 0.1-0.25 watch, > 0.25 shifted)`));
+  const multiclass = d.task === 'multiclass';
+  if (d.decisionRates?.length) lines.push(indent(`${multiclass ? 'predicted label' : 'decision rate'}: ${d.decisionRates.map(changeText).join('; ')}`));
+  if (d.score) {
+    const psi = `${d.score.psi.value.toFixed(3)} ${d.score.psi.reading}`;
+    const scale = '< 0.1 stable, 0.1-0.25 watch, > 0.25 shifted';
+    lines.push(indent(multiclass ? `PSI of the predicted label ${psi} (${d.score.psi.bins} labels; ${scale})` : `score PSI ${psi} (${d.score.is}, in ${d.score.psi.bins} bins of the baseline; ${scale})`));
+  }
   if (d.missing) {
     const moved = largest(d.missing, 3);
     lines.push(indent(`missing rate: ${moved.length ? moved.map(changeText).join('; ') : 'as in the baseline for every feature'}`));

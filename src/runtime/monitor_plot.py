@@ -3,7 +3,7 @@
     python monitor_plot.py IN.json OUT.png
 
 IN.json: {"title": str, "panels": [{"title": str, "score": str, "bins": [{"range": str, "baseline": share,
-"now": share}], "psi": float, "reading": str, "verdict": str, "records": int, "baseline_rows": int}]}. Each panel shows
+"now": share}], "psi": float, "reading": str, "verdict": str, "by_label": bool, "records": int, "baseline_rows": int}]}. Each panel shows
 the share of decisions in each of the baseline's score bins (deciles), side by side. Exit 2 when
 matplotlib is not there.
 """
@@ -36,9 +36,9 @@ def main(source: str, target: str) -> int:
         axis.bar([x + width / 2 for x in at], [100 * b["now"] for b in bins], width,
                  label=f"now ({panel['records']} decisions)", color="#2f6fdf")
         axis.set_xticks(at, [b["range"] for b in bins], rotation=30, ha="right", fontsize=8)
-        axis.set_xlabel(f"{panel['score']} (bins: the baseline's deciles)")
+        axis.set_xlabel(panel["score"] if panel["by_label"] else f"{panel['score']} (bins: the baseline's deciles)")
         axis.set_ylabel("share of records (%)")
-        axis.set_title(f"{panel['title']}: score PSI {panel['psi']:.3f} ({panel['reading']}); verdict: {panel['verdict']}",
+        axis.set_title(f"{panel['title']}: {'PSI of the label' if panel['by_label'] else 'score PSI'} {panel['psi']:.3f} ({panel['reading']}); verdict: {panel['verdict']}",
                        fontsize=10)
         axis.legend(fontsize=8)
         axis.grid(axis="y", alpha=0.3)

@@ -85,6 +85,25 @@ describe('pipe logs --decisions and pipe audit through the CLI', () => {
     assert.deepEqual(fromCsv.versions, logged.versions);
   });
 
+  it('monitor finds the baseline of a logged model version in the card of the published version that served it', async () => {
+    const baseline = {
+      rows: 500, refused: 0, of: 'validation rows (validation_index.csv)',
+      score: { is: 'probability that Status is bad', edges: [0.2, 0.5, 0.8], shares: [0.25, 0.25, 0.25, 0.25] },
+      decisions: { approve: 0.5, decline: 0.5 }, missing: { DebtRatio: 0, age: 0 }, first_reason: { DebtRatio: 1 }, no_reason: 0,
+      mean_abs_shap: { DebtRatio: 0.2, age: 0.1 }, mean_abs_reason: { DebtRatio: 0.12, age: 0.05 }, reasons_per_decision: 4,
+    };
+    await h.writePackage({ card: { name: 'credit', version: '9f2c4e1a7b3d', baseline } });
+    await deployStage({ config: h.config, clients: h.clients(), reporter: new LineReporter() });
+    // 200 more decisions of that model version, every score above the baseline's top decile: shifted.
+    h.standIn.state.appendFunctionLogs('credit-dev', Array.from({ length: 200 }, (_, i) => decision(`req-${i + 3}`, 0, 0.9, 'decline')), { version: '2' });
+    const r = await runPipe(['monitor', '--since', '1d', '--fail-on', 'shifted'], { cwd: h.root });
+    assert.equal(r.code, 3, r.stderr + r.stdout);
+    assert.match(r.stdout, /9f2c4e1a7b3d in version 2/);
+    assert.match(r.stdout, /model version 9f2c4e1a7b3d: 203 decision\(s\)/);
+    assert.match(r.stdout, /baseline: 500 validation rows \(validation_index\.csv\), from the model card of Lambda version 2/);
+    assert.match(r.stdout, /verdict: shifted: .*score PSI/);
+  });
+
   it('audit leaves no file when reading the log fails', async () => {
     h.standIn.faults.accessDenied('logs:FilterLogEvents');
     try {

@@ -78,6 +78,8 @@ export interface PackageSpec {
   runtime?: string;
   /** A package whose model card had no example request. */
   noExample?: boolean;
+  /** More of the model card (its name and version, a baseline); the manifest then names the model. */
+  card?: { name: string; version: string } & Record<string, unknown>;
 }
 
 export interface Harness {
@@ -164,7 +166,7 @@ export async function startHarness(options: Partial<AwsStandInOptions> & { confi
     async writePackage(spec: PackageSpec = {}) {
       const dir = path.join(root, config.paths.build, 'package');
       await mkdir(dir, { recursive: true });
-      const card = JSON.stringify({ features: Object.keys(EXAMPLE), example_request: EXAMPLE });
+      const card = JSON.stringify({ features: Object.keys(EXAMPLE), example_request: EXAMPLE, ...spec.card });
       const fn = await zipOf({ 'app.py': spec.handler ?? HANDLER, 'artifacts/model_card.json': card }, path.join(dir, 'function.zip'));
       const layerEntries: Record<string, string | Buffer> = { 'python/fixture_dep.py': DEP };
       if (spec.layerPadding) layerEntries['python/padding.bin'] = deterministicNoise(spec.layerPadding);
@@ -179,6 +181,7 @@ export async function startHarness(options: Partial<AwsStandInOptions> & { confi
         wheels: spec.wheels ?? [{ name: 'numpy', version: '2.2.6', tags: ['cp311-cp311-manylinux_2_17_x86_64', 'cp311-cp311-manylinux2014_x86_64'] }],
         artifacts: ['model_card.json'],
         ...(spec.noExample ? {} : { exampleRequest: EXAMPLE }),
+        ...(spec.card ? { model: { name: spec.card.name, version: spec.card.version } } : {}),
       };
       await writeFile(path.join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     },

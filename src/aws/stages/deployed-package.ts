@@ -24,7 +24,7 @@ export interface DeployedPackage {
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
 /** GETs a presigned code location (Code.Location, Content.Location) and checks the bytes' sha256. */
-async function download(url: string, expectedHex: string | undefined, what: string, signal: AbortSignal): Promise<Buffer> {
+export async function downloadCode(url: string, expectedHex: string | undefined, what: string, signal: AbortSignal): Promise<Buffer> {
   const response = await fetch(url, { signal });
   if (!response.ok) throw new PipeError('DEPLOYED_CODE_UNREADABLE', `Cannot download ${what}: ${response.status} ${response.statusText}`, { hint: 'Try again; the link Lambda gives is valid for ten minutes.' });
   const bytes = Buffer.from(await response.arrayBuffer());
@@ -71,14 +71,14 @@ export async function downloadDeployedPackage(
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
   try {
-    const code = await download(fn.Code.Location, codeHex, `${names.functionName}:${version}'s code`, signal);
+    const code = await downloadCode(fn.Code.Location, codeHex, `${names.functionName}:${version}'s code`, signal);
     await writeFile(path.join(staging, 'function.zip'), code);
     const layers = configuration.Layers ?? [];
     if (layers.length > 1) throw new PipeError('DEPLOYED_LAYERS', `${names.functionName}:${version} has ${layers.length} layers; pipe deploys one`, { hint: 'Compare with a package directory instead (--against DIR).' });
     if (layers[0]?.Arn) {
       const layer = await clients.lambda.send(new GetLayerVersionByArnCommand({ Arn: layers[0].Arn }), { abortSignal: signal });
       if (!layer.Content?.Location) throw new PipeError('DEPLOYED_CODE_UNREADABLE', `GetLayerVersionByArn gave no location for ${layers[0].Arn}`);
-      const bytes = await download(layer.Content.Location, layer.Content.CodeSha256 ? hexOfCodeSha256(layer.Content.CodeSha256) : undefined, `layer ${layers[0].Arn}`, signal);
+      const bytes = await downloadCode(layer.Content.Location, layer.Content.CodeSha256 ? hexOfCodeSha256(layer.Content.CodeSha256) : undefined, `layer ${layers[0].Arn}`, signal);
       await writeFile(path.join(staging, 'layer.zip'), bytes);
     }
     const env = configuration.Environment?.Variables ?? {};
