@@ -41,8 +41,9 @@ export function driftMarkdown(drifts: readonly VersionDrift[], source: string): 
   for (const d of drifts) {
     out.push('', `Model version \`${d.modelVersion}\`: ${d.records} decision(s), ${when(d.period.from)} to ${when(d.period.to)}; baseline: ${d.baselineOf}`, '');
     out.push('| measure | now | baseline | reading |', '| --- | --- | --- | --- |');
-    for (const c of d.decisionRates ?? []) out.push(`| decision "${c.name}" | ${share(c.now)} | ${share(c.baseline)} | ${points(c.change)} |`);
-    if (d.score) out.push(`| score PSI (${d.score.is}, baseline deciles) | ${d.score.psi.value.toFixed(3)} | 0 | ${d.score.psi.reading} |`);
+    const multiclass = d.task === 'multiclass';
+    for (const c of d.decisionRates ?? []) out.push(`| ${multiclass ? 'predicted label' : 'decision'} "${c.name}" | ${share(c.now)} | ${share(c.baseline)} | ${points(c.change)} |`);
+    if (d.score) out.push(`| ${multiclass ? 'PSI of the predicted label' : `score PSI (${d.score.is}, baseline deciles)`} | ${d.score.psi.value.toFixed(3)} | 0 | ${d.score.psi.reading} |`);
     for (const c of largest(d.missing, 3)) out.push(`| ${c.name} missing | ${share(c.now)} | ${share(c.baseline)} | ${points(c.change)} |`);
     for (const c of largest(d.firstReasons, 3)) out.push(`| first reason ${c.name} | ${share(c.now)} | ${share(c.baseline)} | ${points(c.change)} |`);
     if (d.attribution) out.push(`| attribution ranking NDCG (reasons' contributions) | ${d.attribution.ndcg.toFixed(3)} | 1 | ${d.attribution.reading} |`);
