@@ -1,5 +1,5 @@
 import { createReadStream, existsSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { parse } from 'csv-parse';
 import { UsageError } from '../errors.js';
@@ -92,6 +92,18 @@ export async function readTrailFile(file: string, add: (d: DecisionLine) => void
       }
     }
     if (decisions === 0 && skipped > 0) {
+      // The whole `--json` document of `pipe logs --decisions --json`: its output holds the lines.
+      const output = await readFile(file, 'utf8').then((text) => (JSON.parse(text) as { output?: unknown }).output).catch(() => undefined);
+      if (Array.isArray(output)) {
+        for (const line of output) {
+          const d = typeof line === 'string' ? parseDecisionLine(line) : undefined;
+          if (d) {
+            add(d);
+            decisions += 1;
+          }
+        }
+        if (decisions > 0) return { format: 'json lines', decisions, skipped: output.length - decisions };
+      }
       throw new UsageError('TRAIL_UNREADABLE', `${file} holds no decision line: it is neither JSON lines of decisions nor pipe audit's CSV (a header with model_version and input_sha256)`, { hint: HINT });
     }
     return { format: 'json lines', decisions, skipped };

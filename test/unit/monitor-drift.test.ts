@@ -145,6 +145,11 @@ describe('reading a trail file', () => {
     assert.deepEqual(fromJson.result, { format: 'json lines', decisions: 30, skipped: 3 });
     assert.deepEqual(fromJson.got, lines);
 
+    // The whole --json document of pipe logs --decisions --json, as saved from it.
+    const document = path.join(dir, 'logs.json');
+    await writeFile(document, `${JSON.stringify({ ok: true, exitCode: 0, tasks: [], output: lines.map((l) => JSON.stringify(l)) }, null, 2)}\n`);
+    assert.deepEqual((await read(document)).got, lines);
+
     const csv = path.join(dir, 'audit.csv');
     await exportDecisionsCsv({ file: csv, force: false, fill: async (add) => { for (const l of lines) await add(l); } });
     const fromCsv = await read(csv);
