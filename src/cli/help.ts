@@ -57,7 +57,7 @@ export function generalHelp(builtin: readonly TaskDefinition[], user: readonly T
     '  npx pipe deploy --dry-run',
     '  npx pipe serve --runner local --port 3000',
     '',
-    'Exit codes: 0 ok, 1 a task failed, 2 usage or config error, 130 interrupted.',
+    'Exit codes: 0 ok, 1 a task failed, 2 usage or config error, 3 an alarm (monitor --fail-on), 130 interrupted.',
   );
   return lines.join('\n');
 }
