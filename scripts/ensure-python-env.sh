@@ -19,9 +19,7 @@ echo "python env: building $venv" >&2
 rm -rf "$venv"
 "$python" -m venv "$venv"
 
-# No bytecode at install (a module compiles when first imported): compiling every file of numpy, scipy,
-# pandas, scikit-learn and shap is most of the install's time, and the tests import a fraction of them.
-pip_args=(--quiet --disable-pip-version-check --no-compile)
+pip_args=(--quiet --disable-pip-version-check)
 # Without a route to the default index every lookup would retry for minutes before pip falls back
 # to the configured local indexes / find-links: fail the unreachable index fast instead.
 if ! "$python" -c 'import socket; socket.getaddrinfo("pypi.org", 443)' 2>/dev/null; then
