@@ -86,12 +86,9 @@ step "node tests"
 # Two files at a time on this project's two-core machines: more only adds contention for the cores
 # (PIPE_TEST_CONCURRENCY sets another number).
 mapfile -t engine_tests < <(grep -l "support/build-engine\|support/broken-engine\|src/runners/docker-" test/integration/*.test.ts)
-# Longest first: the files that train a model (an example project) start before the rest, so that the
-# last files to start are short ones and both lanes end together.
-mapfile -t training_tests < <(grep -l "makeExampleProject" test/integration/*.test.ts)
 other_tests=()
-for file in "${training_tests[@]}" test/integration/*.test.ts test/unit/*.test.ts; do
-  [[ " ${engine_tests[*]} " == *" $file "* || " ${other_tests[*]} " == *" $file "* ]] || other_tests+=("$file")
+for file in test/integration/*.test.ts test/unit/*.test.ts; do
+  [[ " ${engine_tests[*]} " == *" $file "* ]] || other_tests+=("$file")
 done
 engine_log="$work/engine-tests.log"
 background node --import tsx --test --test-concurrency=1 --test-reporter=spec "${engine_tests[@]}" > "$engine_log" 2>&1
