@@ -4,7 +4,8 @@ import path from 'node:path';
 import { awsPreflight } from '../src/aws/stages/preflight.js';
 import { PROFILE_OPTION } from '../src/aws/resources/profile-option.js';
 import { CommandError, EXIT, UsageError } from '../src/errors.js';
-import type { Baseline, VersionDrift } from '../src/monitor/drift.js';
+import type { DecisionLine } from '../src/audit/decision-line.js';
+import type { Baseline, VersionDrift, VersionTally as VersionTallyType } from '../src/monitor/drift.js';
 import { venvPython } from '../src/project-paths.js';
 import type { TaskContext, TaskDefinition } from '../src/task.js';
 import { checkOutputTarget } from '../src/util/output-file.js';
@@ -32,6 +33,12 @@ function plotOption(options: Readonly<Record<string, unknown>>): string | undefi
   }
   return plot;
 }
+
+/** A file as a person finds it: relative to the project when inside it, else as it is. */
+const shownPath = (root: string, file: string): string => {
+  const relative = path.relative(root, file);
+  return relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
+};
 
 interface KnownCard {
   version: string;
@@ -132,11 +139,11 @@ export const monitorTask: TaskDefinition = {
       import('../src/monitor/report.js'),
     ]);
     const cards = await knownCards(ctx);
-    const tallies = new Map<string, InstanceType<typeof VersionTally>>();
-    const add = (d: Parameters<InstanceType<typeof VersionTally>['add']>[0]) => {
+    const tallies = new Map<string, VersionTallyType>();
+    const add = (d: DecisionLine) => {
       let tally = tallies.get(d.model_version);
       const card = cards.get(d.model_version);
-      if (!tally) tallies.set(d.model_version, (tally = new VersionTally(d.model_version, card?.baseline, card && path.relative(ctx.root, card.file))));
+      if (!tally) tallies.set(d.model_version, (tally = new VersionTally(d.model_version, card?.baseline, card && shownPath(ctx.root, card.file))));
       tally.add(d);
     };
     let source: string;
@@ -165,13 +172,6 @@ export const monitorTask: TaskDefinition = {
       }
     }
     const drifts = [...tallies.values()].map(driftOf).sort((a, b) => a.period.from.localeCompare(b.period.from));
-    for (const card of cards.values()) {
-      if (tallies.has(card.version) && !card.baseline) {
-        const drift = drifts.find((d) => d.modelVersion === card.version)!;
-        drift.baselineOf = `${card.file} has no baseline (a model card written before pipe recorded one)`;
-        drift.because = ['its model card has no baseline: build the model again (`npx pipe model`) to record one'];
-      }
-    }
     if (!drifts.length) ctx.io.print(`no decisions in ${source}`);
     for (const d of drifts) ctx.io.print(driftLines(d).join('\n'));
     const verdict = overallVerdict(drifts);

@@ -16,6 +16,7 @@ import { clearServeState, readServeState, writeServeState } from '../src/runtime
 import { packageDir, serveDir as servedPackageDir, serveStateFile } from '../src/project-paths.js';
 import type { TaskDefinition } from '../src/task.js';
 import { shellQuote } from '../src/util/format-command.js';
+import { checkOutputTarget } from '../src/util/output-file.js';
 
 const HOST = '127.0.0.1';
 
@@ -35,9 +36,8 @@ function trailOption(config: ResolvedConfig, options: Readonly<Record<string, un
   if (config.audit.log === 'off') {
     throw new UsageError('TRAIL_AUDIT_OFF', '--trail: audit.log is off, so the function writes no decision lines', { hint: "Set audit.log to 'decisions' (the default) or 'full' in the config." });
   }
-  const target = path.resolve(trail);
-  if (!existsSync(path.dirname(target))) throw new UsageError('OUTPUT_DIR_MISSING', `--trail ${trail}: the directory ${path.dirname(target)} does not exist`, { hint: 'Create it first, or choose another path.' });
-  return target;
+  // Appended to: an existing file is welcome, a missing directory is not.
+  return checkOutputTarget(trail, true, '--trail');
 }
 
 /** Refuses a second serve of the same project (its state names the running one). */

@@ -18,6 +18,7 @@ and decision-trail writer), so the baseline counts exactly what the trail will r
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -51,9 +52,9 @@ def score_bins(scores: np.ndarray) -> dict:
     return {"edges": edges, "shares": (counts / len(scores)).tolist()}
 
 
-def _shares(values: list) -> dict:
-    """The share of each value; a label that is not text is keyed by its JSON (as responses key classes)."""
-    keys = [v if isinstance(v, str) else json.dumps(v) for v in values]
+def _shares(values: list, key) -> dict:
+    """The share of each value, keyed as the function's answers key classes (``key``)."""
+    keys = [key(v) for v in values]
     unique, counts = np.unique(np.asarray(keys, dtype=object), return_counts=True)
     return {key: count / len(keys) for key, count in zip(unique.tolist(), counts.tolist())}
 
@@ -65,7 +66,8 @@ def monitoring_baseline(artifacts: tuple[bytes, dict, bytes, dict], rows: pd.Dat
     whole = len(rows)
     if whole > MAX_ROWS:
         rows = rows.iloc[np.sort(np.random.default_rng(seed).permutation(whole)[:MAX_ROWS])]
-    model_store, audit, reasons = handler_modules("model_store", "audit", "reasons")
+    model_store, audit, reasons, responses = handler_modules("model_store", "audit", "reasons", "responses")
+    key = responses.class_key
     model = model_store.LoadedModel(artifacts=artifacts)
     lines: list[str] = []
     document = artifacts[1]
@@ -96,16 +98,16 @@ def monitoring_baseline(artifacts: tuple[bytes, dict, bytes, dict], rows: pd.Dat
         scores = np.array([line["output"]["prediction"] for line in trail])
         baseline["score"] = {"is": f"predicted {target}" if target else "prediction", **score_bins(scores)}
     else:
-        baseline["score"] = {"is": "predicted label", "labels": _shares([line["decision"] for line in trail])}
+        baseline["score"] = {"is": "predicted label", "labels": _shares([line["decision"] for line in trail], key)}
     if task != "regression":
-        baseline["decisions"] = _shares([line["decision"] for line in trail])
+        baseline["decisions"] = _shares([line["decision"] for line in trail], key)
     frame = rows[names]
     baseline["missing"] = {name: float(frame[name].isna().mean()) for name in names}
-    first = [line["reasons"][0]["feature"] if line["reasons"] else None for line in trail]
-    baseline["first_reason"] = {name: first.count(name) / len(first) for name in names if first.count(name)}
-    baseline["no_reason"] = first.count(None) / len(first)
+    first = Counter(line["reasons"][0]["feature"] if line["reasons"] else None for line in trail)
+    baseline["first_reason"] = {name: first[name] / len(trail) for name in names if first[name]}
+    baseline["no_reason"] = first[None] / len(trail)
     if task == "multiclass":
-        toward = [a["shap"][a["label"] if isinstance(a["label"], str) else json.dumps(a["label"])] for a in answered]
+        toward = [a["shap"][key(a["label"])] for a in answered]
     else:
         toward = [a["shap"] for a in answered]
     baseline["mean_abs_shap"] = {name: float(np.mean([abs(s[name]) for s in toward])) for name in names}

@@ -1,3 +1,4 @@
+import { categoricalPsi, psi, quantile, type Psi } from '../util/psi.js';
 import type { Card } from './cards.js';
 
 /** One row of a `pipe score` JSON-lines output: the function's answer (or its error) and the kept columns. */
@@ -42,13 +43,6 @@ export interface LargestChange {
   newReason?: string;
 }
 
-/** The population stability index of the new scores in the old scores' deciles. */
-export interface Psi {
-  value: number;
-  /** As credit teams read it: < 0.1 stable, 0.1-0.25 watch, > 0.25 shifted. */
-  reading: 'stable' | 'watch' | 'shifted';
-  bins: number;
-}
 
 export interface ScoreDiff {
   /** Rows in the table, rows both models answered, and rows each refused. */
@@ -118,53 +112,6 @@ function addAbsShap(sums: Map<string, number>, shap: ScoredRow['shap']): void {
   }
 }
 
-function quantile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const at = (sorted.length - 1) * q;
-  const low = Math.floor(at);
-  const high = Math.min(sorted.length - 1, low + 1);
-  return sorted[low]! + (sorted[high]! - sorted[low]!) * (at - low);
-}
-
-/** The PSI of `now` in bins cut at `old`'s deciles (ties merge bins); empty bins count as 0.01%. */
-export function psi(old: Float64Array, now: Float64Array): Psi {
-  const sorted = Float64Array.from(old).sort();
-  const edges = [...new Set(Array.from({ length: 9 }, (_, i) => quantile(sorted, (i + 1) / 10)))];
-  const bin = (x: number) => {
-    let k = 0;
-    while (k < edges.length && x > edges[k]!) k++;
-    return k;
-  };
-  const counts = (values: Float64Array) => {
-    const c = new Float64Array(edges.length + 1);
-    for (const x of values) c[bin(x)]! += 1;
-    return c;
-  };
-  const a = counts(old);
-  const b = counts(now);
-  const floor = 1e-4;
-  let value = 0;
-  for (let k = 0; k < a.length; k++) {
-    const p = Math.max(a[k]! / old.length, floor);
-    const q = Math.max(b[k]! / now.length, floor);
-    value += (q - p) * Math.log(q / p);
-  }
-  return { value, reading: psiReading(value), bins: a.length };
-}
-
-/** The PSI of categories (a multiclass label): the share of each, old against new. */
-function categoricalPsi(old: Map<string, number>, now: Map<string, number>, n: number): Psi {
-  let value = 0;
-  const keys = new Set([...old.keys(), ...now.keys()]);
-  for (const key of keys) {
-    const p = Math.max((old.get(key) ?? 0) / n, 1e-4);
-    const q = Math.max((now.get(key) ?? 0) / n, 1e-4);
-    value += (q - p) * Math.log(q / p);
-  }
-  return { value, reading: psiReading(value), bins: keys.size };
-}
-
-export const psiReading = (value: number): Psi['reading'] => (value < 0.1 ? 'stable' : value <= 0.25 ? 'watch' : 'shifted');
 
 /**
  * Compares two scorings of the same table, row by row: `pairs` yields each row's old and new answer, in
@@ -269,7 +216,7 @@ export async function compareScores(old: Card, now: Card, pairs: AsyncIterable<[
       : [...new Set([...classes, ...oldOutcomes.keys(), ...newOutcomes.keys()])];
     diff.rates = outcomes.map((outcome) => ({ outcome, old: (oldOutcomes.get(outcome) ?? 0) / Math.max(1, compared), new: (newOutcomes.get(outcome) ?? 0) / Math.max(1, compared) }));
   }
-  if (compared > 0) diff.psi = multiclass ? categoricalPsi(oldOutcomes, newOutcomes, compared) : psi(Float64Array.from(oldScores), Float64Array.from(newScores));
+  if (compared > 0) diff.psi = multiclass ? categoricalPsi(oldOutcomes, newOutcomes) : psi(Float64Array.from(oldScores), Float64Array.from(newScores));
   if (multiclass) notes.push('PSI is of the predicted label\'s distribution; the change is the largest change of any class\'s probability');
   return diff;
 }

@@ -10,7 +10,7 @@
  *   sides count a feature's contribution only where it is a reason.
  */
 import type { DecisionLine } from '../audit/decision-line.js';
-import { psiReading, type Psi } from '../diff/scores.js';
+import { binCounts, psiOfShares, type Psi } from '../util/psi.js';
 
 /** The card's `baseline`. */
 export interface Baseline {
@@ -39,30 +39,6 @@ export const SHARE_SHIFTED = 0.1;
 export const NDCG_SHIFTED = 0.9;
 export const NDCG_WATCH = 0.95;
 
-/** The bin of `x` among `edges` (sorted): the number of edges below it; a score equal to an edge goes below. */
-export function binOf(edges: readonly number[], x: number): number {
-  let low = 0;
-  let high = edges.length;
-  while (low < high) {
-    const mid = (low + high) >> 1;
-    if (edges[mid]! < x) low = mid + 1;
-    else high = mid;
-  }
-  return low;
-}
-
-/** PSI of observed counts against expected shares; a share of 0 counts as 0.01% (as pipe diff's does). */
-export function psiOfShares(expected: readonly number[], counts: readonly number[]): Psi {
-  const n = counts.reduce((a, b) => a + b, 0);
-  let value = 0;
-  for (let k = 0; k < expected.length; k++) {
-    const p = Math.max(expected[k]!, 1e-4);
-    const q = Math.max((counts[k] ?? 0) / n, 1e-4);
-    value += (q - p) * Math.log(q / p);
-  }
-  return { value, reading: psiReading(value), bins: expected.length };
-}
-
 /**
  * NDCG of the ranking `now` (feature -> mean |contribution|, highest first) against the baseline's
  * attributions: DCG = sum over positions i (from 1) of baseline(feature at i) / log2(i + 1), divided by the
@@ -81,8 +57,8 @@ export class VersionTally {
   records = 0;
   first = '';
   last = '';
+  /** Per decision label (a multiclass model's: its predicted label). */
   readonly decisions = new Map<string, number>();
-  readonly labels = new Map<string, number>();
   /** Each decision's score (probability or prediction), binned once the baseline is known. */
   readonly scores: number[] = [];
   /** Lines that say which features were null (lines written before they did, do not). */
@@ -92,9 +68,6 @@ export class VersionTally {
   noReason = 0;
   readonly reasonSum = new Map<string, number>();
   task: DecisionLine['task'] | undefined;
-  positiveClass: DecisionLine['positive_class'];
-  shapOutput: string | undefined;
-  mostReasons = 0;
 
   /**
    * The baseline may be found after the trail was read (a deployed version's card); `baselineFrom` says
@@ -107,12 +80,9 @@ export class VersionTally {
     if (!this.first || d.time < this.first) this.first = d.time;
     if (!this.last || d.time > this.last) this.last = d.time;
     this.task ??= d.task;
-    this.positiveClass ??= d.positive_class;
-    this.shapOutput ??= d.shap_output;
     if (d.decision !== null) bump(this.decisions, d.decision);
     const score = d.output.probability ?? d.output.prediction;
     if (score !== undefined) this.scores.push(score);
-    if (d.task === 'multiclass' && d.decision !== null) bump(this.labels, d.decision);
     const missing = d.missing ?? (d.values ? Object.keys(d.values).filter((k) => d.values![k] === null) : undefined);
     if (missing) {
       this.missingKnown += 1;
@@ -120,7 +90,6 @@ export class VersionTally {
     }
     if (d.reasons.length === 0) this.noReason += 1;
     else bump(this.firstReason, d.reasons[0]!.feature);
-    this.mostReasons = Math.max(this.mostReasons, d.reasons.length);
     for (const r of d.reasons) this.reasonSum.set(r.feature, (this.reasonSum.get(r.feature) ?? 0) + Math.abs(r.contribution));
   }
 }
@@ -190,6 +159,12 @@ export function driftOf(t: VersionTally): VersionDrift {
     verdict: 'no baseline', because: [], baselineOf: '',
   };
   const b = t.baseline;
+  if (!b && t.baselineFrom) {
+    // A card written before pipe recorded baselines.
+    base.baselineOf = `${t.baselineFrom} has no baseline (a model card written before pipe recorded one)`;
+    base.because.push('its model card has no baseline: build the model again (`npx pipe model`) to record one');
+    return base;
+  }
   if (!b) {
     base.baselineOf = `no model card of version ${t.modelVersion} was found`;
     base.because.push(`no baseline for model version ${t.modelVersion}: pass its model card with --card FILE (GET / of the function answers it)`);
@@ -209,16 +184,16 @@ export function driftOf(t: VersionTally): VersionDrift {
     }
   }
   if (b.score.edges && b.score.shares) {
-    const bins = new Array<number>(b.score.edges.length + 1).fill(0);
-    for (const score of t.scores) bins[binOf(b.score.edges, score)]! += 1;
+    const bins = binCounts(b.score.edges, t.scores);
     const psi = psiOfShares(b.score.shares, bins);
     const labels = rangeLabels(b.score.edges);
     base.score = { is: b.score.is, psi, bins: b.score.shares.map((s, k) => ({ range: labels[k]!, baseline: s, now: bins[k]! / n })) };
     readings.push({ reading: psi.reading, phrase: `score PSI ${psi.value.toFixed(3)} (${b.score.is}, baseline deciles)` });
   } else if (b.score.labels) {
-    const keys = [...new Set([...Object.keys(b.score.labels), ...t.labels.keys()])].sort();
-    const psi = psiOfShares(keys.map((k) => b.score.labels![k] ?? 0), keys.map((k) => t.labels.get(k) ?? 0));
-    base.score = { is: b.score.is, psi, bins: keys.map((k) => ({ range: k, baseline: b.score.labels![k] ?? 0, now: (t.labels.get(k) ?? 0) / n })) };
+    const labels = b.score.labels;
+    const keys = [...new Set([...Object.keys(labels), ...t.decisions.keys()])].sort();
+    const psi = psiOfShares(keys.map((k) => labels[k] ?? 0), keys.map((k) => t.decisions.get(k) ?? 0));
+    base.score = { is: b.score.is, psi, bins: keys.map((k) => ({ range: k, baseline: labels[k] ?? 0, now: (t.decisions.get(k) ?? 0) / n })) };
     readings.push({ reading: psi.reading, phrase: `PSI of the predicted label ${psi.value.toFixed(3)}` });
   }
 
@@ -237,8 +212,7 @@ export function driftOf(t: VersionTally): VersionDrift {
   const firstCounts = new Map(t.firstReason);
   firstCounts.set('(no reason)', t.noReason);
   base.firstReasons = changes({ ...b.first_reason, '(no reason)': b.no_reason }, firstCounts, n);
-  const keys = base.firstReasons.map((c) => c.name);
-  base.firstReasonPsi = psiOfShares(keys.map((k) => base.firstReasons!.find((c) => c.name === k)!.baseline), keys.map((k) => firstCounts.get(k) ?? 0));
+  base.firstReasonPsi = psiOfShares(base.firstReasons.map((c) => c.baseline), base.firstReasons.map((c) => firstCounts.get(c.name) ?? 0));
   if (base.firstReasonPsi.reading !== 'stable') {
     // The feature that became the first reason more often than any other (what moved the decisions),
     // and the one that did so less often than any other.

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { compareCards, type Card } from '../../src/diff/cards.js';
 import { gateFailures } from '../../src/diff/run-diff.js';
 import { diffMarkdown, diffText } from '../../src/diff/report.js';
-import { compareScores, psi, psiReading, type ScoredRow } from '../../src/diff/scores.js';
+import { compareScores, type ScoredRow } from '../../src/diff/scores.js';
+import { psi, psiReading } from '../../src/util/psi.js';
 import { backoffMs, retriable } from '../../src/runtime/score-remote.js';
 
 const card = (over: Partial<Card> = {}): Card => ({

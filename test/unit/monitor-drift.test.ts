@@ -6,7 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { exportDecisionsCsv } from '../../src/audit/decision-csv.js';
 import type { DecisionLine } from '../../src/audit/decision-line.js';
 import { UsageError, exitCodeOf } from '../../src/errors.js';
-import { binOf, driftOf, ndcg, overallVerdict, psiOfShares, VersionTally, type Baseline } from '../../src/monitor/drift.js';
+import { driftOf, ndcg, overallVerdict, VersionTally, type Baseline } from '../../src/monitor/drift.js';
+import { binOf, psiOfShares } from '../../src/util/psi.js';
 import { driftLines, driftMarkdown } from '../../src/monitor/report.js';
 import { readTrailFile } from '../../src/monitor/trail-file.js';
 
