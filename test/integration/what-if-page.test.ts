@@ -367,10 +367,10 @@ describe(skipReason ? `what-if page in a browser (skipped: ${skipReason})` : 'wh
     assert.equal(await section.evaluate((d) => (d as HTMLDetailsElement).open), false, 'collapsed until asked');
     assert.equal(await page.locator('#fairness-summary').textContent(), 'Fairness when the model was built: 1 group flagged');
     await page.locator('#fairness-summary').click();
-    assert.match((await page.locator('#fairness-note').textContent())!, /Approval is the decision “approve” \(probability of 1 below or above the cutoff 0\.3\)\. AIR is a group's approval rate divided by its control group's, flagged below 0\.8/);
+    assert.match((await page.locator('#fairness-note').textContent())!, /Approval is the decision “approve” \(probability of 1 below the cutoff 0\.3\)\. AIR is a group's approval rate divided by its control group's, flagged below 0\.8/);
     assert.equal(await page.locator('#fairness caption').textContent(), 'Marital status: compared with married (highest approval rate)');
     const rows = await page.locator('#fairness tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)));
-    assert.deepEqual(rows[1], ['single (flagged)', '70', '60%', '0.75', '+0.41', '20%', '22%']);
+    assert.deepEqual(rows[1], ['single (flagged)', '70', '60%', '0.750', '+0.410', '20%', '22%']);
     assert.equal(rows[2]![0], 'widowed (under 30 rows)');
     assert.deepEqual(errors, []);
     await page.close();
