@@ -18,8 +18,8 @@ Two exact algorithms share the path-dependent work, chosen per unit of leaves at
   leaf-wise trees, wide tables).
 
 Against a reference the tables are the same but for their leaves' own (reference_shap), and the
-leaves left over are explained from their reference groups per request (reference_shap.ReferencePairs),
-as are all leaves in probability space.
+leaves left over are explained from their reference groups per request (reference_shap.ReferencePairs);
+in probability space every leaf is, its rows weighed per record (reference_probability).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from feature_cells import FeatureCells
 from path_quadrature import QuadratureLeaves
 from path_tables import UnitTables, table_entries
 from reference_groups import full_masks, group_members, read_reference
+from reference_probability import ProbabilityPairs, member_type
 from reference_shap import ReferenceLeaves, ReferencePairs, sigmoid_slope
 from tree_paths import ModelFormatError, leaf_paths
 
@@ -123,7 +124,7 @@ class TreeModelExplainer:
         self._cells = FeatureCells(paths, n_features, COMPARE[ensemble["compare"]])
         self.space = space
         self.reference_rows = 0
-        self._tables = self._quadrature = self._pairs = None
+        self._tables = self._quadrature = self._pairs = self._weighed = None
         self.tabulated_leaves = self.quadrature_leaves = self.pair_leaves = 0
         if reference is None:
             self._path_dependent(paths, n_features, n_outputs)
@@ -165,11 +166,10 @@ class TreeModelExplainer:
         """Every leaf from its groups, each reference row weighed per record; the rows' own margins and
         each leaf's rows in group order are found at load."""
         x, groups = read_reference(reference, paths, n_features)
-        members = group_members(paths, self._cells, x, groups)
+        members = group_members(paths, self._cells, x, groups, member_type(groups.n_rows))
         self.reference_rows = groups.n_rows
-        everything = np.arange(paths.value.size)
-        self._pairs = ReferencePairs(paths, self._cells, everything, groups, members)
-        self.pair_leaves = int(everything.size)
+        self._weighed = ProbabilityPairs(paths, self._cells, groups, members)
+        self.pair_leaves = int(paths.value.size)
         # A reference row's margin: the leaves it reaches, the runs of members of each leaf's full group.
         full = full_masks(paths.depth)
         last = groups.start[1:] - 1
@@ -229,8 +229,7 @@ class TreeModelExplainer:
         """Adds the records' SHAP values in probability to out and returns their margins (n, 1): each
         reference row's margin values weighed by the slope of the sigmoid between the record's output
         and the row's, (sigmoid(F) - sigmoid(f)) / (F - f)."""
-        found = self._pairs.leaf_patterns(rows)
-        margin = self.init + self._pairs.margins(found, 1)
-        weights = sigmoid_slope(margin[:, 0], self._reference_margin)
-        self._pairs.accumulate(rows, out, weights, found)
+        found = self._weighed.leaf_patterns(rows)
+        margin = self.init + self._weighed.margins(found)[:, None]
+        self._weighed.accumulate(found, sigmoid_slope(margin[:, 0], self._reference_margin).T, out)
         return margin

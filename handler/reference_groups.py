@@ -109,22 +109,36 @@ def reference_groups(paths: LeafPaths, cells: FeatureCells, x: np.ndarray,
     return ReferenceGroups(start, np.concatenate(patterns), np.concatenate(counts).astype(np.int64), n_rows), order
 
 
-def group_members(paths: LeafPaths, cells: FeatureCells, x: np.ndarray, groups: ReferenceGroups) -> np.ndarray:
-    """Each leaf's reference rows in group order, (leaves, n), for the groups model.json ships: the rows'
-    patterns found as the function finds a record's (a gather per feature), sorted per leaf, and checked
-    to give exactly the shipped groups."""
-    dtype = pattern_type(paths.depth)
-    find = cells.patterns(paths.slot_cond, paths.slot_leaf, paths.slot_k, paths.depth.size, dtype)
-    patterns = np.ascontiguousarray(find(cells.rows(x)).T)  # (leaves, rows)
-    order = np.argsort(patterns, axis=1, kind="stable")  # numpy sorts up to 16-bit patterns by radix
-    ordered = np.take_along_axis(patterns, order, axis=1)
-    fresh = np.ones(ordered.shape, dtype=bool)
-    fresh[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
-    flat = np.flatnonzero(fresh)
-    if not (flat.size == groups.pattern.size and np.array_equal(ordered.reshape(-1)[flat], groups.pattern)
-            and np.array_equal(np.diff(np.r_[flat, ordered.size]), groups.count)):
-        raise ModelFormatError("the reference groups in model.json do not match its reference rows")
-    return order.astype(np.int32)
+def group_members(paths: LeafPaths, cells: FeatureCells, x: np.ndarray, groups: ReferenceGroups,
+                  dtype: type = np.int32) -> np.ndarray:
+    """Each leaf's reference rows in group order, (leaves, n) of ``dtype``, for the groups model.json
+    ships: the rows' patterns found as the function finds a record's (a gather per feature), sorted
+    per leaf a block of leaves at a time, and checked to give exactly the shipped groups."""
+    pattern_dtype = pattern_type(paths.depth)
+    find = cells.patterns(paths.slot_cond, paths.slot_leaf, paths.slot_k, paths.depth.size, pattern_dtype)
+    patterns = find(cells.rows(x))  # (rows, leaves)
+    n_rows = x.shape[0]
+    order = np.empty((paths.depth.size, n_rows), dtype=dtype)
+    # numpy sorts integers of up to 16 bits by radix, one pass per byte: leaves of up to 8
+    # conditions are sorted as bytes.
+    narrow = paths.depth <= 8
+    per_block = max(1, BLOCK_ENTRIES // max(n_rows, 1))
+    for leaves, sort_type in ((np.flatnonzero(narrow), np.uint8), (np.flatnonzero(~narrow), pattern_dtype)):
+        for first in range(0, leaves.size, per_block):
+            block_leaves = leaves[first: first + per_block]
+            block = np.ascontiguousarray(np.take(patterns, block_leaves, axis=1).T, dtype=sort_type)
+            sort = np.argsort(block, axis=1, kind="stable")
+            ordered = np.take_along_axis(block, sort, axis=1)
+            fresh = np.ones(ordered.shape, dtype=bool)
+            fresh[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+            flat = np.flatnonzero(fresh)
+            sizes = groups.start[block_leaves + 1] - groups.start[block_leaves]
+            shipped = np.repeat(groups.start[block_leaves] - (np.cumsum(sizes) - sizes), sizes) + np.arange(sizes.sum())
+            if not (flat.size == shipped.size and np.array_equal(ordered.reshape(-1)[flat], groups.pattern[shipped])
+                    and np.array_equal(np.diff(np.r_[flat, ordered.size]), groups.count[shipped])):
+                raise ModelFormatError("the reference groups in model.json do not match its reference rows")
+            order[block_leaves] = sort
+    return order
 
 
 def _b64(values: np.ndarray, dtype: str) -> str:

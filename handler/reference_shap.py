@@ -21,9 +21,8 @@ ways to use it:
   ``integral u^(|c| - 1) (1 - u)^beta du`` (hot ones), so every pattern's sums are one subset-sum
   transform of ``q(c) u^|c|`` at ceil(d / 2) Gauss-Legendre nodes, exact for these polynomials.
 * **Pairs** (``ReferencePairs``): per request, the leaf's groups that x's pattern leaves relevant,
-  with the closed form above; for leaves too deep to tabulate, and for values in probability
-  points, where each reference row r weighs by ``(sigmoid(f(x)) - sigmoid(f(r))) / (f(x) - f(r))``
-  (as shap's ``model_output="probability"``), which depends on the record.
+  with the closed form above, for leaves too deep to tabulate. Values in probability points, where
+  each row's weight depends on the record, are summed per request too (reference_probability).
 """
 
 from __future__ import annotations
@@ -116,22 +115,14 @@ def sigmoid_slope(margin: np.ndarray, reference: np.ndarray) -> np.ndarray:
 
 
 class ReferencePairs:
-    """Interventional SHAP values of some leaves, computed per request from their reference groups.
+    """Interventional SHAP values of some leaves, computed per request from their reference groups."""
 
-    With ``members`` (each leaf's reference rows in group order, from reference_groups), the rows can
-    be weighed per record: ``accumulate(rows, out, weights)`` with weights (R, n); without, every row
-    weighs 1 / R.
-    """
-
-    def __init__(self, paths: LeafPaths, cells: FeatureCells, leaves: np.ndarray, groups: ReferenceGroups,
-                 members: np.ndarray | None = None):
+    def __init__(self, paths: LeafPaths, cells: FeatureCells, leaves: np.ndarray, groups: ReferenceGroups):
         n_feat = cells.n_features
-        self._n_rows = groups.n_rows
         local = np.full(paths.depth.size, -1, dtype=np.int64)
         local[leaves] = np.arange(leaves.size)
         slots = np.nonzero(local[paths.slot_leaf] >= 0)[0]  # leaf-major, path order: as LeafPaths
         slot_leaf = local[paths.slot_leaf[slots]]
-        self._slot_leaf = slot_leaf
         self._dtype = pattern_type(paths.depth[leaves])
         self._patterns = cells.patterns(paths.slot_cond[slots], slot_leaf, paths.slot_k[slots], leaves.size, self._dtype)
         # Each leaf's pattern per record in one pass: a gather per feature where the (cell x leaf) table
@@ -151,14 +142,11 @@ class ReferencePairs:
         self._group_leaf = np.repeat(np.arange(leaves.size), sizes)
         at = np.repeat(firsts - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(self._group_leaf.size)
         self._pattern = groups.pattern[at].astype(self._dtype)
-        self._count = groups.count[at].astype(np.float64)
-        self._count_int = groups.count[at].astype(np.int64)
-        self._share = self._count / groups.n_rows
+        self._share = groups.count[at] / groups.n_rows
         self._alpha = depth[self._group_leaf] - popcount(self._pattern)  # conditions the group's rows fail
         self._group_full = self._full[self._group_leaf]
         # Per group, the slots of the conditions its rows fail: they get the hot shares.
-        bits = (self._pattern[:, None].astype(np.uint64) >> np.arange(max(int(depth.max(initial=0)), 1),
-                                                                       dtype=np.uint64)) & np.uint64(1)
+        bits = (self._pattern[:, None].astype(np.uint64) >> np.arange(self._max_depth, dtype=np.uint64)) & np.uint64(1)
         fails = (bits == 0) & (np.arange(bits.shape[1]) < depth[self._group_leaf][:, None])
         group_index, k = np.nonzero(fails)
         self._failed_count = fails.sum(axis=1)
@@ -166,16 +154,6 @@ class ReferencePairs:
         failed_slot = self._leaf_slot_start[self._group_leaf[group_index]] + k
         self._beta = beta_table(int(depth.max(initial=0)))
         self._minus_beta = -self._beta
-        if members is not None:
-            # Each group's rows are a run of its leaf's rows in group order: its first row's flat position.
-            sizes_rows = self._count.astype(np.int64)
-            offsets = np.cumsum(sizes_rows) - sizes_rows
-            leaf_first = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
-            within = offsets - offsets[leaf_first][self._group_leaf]
-            self._members = np.ascontiguousarray(members[leaves]).reshape(-1)
-            self._member_start = self._group_leaf * groups.n_rows + within
-        else:
-            self._members = None
         # Where each slot's share goes: its row of the output, (output, feature).
         self._slot_target = self._output[slot_leaf] * n_feat + paths.slot_feat[slots]
         self._failed_target = self._slot_target[failed_slot]
@@ -185,25 +163,13 @@ class ReferencePairs:
         """(n, leaves): which of each leaf's conditions each record meets (bit k: its k-th)."""
         return self._patterns(rows)
 
-    def margins(self, patterns: np.ndarray, n_outputs: int) -> np.ndarray:
-        """(n, outputs): the sum of the leaves each record reaches (all conditions met), init not added."""
-        reached = patterns == self._full
-        out = np.zeros((patterns.shape[0], n_outputs))
-        for k in range(n_outputs):
-            mine = self._output == k
-            out[:, k] = reached[:, mine] @ self._value[mine]
-        return out
-
-    def accumulate(self, rows: np.ndarray, out: np.ndarray, weights: np.ndarray | None = None,
-                   found: np.ndarray | None = None) -> None:
+    def accumulate(self, rows: np.ndarray, out: np.ndarray) -> None:
         """Adds these leaves' SHAP values for the records whose cell rows are given (features, n) to out
-        (outputs x features, n). ``weights`` (R, n): each reference row's weight per record (it needs
-        members); without, 1 / R. ``found``: leaf_patterns(rows), when already computed."""
+        (outputs x features, n)."""
         n = rows.shape[1]
-        by_record = found if found is not None else self.leaf_patterns(rows)  # (n, leaves)
+        by_record = self.leaf_patterns(rows)  # (n, leaves)
         cold_bits = self._depth - popcount(by_record)
-        weighed = None if weights is None else np.ascontiguousarray(weights.T)  # (n, R): a record's in one row
-        parts = [self._pairs(by_record[i], cold_bits[i], None if weighed is None else weighed[i]) for i in range(n)]
+        parts = [self._pairs(by_record[i], cold_bits[i]) for i in range(n)]
         # Flat (leaf, record) and (target, record) positions of every record's shares.
         cold_at = np.concatenate([leaf * n + i for i, (leaf, _, _, _) in enumerate(parts)])
         hot_at = np.concatenate([target * n + i for i, (_, _, target, _) in enumerate(parts)])
@@ -224,19 +190,17 @@ class ReferencePairs:
             shares += np.bincount(targets * n + record[key], weights=total[key], minlength=shares.size)
         out[: self._n_targets] += shares.reshape(self._n_targets, n)
 
-    def _pairs(self, patterns: np.ndarray, cold_bits: np.ndarray,
-               weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """One record's shares (its patterns and failed-condition counts per leaf, its weights (R,) of the
-        reference rows or None) from its relevant groups: (leaves and their cold shares, targets and the
-        hot shares)."""
+    def _pairs(self, patterns: np.ndarray,
+               cold_bits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """One record's shares (its patterns and failed-condition counts per leaf) from its relevant
+        groups: (leaves and their cold shares, targets and the hot shares)."""
         # A group is relevant where every condition is met by the record or by the group's rows.
         group = np.flatnonzero((self._pattern | patterns[self._group_leaf]) == self._group_full)
         if not group.size:
             return np.zeros(0, dtype=np.intp), np.zeros(0), np.zeros(0, dtype=np.intp), np.zeros(0)
-        mass = self._share[group] if weights is None else self._weighted_mass(group, weights)
         leaf = self._group_leaf[group]
         alpha, beta = self._alpha[group], cold_bits[leaf]
-        value = self._value[leaf] * mass
+        value = self._value[leaf] * self._share[group]
         # Cold features of the record (met by the reference rows only): -v B(alpha + 1, beta) each, per leaf.
         cold = value * self._minus_beta[alpha + 1, beta]
         # The conditions the group's rows fail (met by the record only): v B(alpha, beta + 1) each.
@@ -246,12 +210,3 @@ class ReferencePairs:
         targets = self._failed_target[np.repeat(self._failed_start[group] - firsts, counts)
                                       + np.arange(int(firsts[-1] + counts[-1]))]
         return leaf, cold, targets, np.repeat(hot, counts)
-
-    def _weighted_mass(self, group: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """Per relevant group of one record: the mean over R of the weights (R,) of the group's rows. A
-        group's rows are a run of its leaf's row order, so the runs are laid end to end and summed run
-        by run."""
-        sizes = self._count_int[group]
-        firsts = np.cumsum(sizes) - sizes
-        at = np.repeat(self._member_start[group] - firsts, sizes) + np.arange(int(firsts[-1] + sizes[-1]))
-        return np.add.reduceat(weights[self._members[at]], firsts) / self._n_rows
