@@ -37,8 +37,6 @@ from tree_paths import LeafPaths
 # TARGETS and where their features start.
 LEAF, COUNT, MEMBER, WITHIN, ALPHA, EXTRA, EXTRA_START = range(7)
 TARGETS = 3
-# Rows of a group held in the scanned groups' own table: most relevant groups have one or two.
-SMALL = 2
 
 
 def member_type(n_rows: int) -> type:
@@ -108,33 +106,28 @@ class ProbabilityPairs:
             left[some] = bits ^ low
             step += 1
         # Per group, one row of what a request reads (a row gathers in one piece, np.take).
+        index_type = np.int32 if max(fails.size, n_leaves * n_rows) < 1 << 31 else np.int64
         self._table = np.column_stack([leaf, count, leaf * n_rows + within, within, alpha * width, extra,
-                                       extra_start]).astype(np.intp)
-        self._targets = targets
+                                       extra_start]).astype(index_type)
+        self._targets = targets.astype(index_type)
 
         self._members = np.ascontiguousarray(members, dtype=member_type(n_rows))  # (leaves, R)
         self._flat_members = self._members.reshape(-1)
         # Each leaf's own rows (the group meeting every condition is its last): one run per leaf.
         own = np.flatnonzero(fails == 0)
         self._own_leaf = leaf[own]
-        self._own_rows = self._flat_members[_runs(self._own_leaf * n_rows + within[own], count[own])].astype(np.intp)
-        self._own_of_row = np.repeat(np.arange(own.size), count[own])
+        self._own_rows = self._flat_members[_runs(self._own_leaf * n_rows + within[own], count[own])]
+        self._own_start = np.cumsum(count[own]) - count[own]
         # The groups that fail a condition, scanned for the leaves not reached.
         rest = np.flatnonzero(fails != 0)
-        self._rest_table = self._table[rest]
-        self._rest_targets = targets[rest]
-        # Their first SMALL rows (n_rows, a row of weight 0, where there are fewer), then the others.
-        position = self._rest_table[:, MEMBER][:, None] + np.arange(SMALL)
-        small = np.where(np.arange(SMALL) < self._rest_table[:, COUNT][:, None],
-                         self._flat_members[np.minimum(position, self._flat_members.size - 1)], n_rows)
-        self._rest_small = small.astype(np.intp)
+        self._rest = rest.astype(np.int32)
         self._rest_pattern = pattern[rest]
         self._rest_full = self._full[leaf[rest]]
         self._rest_per_leaf = np.bincount(leaf[rest], minlength=n_leaves)
 
         # The slots in feature order, for the cold shares.
         order = np.argsort(paths.slot_feat, kind="stable")
-        self._slot_leaf = paths.slot_leaf[order].astype(np.intp)
+        self._slot_leaf = paths.slot_leaf[order].astype(index_type)
         self._slot_bit = paths.slot_k[order].astype(dtype)
         self._slot_features = np.unique(paths.slot_feat)
         self._feature_start = np.searchsorted(paths.slot_feat[order], self._slot_features)
@@ -160,7 +153,7 @@ class ProbabilityPairs:
         n_rows, n_feat = self._n_rows, self.n_features
         cold = np.zeros(self.n_leaves)
         if self._own_rows.size:
-            own = np.bincount(self._own_of_row, np.take(w, self._own_rows), minlength=self._own_leaf.size)
+            own = np.add.reduceat(np.take(w, self._own_rows), self._own_start)
             cold[self._own_leaf] = own * np.take(self._cold, np.take(beta, self._own_leaf))
         # The leaves reached: every group, from the leaf's whole run of rows.
         reached = np.flatnonzero(beta == 0)
@@ -175,19 +168,15 @@ class ProbabilityPairs:
         open_pattern = np.where(beta == 0, self._zero, pattern)
         relevant = np.flatnonzero((self._rest_pattern | np.repeat(open_pattern, self._rest_per_leaf)) == self._rest_full)
         if relevant.size:
-            more = np.take(self._rest_table, relevant, axis=0)
-            leaf = more[:, LEAF]
-            padded = np.take(np.append(w, 0.0), np.take(self._rest_small, relevant, axis=0))
-            mass = padded[:, 0] + padded[:, 1]
-            big = np.flatnonzero(more[:, COUNT] > SMALL)
-            if big.size:
-                sizes = more[big, COUNT] - SMALL
-                rows = np.take(self._flat_members, _runs(more[big, MEMBER] + SMALL, sizes))
-                mass[big] += np.add.reduceat(np.take(w, rows), np.cumsum(sizes) - sizes)
+            relevant = np.take(self._rest, relevant)
+            more = np.take(self._table, relevant, axis=0)
+            leaf, sizes = more[:, LEAF], more[:, COUNT]
+            mass = np.add.reduceat(np.take(w, np.take(self._flat_members, _runs(more[:, MEMBER], sizes))),
+                                   np.cumsum(sizes) - sizes)
             at = more[:, ALPHA] + np.take(beta, leaf)
             cold += np.bincount(leaf, mass * np.take(self._cold, at), minlength=self.n_leaves)
             table = np.concatenate([table, more])
-            targets = np.concatenate([targets, np.take(self._rest_targets, relevant, axis=0)])
+            targets = np.concatenate([targets, np.take(self._targets, relevant, axis=0)])
             hot = np.concatenate([hot, mass * np.take(self._hot, at) * np.take(self._share, leaf)])
         result = np.bincount(targets.reshape(-1), np.repeat(hot, TARGETS), minlength=n_feat + 1)
         more = np.flatnonzero(table[:, EXTRA])

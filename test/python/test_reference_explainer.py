@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import explainer
 import path_tables
+import reference_probability
 from brute_shapley import interventional_shapley
 from explainer import ModelFormatError, TreeModelExplainer
 from reference_groups import reference_document
@@ -91,6 +92,21 @@ def test_many_records_from_pairs(monkeypatch):
     monkeypatch.setattr(explainer, "TABLE_BUDGET", -1)
     assert_exact(random_ensemble(8, trees=3, depth=5, outputs=1), records(9, 30), records(10, 8), True)
     assert_exact(random_ensemble(8, trees=3, depth=5, outputs=2), records(9, 30), records(10, 8))
+
+
+@pytest.mark.parametrize("targets", [1, 2])
+def test_probability_shares_beyond_a_groups_first_failed_conditions(monkeypatch, targets):
+    """Hot shares go to a group's first TARGETS failed conditions from its table row, to the others
+    from a list: with fewer columns, most groups of deep trees take the list."""
+    monkeypatch.setattr(reference_probability, "TARGETS", targets)
+    ours = assert_exact(random_ensemble(31, trees=4, depth=8, outputs=1), records(32, 25), records(33, 12), True)
+    assert ours._weighed._extra_target.size > 0
+
+
+def test_probability_with_a_tree_of_one_leaf():
+    ensemble = random_ensemble(41, trees=3, depth=4, outputs=1)
+    ensemble["trees"].append(random_ensemble(42, trees=1, depth=0, outputs=1)["trees"][0])
+    assert_exact(ensemble, records(43, 15), records(44, 7), True)
 
 
 def test_tables_of_a_product_distribution_are_the_path_dependent_ones():
