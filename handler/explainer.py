@@ -31,8 +31,8 @@ import numpy as np
 from feature_cells import FeatureCells
 from path_quadrature import QuadratureLeaves
 from path_tables import UnitTables, table_entries
-from reference_groups import full_masks, group_members, read_reference
-from reference_probability import ProbabilityPairs, member_type
+from reference_groups import full_masks, read_reference
+from reference_probability import ProbabilityPairs
 from reference_shap import ReferenceLeaves, ReferencePairs, sigmoid_slope
 from tree_paths import ModelFormatError, leaf_paths
 
@@ -166,19 +166,10 @@ class TreeModelExplainer:
         """Every leaf from its groups, each reference row weighed per record; the rows' own margins and
         each leaf's rows in group order are found at load."""
         x, groups = read_reference(reference, paths, n_features)
-        members = group_members(paths, self._cells, x, groups, member_type(groups.n_rows))
         self.reference_rows = groups.n_rows
-        self._weighed = ProbabilityPairs(paths, self._cells, groups, members)
+        self._weighed = ProbabilityPairs(paths, self._cells, groups, x)
         self.pair_leaves = int(paths.value.size)
-        # A reference row's margin: the leaves it reaches, the runs of members of each leaf's full group.
-        full = full_masks(paths.depth)
-        last = groups.start[1:] - 1
-        reaching = np.nonzero(groups.pattern[last] == full)[0]
-        size = groups.count[last[reaching]]
-        leaf = np.repeat(reaching, size)
-        position = np.repeat(groups.n_rows - size, size) + np.arange(leaf.size) - np.repeat(np.cumsum(size) - size, size)
-        rows = members[leaf, position]
-        self._reference_margin = self.init[0] + np.bincount(rows, weights=paths.value[leaf], minlength=groups.n_rows)
+        self._reference_margin = self.init[0] + self._weighed.row_margins
         self.base_value = np.array([np.mean(1.0 / (1.0 + np.exp(-self._reference_margin)))])
 
     @staticmethod

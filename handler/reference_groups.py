@@ -27,6 +27,7 @@ from tree_paths import LeafPaths, ModelFormatError
 
 # Leaves per block of the (leaves x rows) pattern arrays: a few megabytes whatever the model.
 BLOCK_ENTRIES = 1 << 21
+SORT_ENTRIES = 1 << 18
 
 
 class ReferenceGroups(NamedTuple):
@@ -109,26 +110,22 @@ def reference_groups(paths: LeafPaths, cells: FeatureCells, x: np.ndarray,
     return ReferenceGroups(start, np.concatenate(patterns), np.concatenate(counts).astype(np.int64), n_rows), order
 
 
-def group_members(paths: LeafPaths, cells: FeatureCells, x: np.ndarray, groups: ReferenceGroups,
-                  dtype: type = np.int32) -> np.ndarray:
-    """Each leaf's reference rows in group order, (leaves, n) of ``dtype``, for the groups model.json
-    ships: the rows' patterns found as the function finds a record's (a gather per feature), sorted
-    per leaf a block of leaves at a time, and checked to give exactly the shipped groups."""
-    pattern_dtype = pattern_type(paths.depth)
-    find = cells.patterns(paths.slot_cond, paths.slot_leaf, paths.slot_k, paths.depth.size, pattern_dtype)
-    patterns = find(cells.rows(x))  # (rows, leaves)
-    n_rows = x.shape[0]
-    order = np.empty((paths.depth.size, n_rows), dtype=dtype)
-    # numpy sorts integers of up to 16 bits by radix, one pass per byte: leaves of up to 8
-    # conditions are sorted as bytes.
-    narrow = paths.depth <= 8
-    per_block = max(1, BLOCK_ENTRIES // max(n_rows, 1))
-    for leaves, sort_type in ((np.flatnonzero(narrow), np.uint8), (np.flatnonzero(~narrow), pattern_dtype)):
+def group_members(depth: np.ndarray, patterns: np.ndarray, groups: ReferenceGroups, dtype: type) -> np.ndarray:
+    """Each leaf's reference rows in group order, (leaves, n) of ``dtype``, from the rows' patterns
+    (n, leaves: found as the function finds a record's), sorted per leaf a block of leaves at a time
+    and checked to give exactly the groups model.json ships."""
+    n_rows = patterns.shape[0]
+    order = np.empty((depth.size, n_rows), dtype=dtype)
+    # numpy sorts integers of up to 16 bits by radix, one pass per byte: leaves of up to 8 conditions
+    # are sorted as bytes. Blocks of SORT_ENTRIES keep the sort's work arrays in the cache.
+    narrow = depth <= 8
+    per_block = max(1, SORT_ENTRIES // max(n_rows, 1))
+    for leaves, sort_type in ((np.flatnonzero(narrow), np.uint8), (np.flatnonzero(~narrow), patterns.dtype)):
         for first in range(0, leaves.size, per_block):
             block_leaves = leaves[first: first + per_block]
             block = np.ascontiguousarray(np.take(patterns, block_leaves, axis=1).T, dtype=sort_type)
-            sort = np.argsort(block, axis=1, kind="stable")
-            ordered = np.take_along_axis(block, sort, axis=1)
+            order[block_leaves] = np.argsort(block, axis=1, kind="stable")
+            ordered = np.sort(block, axis=1, kind="stable")
             fresh = np.ones(ordered.shape, dtype=bool)
             fresh[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
             flat = np.flatnonzero(fresh)
@@ -137,7 +134,6 @@ def group_members(paths: LeafPaths, cells: FeatureCells, x: np.ndarray, groups: 
             if not (flat.size == shipped.size and np.array_equal(ordered.reshape(-1)[flat], groups.pattern[shipped])
                     and np.array_equal(np.diff(np.r_[flat, ordered.size]), groups.count[shipped])):
                 raise ModelFormatError("the reference groups in model.json do not match its reference rows")
-            order[block_leaves] = sort
     return order
 
 

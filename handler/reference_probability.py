@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from feature_cells import FeatureCells
-from reference_groups import ReferenceGroups, full_masks, pattern_type
+from reference_groups import ReferenceGroups, full_masks, group_members, pattern_type
 from reference_shap import beta_table, popcount
 from tree_paths import LeafPaths
 
@@ -54,9 +54,9 @@ def _runs(first: np.ndarray, size: np.ndarray) -> np.ndarray:
 
 class ProbabilityPairs:
     """Every leaf of a single-output sigmoid model, explained per record in probability against the
-    reference rows ``members`` (each leaf's rows in group order, (leaves, R), reference_groups)."""
+    reference rows ``x`` (encoded as records are) and their ``groups``."""
 
-    def __init__(self, paths: LeafPaths, cells: FeatureCells, groups: ReferenceGroups, members: np.ndarray):
+    def __init__(self, paths: LeafPaths, cells: FeatureCells, groups: ReferenceGroups, x: np.ndarray):
         n_leaves, n_rows, n_feat = paths.depth.size, groups.n_rows, cells.n_features
         self.n_features, self.n_leaves, self._n_rows = n_feat, n_leaves, n_rows
         dtype = pattern_type(paths.depth)
@@ -111,13 +111,17 @@ class ProbabilityPairs:
                                        extra_start]).astype(index_type)
         self._targets = targets.astype(index_type)
 
-        self._members = np.ascontiguousarray(members, dtype=member_type(n_rows))  # (leaves, R)
+        # Each leaf's rows in group order, (leaves, R), from their patterns found as a record's are.
+        self._members = group_members(paths.depth, self._patterns(cells.rows(x)), groups, member_type(n_rows))
         self._flat_members = self._members.reshape(-1)
         # Each leaf's own rows (the group meeting every condition is its last): one run per leaf.
         own = np.flatnonzero(fails == 0)
         self._own_leaf = leaf[own]
         self._own_rows = self._flat_members[_runs(self._own_leaf * n_rows + within[own], count[own])]
         self._own_start = np.cumsum(count[own]) - count[own]
+        # Each reference row's margin (init not added): the values of the leaves whose own rows it is in.
+        self.row_margins = np.bincount(self._own_rows, weights=np.repeat(paths.value[self._own_leaf], count[own]),
+                                       minlength=n_rows)
         # The groups that fail a condition, scanned for the leaves not reached.
         rest = np.flatnonzero(fails != 0)
         self._rest = rest.astype(np.int32)
