@@ -152,6 +152,11 @@ function rangeLabels(edges: readonly number[]): string[] {
   return Array.from({ length: edges.length + 1 }, (_, k) => (k === 0 ? `<= ${f(edges[0]!)}` : k === edges.length ? `> ${f(edges[k - 1]!)}` : `${f(edges[k - 1]!)}-${f(edges[k]!)}`));
 }
 
+/** What a version's records are: a regression predicts values, the other tasks decide. */
+export function recordsText(count: number, task: string | undefined): string {
+  return `${count} ${task === 'regression' ? 'prediction(s)' : 'decision(s)'}`;
+}
+
 /** The comparison of one version's tally with its baseline, and the verdict. */
 export function driftOf(t: VersionTally): VersionDrift {
   const base: VersionDrift = {
@@ -236,7 +241,7 @@ export function driftOf(t: VersionTally): VersionDrift {
 
   if (n < MIN_DECISIONS) {
     base.verdict = 'too few';
-    base.because.push(`${n} decision(s): at least ${MIN_DECISIONS} are needed for a verdict`);
+    base.because.push(`${recordsText(n, t.task)}: at least ${MIN_DECISIONS} are needed for a verdict`);
     return base;
   }
   const order: Record<Reading, number> = { shifted: 0, watch: 1, stable: 2 };

@@ -1,4 +1,4 @@
-import { points, share, type ShareChange, type VersionDrift } from './drift.js';
+import { points, recordsText, share, type ShareChange, type VersionDrift } from './drift.js';
 
 const when = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 const changeText = (c: ShareChange) => `${c.name} ${share(c.now)} (baseline ${share(c.baseline)}, ${points(c.change)})`;
@@ -11,7 +11,7 @@ export function verdictLine(d: VersionDrift): string {
 
 /** One model version's drift as terminal lines, every number saying what it is of. */
 export function driftLines(d: VersionDrift): string[] {
-  const lines = [`model version ${d.modelVersion}: ${d.records} decision(s), ${when(d.period.from)} to ${when(d.period.to)}`];
+  const lines = [`model version ${d.modelVersion}: ${recordsText(d.records, d.task)}, ${when(d.period.from)} to ${when(d.period.to)}`];
   const indent = (s: string) => `  ${s}`;
   lines.push(indent(`baseline: ${d.baselineOf}`));
   const multiclass = d.task === 'multiclass';
@@ -39,7 +39,7 @@ export function driftLines(d: VersionDrift): string[] {
 export function driftMarkdown(drifts: readonly VersionDrift[], source: string): string {
   const out = [`**Monitor** of ${source}`];
   for (const d of drifts) {
-    out.push('', `Model version \`${d.modelVersion}\`: ${d.records} decision(s), ${when(d.period.from)} to ${when(d.period.to)}; baseline: ${d.baselineOf}`, '');
+    out.push('', `Model version \`${d.modelVersion}\`: ${recordsText(d.records, d.task)}, ${when(d.period.from)} to ${when(d.period.to)}; baseline: ${d.baselineOf}`, '');
     out.push('| measure | now | baseline | reading |', '| --- | --- | --- | --- |');
     const multiclass = d.task === 'multiclass';
     for (const c of d.decisionRates ?? []) out.push(`| ${multiclass ? 'predicted label' : 'decision'} "${c.name}" | ${share(c.now)} | ${share(c.baseline)} | ${points(c.change)} |`);

@@ -118,6 +118,17 @@ describe('the verdict of a model version', () => {
     assert.equal(overallVerdict([few, driftOf(tally(decisions(400))), shifted]), 'shifted');
   });
 
+  it('a regression\'s lines count predictions, not decisions', () => {
+    const baseline: Baseline = { ...BASELINE, score: { is: 'predicted SalePrice', edges: [120000, 160000, 210000], shares: [0.25, 0.25, 0.25, 0.25] } };
+    delete (baseline as { decisions?: unknown }).decisions;
+    const prices = decisions(40).map(({ decision: _, ...line }, i) => ({ ...line, task: 'regression', output: { prediction: 100000 + 40000 * (i % 4) } }));
+    const d = driftOf(tally(prices as DecisionLine[], baseline));
+    assert.match(driftLines(d)[0]!, /: 40 prediction\(s\), /);
+    assert.match(d.because[0]!, /^40 prediction\(s\): at least 100/);
+    assert.match(driftMarkdown([d], 'a file'), /40 prediction\(s\)/);
+    assert.doesNotMatch(driftLines(driftOf(tally(decisions(40))))[0]!, /prediction/);
+  });
+
   it('lines that do not say which features were null say so, instead of reading as none missing', () => {
     const d = driftOf(tally(decisions(200).map(({ missing: _, ...rest }) => rest)));
     assert.equal(d.missing, undefined);
