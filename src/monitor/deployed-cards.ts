@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { GetFunctionCommand } from '@aws-sdk/client-lambda';
 import { PipeError } from '../errors.js';
 import type { TaskContext } from '../task.js';
@@ -37,19 +40,37 @@ async function zipEntry(zip: Buffer, name: string): Promise<string | undefined> 
   });
 }
 
+/** A published version's card as kept from an earlier read (versions never change), or read from its code. */
+async function cardOfCode(cacheDir: string, key: string, download: () => Promise<Buffer>): Promise<{ text?: string; kept: boolean }> {
+  const file = path.join(cacheDir, `${key}.json`);
+  if (existsSync(file)) return { text: await readFile(file, 'utf8'), kept: true };
+  const text = await zipEntry(await download(), CARD_ENTRY);
+  if (text !== undefined) {
+    await mkdir(cacheDir, { recursive: true });
+    const partial = `${file}.${process.pid}.tmp`;
+    await writeFile(partial, text);
+    await rename(partial, file);
+  }
+  return { text, kept: false };
+}
+
 /**
  * The cards of the model versions in `wanted` that the stage's published versions hold (the newest
  * Lambda version that pipe recorded with each), read from their code: for a trail whose model versions
- * are no longer, or never were, in the local artifacts.
+ * are no longer, or never were, in the local artifacts. Each card read is kept in the score cache
+ * (build/score/cards), so a version's code is downloaded once.
  */
 export async function deployedCards(ctx: TaskContext, wanted: ReadonlySet<string>): Promise<Map<string, DeployedCard>> {
-  const [{ withAwsClients }, { listVersions }, { downloadCode }, { hexOfCodeSha256 }] = await Promise.all([
+  const [{ withAwsClients }, { listVersions }, { downloadCode }, { hexOfCodeSha256 }, { scoreCacheDir }] = await Promise.all([
     import('../aws/resources/task-clients.js'),
     import('../aws/stages/versions.js'),
     import('../aws/stages/deployed-package.js'),
     import('../aws/rules/code-sha256.js'),
+    import('../runtime/package-extract.js'),
   ]);
   const found = new Map<string, DeployedCard>();
+  const cacheDir = path.join(scoreCacheDir(ctx.config), 'cards');
+  let kept = 0;
   if (!wanted.size) return found;
   const step = ctx.reporter.step(`find the model cards of ${[...wanted].join(', ')} among the published versions`);
   try {
@@ -59,16 +80,20 @@ export async function deployedCards(ctx: TaskContext, wanted: ReadonlySet<string
         const row = rows.find((r) => r.note?.modelVersion === modelVersion);
         if (!row) continue;
         const fn = await clients.lambda.send(new GetFunctionCommand({ FunctionName: functionName, Qualifier: row.version }), { abortSignal: ctx.signal });
-        if (!fn.Code?.Location) continue;
+        const location = fn.Code?.Location;
         const sha = fn.Configuration?.CodeSha256;
-        const zip = await downloadCode(fn.Code.Location, sha ? hexOfCodeSha256(sha) : undefined, `${functionName}:${row.version}'s code`, ctx.signal);
-        const text = await zipEntry(zip, CARD_ENTRY);
+        if (!location || !sha) continue;
+        const hex = hexOfCodeSha256(sha);
+        const read = await cardOfCode(cacheDir, `${functionName}-${row.version}-${hex.slice(0, 12)}`,
+          () => downloadCode(location, hex, `${functionName}:${row.version}'s code`, ctx.signal));
+        const text = read.text;
         if (!text) continue;
+        if (read.kept) kept += 1;
         const card = JSON.parse(text) as { version?: string; baseline?: Baseline };
         if (card.version === modelVersion) found.set(modelVersion, { modelVersion, lambdaVersion: row.version, baseline: card.baseline });
       }
     });
-    step.done(`${found.size} of ${wanted.size} found${found.size ? ` (${[...found.values()].map((c) => `${c.modelVersion} in version ${c.lambdaVersion}`).join(', ')})` : ''}`);
+    step.done(`${found.size} of ${wanted.size} found${found.size ? ` (${[...found.values()].map((c) => `${c.modelVersion} in version ${c.lambdaVersion}`).join(', ')})` : ''}${kept ? `; ${kept} kept from an earlier read in ${path.relative(ctx.config.root, cacheDir)}` : ''}`);
   } catch (error) {
     // The function is gone (undeployed): its logs may outlive it, its cards do not.
     if (error instanceof PipeError && error.code === 'NOT_DEPLOYED') {

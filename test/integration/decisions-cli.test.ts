@@ -102,6 +102,14 @@ describe('pipe logs --decisions and pipe audit through the CLI', () => {
     assert.match(r.stdout, /model version 9f2c4e1a7b3d: 203 decision\(s\)/);
     assert.match(r.stdout, /baseline: 500 validation rows \(validation_index\.csv\), from the model card of Lambda version 2/);
     assert.match(r.stdout, /verdict: shifted: .*score PSI/);
+    // The card is kept: a second run reads it without downloading the version's code again.
+    const downloads = h.standIn.state.downloads.length;
+    assert.ok(downloads >= 1);
+    const again = await runPipe(['monitor', '--since', '1d', '--fail-on', 'shifted'], { cwd: h.root });
+    assert.equal(again.code, 3, again.stderr + again.stdout);
+    assert.match(again.stdout, /9f2c4e1a7b3d in version 2\); 1 kept from an earlier read in build\/score\/cards/);
+    assert.match(again.stdout, /verdict: shifted: .*score PSI/);
+    assert.equal(h.standIn.state.downloads.length, downloads);
   });
 
   it('audit leaves no file when reading the log fails', async () => {

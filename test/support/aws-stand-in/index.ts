@@ -312,6 +312,7 @@ function serveCodeLocation(ctx: StandInContext, url: URL, res: ServerResponse): 
     res.end('<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>');
     return;
   }
+  ctx.state.downloads.push(`${name}:${version}`);
   res.writeHead(200, { 'content-type': 'application/zip', 'content-length': String(zip.length) });
   res.end(zip);
 }

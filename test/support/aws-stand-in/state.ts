@@ -33,6 +33,8 @@ export interface StandInState {
   readonly alarms: Map<string, AlarmRecord>;
   /** Every request answered, in order. */
   readonly calls: CallRecord[];
+  /** Every Code.Location / Content.Location download, as `function:version` or `layer:version`. */
+  readonly downloads: string[];
   /** Calls that changed (or tried to change) something. */
   writeCalls(): CallRecord[];
   /** Appends events to a function's log group (created if missing), as Lambda's runtime would. */
@@ -89,6 +91,7 @@ export function createState(accountId: string, region: string, accountConcurrenc
     metrics: [],
     alarms: new Map(),
     calls,
+    downloads: [],
     writeCalls: () => calls.filter((call) => call.write),
     appendLogEvents,
     appendFunctionLogs(functionName, lines, options = {}) {
