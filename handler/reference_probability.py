@@ -44,6 +44,12 @@ def member_type(n_rows: int) -> type:
     return np.uint8 if n_rows <= 256 else np.uint16 if n_rows <= 65536 else np.int32
 
 
+def _at(values: np.ndarray, index: np.ndarray, axis: int | None = None) -> np.ndarray:
+    """values[index] (along ``axis``) for indices in range by construction: take's "wrap" then only
+    compares, where the default checks each one."""
+    return np.take(values, index, axis=axis, mode="wrap")
+
+
 def _runs(first: np.ndarray, size: np.ndarray) -> np.ndarray:
     """The positions of runs [first, first + size) laid end to end."""
     ends = np.cumsum(size)
@@ -117,7 +123,8 @@ class ProbabilityPairs:
         # Each leaf's own rows (the group meeting every condition is its last): one run per leaf.
         own = np.flatnonzero(fails == 0)
         self._own_leaf = leaf[own]
-        self._own_rows = self._flat_members[_runs(self._own_leaf * n_rows + within[own], count[own])]
+        # (Indices a request uses are kept as intp: take converts any other index type first, every time.)
+        self._own_rows = self._flat_members[_runs(self._own_leaf * n_rows + within[own], count[own])].astype(np.intp)
         self._own_start = np.cumsum(count[own]) - count[own]
         # Each reference row's margin (init not added): the values of the leaves whose own rows it is in.
         self.row_margins = np.bincount(self._own_rows, weights=np.repeat(paths.value[self._own_leaf], count[own]),
@@ -129,13 +136,11 @@ class ProbabilityPairs:
         self._rest_full = self._full[leaf[rest]]
         self._rest_per_leaf = np.bincount(leaf[rest], minlength=n_leaves)
 
-        # The slots in feature order, for the cold shares.
-        order = np.argsort(paths.slot_feat, kind="stable")
-        self._slot_leaf = paths.slot_leaf[order].astype(index_type)
-        self._slot_bit = paths.slot_k[order].astype(dtype)
-        self._slot_features = np.unique(paths.slot_feat)
-        self._feature_start = np.searchsorted(paths.slot_feat[order], self._slot_features)
-        self._zero, self._one = dtype(0), dtype(1)
+        # The slots, for the cold shares: each one's leaf, its bit in the leaf's pattern and its feature.
+        self._slot_leaf = paths.slot_leaf.astype(np.intp)
+        self._slot_bit = np.left_shift(dtype(1), paths.slot_k.astype(dtype))
+        self._slot_feature = paths.slot_feat.astype(np.intp)
+        self._zero = dtype(0)
 
     def leaf_patterns(self, rows: np.ndarray) -> np.ndarray:
         """(n, leaves): which of each leaf's conditions each record meets (bit k: its k-th)."""
@@ -157,31 +162,31 @@ class ProbabilityPairs:
         n_rows, n_feat = self._n_rows, self.n_features
         cold = np.zeros(self.n_leaves)
         if self._own_rows.size:
-            own = np.add.reduceat(np.take(w, self._own_rows), self._own_start)
-            cold[self._own_leaf] = own * np.take(self._cold, np.take(beta, self._own_leaf))
+            own = np.add.reduceat(_at(w, self._own_rows), self._own_start)
+            cold[self._own_leaf] = own * _at(self._cold, _at(beta, self._own_leaf))
         # The leaves reached: every group, from the leaf's whole run of rows.
         reached = np.flatnonzero(beta == 0)
         sizes = self._group_start[reached + 1] - self._group_start[reached]
         ids = _runs(self._group_start[reached], sizes)
-        table = np.take(self._table, ids, axis=0)
-        targets = np.take(self._targets, ids, axis=0)
-        run = np.take(w, np.take(self._members, reached, axis=0).reshape(-1))
+        table = _at(self._table, ids, axis=0)
+        targets = _at(self._targets, ids, axis=0)
+        run = _at(w, _at(self._members, reached, axis=0).reshape(-1))
         mass = np.add.reduceat(run, np.repeat(np.arange(reached.size) * n_rows, sizes) + table[:, WITHIN])
         hot = mass * self._hot[table[:, ALPHA]] * self._share[table[:, LEAF]]  # beta = 0
         # Every other leaf: the groups failing a condition and meeting all the record fails.
         open_pattern = np.where(beta == 0, self._zero, pattern)
         relevant = np.flatnonzero((self._rest_pattern | np.repeat(open_pattern, self._rest_per_leaf)) == self._rest_full)
         if relevant.size:
-            relevant = np.take(self._rest, relevant)
-            more = np.take(self._table, relevant, axis=0)
+            relevant = _at(self._rest, relevant)
+            more = _at(self._table, relevant, axis=0)
             leaf, sizes = more[:, LEAF], more[:, COUNT]
-            mass = np.add.reduceat(np.take(w, np.take(self._flat_members, _runs(more[:, MEMBER], sizes))),
+            mass = np.add.reduceat(_at(w, _at(self._flat_members, _runs(more[:, MEMBER], sizes))),
                                    np.cumsum(sizes) - sizes)
-            at = more[:, ALPHA] + np.take(beta, leaf)
-            cold += np.bincount(leaf, mass * np.take(self._cold, at), minlength=self.n_leaves)
+            at = more[:, ALPHA] + _at(beta, leaf)
+            cold += np.bincount(leaf, mass * _at(self._cold, at), minlength=self.n_leaves)
             table = np.concatenate([table, more])
-            targets = np.concatenate([targets, np.take(self._targets, relevant, axis=0)])
-            hot = np.concatenate([hot, mass * np.take(self._hot, at) * np.take(self._share, leaf)])
+            targets = np.concatenate([targets, _at(self._targets, relevant, axis=0)])
+            hot = np.concatenate([hot, mass * _at(self._hot, at) * _at(self._share, leaf)])
         result = np.bincount(targets.reshape(-1), np.repeat(hot, TARGETS), minlength=n_feat + 1)
         more = np.flatnonzero(table[:, EXTRA])
         if more.size:
@@ -190,7 +195,7 @@ class ProbabilityPairs:
                                   np.repeat(hot[more], extra), minlength=n_feat + 1)
         # Cold shares, to every condition the record fails on the leaf.
         cold *= self._share
-        if self._slot_features.size:
-            failed = (~np.take(pattern, self._slot_leaf) >> self._slot_bit) & self._one
-            result[self._slot_features] -= np.add.reduceat(np.take(cold, self._slot_leaf) * failed, self._feature_start)
+        failed = np.flatnonzero((_at(pattern, self._slot_leaf) & self._slot_bit) == 0)
+        result -= np.bincount(_at(self._slot_feature, failed), _at(cold, _at(self._slot_leaf, failed)),
+                              minlength=n_feat + 1)
         return result[:n_feat]
