@@ -43,6 +43,15 @@ class ReferenceGroups(NamedTuple):
         return np.repeat(np.arange(self.start.size - 1), np.diff(self.start))
 
 
+def runs(first: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """The positions of the runs [first, first + size) laid end to end (a group's entries, say, from
+    each leaf's first)."""
+    ends = np.cumsum(size)
+    if not ends.size or not ends[-1]:
+        return np.zeros(0, dtype=np.intp)
+    return np.repeat(first - (ends - size), size) + np.arange(ends[-1])
+
+
 def full_masks(depth: np.ndarray) -> np.ndarray:
     """Per leaf, the pattern of a row meeting every condition on its path (uint64; 64 bits at most)."""
     depth = np.asarray(depth, dtype=np.uint64)
@@ -130,7 +139,7 @@ def group_members(depth: np.ndarray, patterns: np.ndarray, groups: ReferenceGrou
             fresh[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
             flat = np.flatnonzero(fresh)
             sizes = groups.start[block_leaves + 1] - groups.start[block_leaves]
-            shipped = np.repeat(groups.start[block_leaves] - (np.cumsum(sizes) - sizes), sizes) + np.arange(sizes.sum())
+            shipped = runs(groups.start[block_leaves], sizes)
             if not (flat.size == shipped.size and np.array_equal(ordered.reshape(-1)[flat], groups.pattern[shipped])
                     and np.array_equal(np.diff(np.r_[flat, ordered.size]), groups.count[shipped])):
                 raise ModelFormatError("the reference groups in model.json do not match its reference rows")

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from feature_cells import FeatureCells
-from reference_groups import ReferenceGroups, full_masks, group_members, pattern_type
+from reference_groups import ReferenceGroups, full_masks, group_members, pattern_type, runs
 from reference_shap import beta_table, popcount
 from tree_paths import LeafPaths
 
@@ -50,14 +50,6 @@ def _at(values: np.ndarray, index: np.ndarray, axis: int | None = None) -> np.nd
     return np.take(values, index, axis=axis, mode="wrap")
 
 
-def _runs(first: np.ndarray, size: np.ndarray) -> np.ndarray:
-    """The positions of runs [first, first + size) laid end to end."""
-    ends = np.cumsum(size)
-    if not ends.size or not ends[-1]:
-        return np.zeros(0, dtype=np.intp)
-    return np.repeat(first - (ends - size), size) + np.arange(ends[-1])
-
-
 class ProbabilityPairs:
     """Every leaf of a single-output sigmoid model, explained per record in probability against the
     reference rows ``x`` (encoded as records are) and their ``groups``."""
@@ -75,7 +67,7 @@ class ProbabilityPairs:
         # B(alpha + 1, beta) (cold) and B(alpha, beta + 1) (hot) at alpha * width + beta: 0 where
         # there is no such share (beta = 0 cold, alpha = 0 hot).
         beta = beta_table(deepest)
-        self._width = width = deepest + 2
+        width = deepest + 2
         alpha, b = np.divmod(np.arange(width * width), width)
         inside = (alpha <= deepest) & (b <= deepest)
         self._cold = np.where(inside, beta[np.minimum(alpha + 1, width - 1), b], 0.0)
@@ -124,7 +116,7 @@ class ProbabilityPairs:
         own = np.flatnonzero(fails == 0)
         self._own_leaf = leaf[own]
         # (Indices a request uses are kept as intp: take converts any other index type first, every time.)
-        self._own_rows = self._flat_members[_runs(self._own_leaf * n_rows + within[own], count[own])].astype(np.intp)
+        self._own_rows = self._flat_members[runs(self._own_leaf * n_rows + within[own], count[own])].astype(np.intp)
         self._own_start = np.cumsum(count[own]) - count[own]
         # Each reference row's margin (init not added): the values of the leaves whose own rows it is in.
         self.row_margins = np.bincount(self._own_rows, weights=np.repeat(paths.value[self._own_leaf], count[own]),
@@ -167,7 +159,7 @@ class ProbabilityPairs:
         # The leaves reached: every group, from the leaf's whole run of rows.
         reached = np.flatnonzero(beta == 0)
         sizes = self._group_start[reached + 1] - self._group_start[reached]
-        ids = _runs(self._group_start[reached], sizes)
+        ids = runs(self._group_start[reached], sizes)
         table = _at(self._table, ids, axis=0)
         targets = _at(self._targets, ids, axis=0)
         run = _at(w, _at(self._members, reached, axis=0).reshape(-1))
@@ -180,7 +172,7 @@ class ProbabilityPairs:
             relevant = _at(self._rest, relevant)
             more = _at(self._table, relevant, axis=0)
             leaf, sizes = more[:, LEAF], more[:, COUNT]
-            mass = np.add.reduceat(_at(w, _at(self._flat_members, _runs(more[:, MEMBER], sizes))),
+            mass = np.add.reduceat(_at(w, _at(self._flat_members, runs(more[:, MEMBER], sizes))),
                                    np.cumsum(sizes) - sizes)
             at = more[:, ALPHA] + _at(beta, leaf)
             cold += np.bincount(leaf, mass * _at(self._cold, at), minlength=self.n_leaves)
@@ -191,7 +183,7 @@ class ProbabilityPairs:
         more = np.flatnonzero(table[:, EXTRA])
         if more.size:
             extra = table[more, EXTRA]
-            result += np.bincount(self._extra_target[_runs(table[more, EXTRA_START], extra)],
+            result += np.bincount(self._extra_target[runs(table[more, EXTRA_START], extra)],
                                   np.repeat(hot[more], extra), minlength=n_feat + 1)
         # Cold shares, to every condition the record fails on the leaf.
         cold *= self._share

@@ -33,7 +33,7 @@ import numpy as np
 
 from feature_cells import FeatureCells
 from path_quadrature import gauss_legendre
-from reference_groups import ReferenceGroups, full_masks, pattern_type
+from reference_groups import ReferenceGroups, full_masks, pattern_type, runs
 from tree_paths import LeafPaths
 
 
@@ -98,7 +98,7 @@ class ReferenceLeaves:
         firsts, ends = g.start[leaves], g.start[leaves + 1]
         sizes = ends - firsts
         which = np.repeat(np.arange(leaves.size), sizes)
-        at = np.repeat(firsts - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(which.size)
+        at = runs(firsts, sizes)
         failed = np.zeros((leaves.size, 1 << d))
         failed[which, (g.pattern[at] ^ full_masks(np.array([d]))[0]).astype(np.intp)] = g.count[at] / g.n_rows
         fill_reference_block(block, self._value[leaves], failed)
@@ -140,7 +140,7 @@ class ReferencePairs:
         firsts, ends = groups.start[leaves], groups.start[leaves + 1]
         sizes = ends - firsts
         self._group_leaf = np.repeat(np.arange(leaves.size), sizes)
-        at = np.repeat(firsts - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(self._group_leaf.size)
+        at = runs(firsts, sizes)
         self._pattern = groups.pattern[at].astype(self._dtype)
         self._share = groups.count[at] / groups.n_rows
         self._alpha = depth[self._group_leaf] - popcount(self._pattern)  # conditions the group's rows fail
@@ -206,7 +206,5 @@ class ReferencePairs:
         # The conditions the group's rows fail (met by the record only): v B(alpha, beta + 1) each.
         hot = value * self._beta[alpha, beta + 1]
         counts = self._failed_count[group]
-        firsts = np.cumsum(counts) - counts
-        targets = self._failed_target[np.repeat(self._failed_start[group] - firsts, counts)
-                                      + np.arange(int(firsts[-1] + counts[-1]))]
+        targets = self._failed_target[runs(self._failed_start[group], counts)]
         return leaf, cold, targets, np.repeat(hot, counts)

@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GetFunctionCommand } from '@aws-sdk/client-lambda';
 import { PipeError } from '../errors.js';
+import { MODEL_CARD } from '../packaging/artifacts.js';
 import type { TaskContext } from '../task.js';
 import type { Baseline } from './drift.js';
 
@@ -14,7 +15,7 @@ export interface DeployedCard {
   baseline?: Baseline;
 }
 
-const CARD_ENTRY = 'artifacts/model_card.json';
+const CARD_ENTRY = `artifacts/${MODEL_CARD}`;
 
 /** One entry of a zip held in memory, as text. */
 async function zipEntry(zip: Buffer, name: string): Promise<string | undefined> {
