@@ -132,6 +132,22 @@ class FeatureCells:
             end[mine] = self.offsets[f] + np.where(np.isfinite(hi), np.searchsorted(thr, hi), thr.size) + 1
         return numeric, first, end
 
+    def category_pairs(self, cond: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The (position in ``cond``, allowed cell) pairs of the categorical conditions listed in
+        ``cond`` (numeric ones have none); LeafPaths lists its pairs sorted by condition."""
+        p = self._paths
+        per_cond = np.bincount(p.cat_cond, minlength=p.cond_feat.size)
+        count = per_cond[cond]
+        which = np.repeat(np.arange(cond.size), count)
+        within = np.arange(which.size) - np.repeat(np.cumsum(count) - count, count)
+        return which, p.cat_cell[(np.cumsum(per_cond) - per_cond)[cond[which]] + within]
+
+    def category_members(self, cond: np.ndarray) -> np.ndarray:
+        """(conditions, cells) booleans: the cells each listed categorical condition lets through."""
+        member = np.zeros((cond.size, int(self.categorical.max(initial=0)) + 1), dtype=bool)
+        member[self.category_pairs(cond)] = True
+        return member
+
     def patterns(self, cond: np.ndarray, group: np.ndarray, pos: np.ndarray, n_groups: int,
                  dtype: type) -> "DensePatterns | PairPatterns":
         """What builds, per record, each group's pattern: bit ``pos`` set where condition ``cond`` holds.
@@ -172,13 +188,8 @@ class FeatureCells:
         bits = steps[:-1]
         nan = p.cond_nan[cond]
         np.bitwise_or.at(flat, self.nan_rows[feat[nan]] * n_groups + group[nan], bit[nan])
-        # Categorical cells: every allowed cell of each listed categorical condition (pairs sorted by condition).
-        per_cond = np.bincount(p.cat_cond, minlength=p.cond_feat.size)
-        pair_start = np.cumsum(per_cond) - per_cond
-        count = per_cond[cond]
-        which = np.repeat(np.arange(cond.size), count)
-        within = np.arange(which.size) - np.repeat(np.cumsum(count) - count, count)
-        cells = p.cat_cell[pair_start[cond[which]] + within]
+        # Categorical cells: every allowed cell of each listed categorical condition.
+        which, cells = self.category_pairs(cond)
         np.bitwise_or.at(flat, (self.offsets[feat[which]] + cells) * n_groups + group[which], bit[which])
         return bits
 
@@ -213,10 +224,7 @@ class PairPatterns:
         numeric, self._first, self._end = cells.intervals(cond)
         # Categorical conditions: a membership row over the feature's cells (the missing cell excluded).
         self._categorical = np.nonzero(~numeric)[0]
-        member = np.zeros((self._categorical.size, int(cells.categorical.max(initial=0)) + 1), dtype=bool)
-        for i, c in enumerate(cond[self._categorical].tolist()):
-            member[i, p.cat_cell[p.cat_cond == c]] = True
-        self._member = member
+        self._member = cells.category_members(cond[self._categorical])
         self._cat_offset = cells.offsets[self._feat[self._categorical]]
         self._groups, self._starts = np.unique(group, return_index=True)
         self.n_groups = n_groups
@@ -264,10 +272,7 @@ class ConditionTest:
         self._nan = np.nonzero(nan & ~joins)[0]
         self._nan_row = nan_row[self._nan]
         self._categorical = np.nonzero(~numeric)[0]
-        member = np.zeros((self._categorical.size, int(cells.categorical.max(initial=0)) + 1), dtype=bool)
-        for i, c in enumerate(cond[self._categorical].tolist()):
-            member[i, p.cat_cell[p.cat_cond == c]] = True
-        self._member = member
+        self._member = cells.category_members(cond[self._categorical])
         self._member_row = np.arange(self._categorical.size)
         self._cat_offset = cells.offsets[feat[self._categorical]]
 

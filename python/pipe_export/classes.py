@@ -47,9 +47,10 @@ def positive_index(classes: list, given: object | None, setting: str = "positive
     for i, text in enumerate(texts):
         if OPPOSITES.get(text) == texts[1 - i]:
             return i
-    raise ExportError(f"the target's classes are {label_text(classes[0])!r} and {label_text(classes[1])!r}: set "
-                      f"{setting} to the one whose probability the model reports (the event a decision acts on, "
-                      f"such as a default, a fraud or {label_text(classes[0])!r})")
+    first, second = label_text(classes[0]), label_text(classes[1])
+    raise ExportError(f"the target's classes are {first!r} and {second!r}: set {setting} to the one whose "
+                      f"probability the model reports, the event a decision acts on (a default, a fraud): "
+                      f"{first!r} or {second!r}")
 
 
 def check_decision(classes: list, positive: int, decision: dict, setting: str = "decision",

@@ -61,7 +61,9 @@ export class FunctionInitError extends PipeError {
   readonly stderrTail: string[];
   constructor(error: FunctionError, stderrTail: string[]) {
     super('FUNCTION_INIT_FAILED', `The function failed to initialise: ${error.errorType}: ${error.errorMessage}`, {
-      hint: 'Fix the error raised while importing the handler module (its traceback is above), then package again.',
+      hint: error.errorType === 'Sandbox.Timedout'
+        ? "Importing the handler module took longer than Lambda's init phase allows: what it loads at import, the model's explainer above all, must fit in it; a model with fewer trees, leaves or reference rows loads faster."
+        : 'Fix the error raised while importing the handler module (its traceback is above), then package again.',
     });
     this.error = error;
     this.stderrTail = stderrTail;

@@ -128,6 +128,7 @@ describe('LocalFunction with a real python3', () => {
     await assert.rejects(fn.start(), (error: unknown) => {
       assert.ok(error instanceof FunctionInitError);
       assert.equal(error.error.errorType, 'Sandbox.Timedout');
+      assert.match(error.hint ?? '', /took longer than Lambda's init phase allows/);
       return true;
     });
     assert.equal(fn.pid, undefined);

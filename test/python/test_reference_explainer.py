@@ -103,6 +103,15 @@ def test_probability_shares_beyond_a_groups_first_failed_conditions(monkeypatch,
     assert ours._weighed._extra_target.size > 0
 
 
+def test_probability_through_pairwise_patterns(monkeypatch):
+    """Past DENSE_BYTES a record's patterns come from its conditions one by one, categorical ones from
+    their cell memberships."""
+    import feature_cells
+
+    monkeypatch.setattr(feature_cells, "DENSE_BYTES", 0)
+    assert_exact(random_ensemble(51, trees=4, depth=6, outputs=1), records(52, 25), records(53, 10), True)
+
+
 def test_probability_with_a_tree_of_one_leaf():
     ensemble = random_ensemble(41, trees=3, depth=4, outputs=1)
     ensemble["trees"].append(random_ensemble(42, trees=1, depth=0, outputs=1)["trees"][0])
