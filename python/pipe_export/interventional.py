@@ -194,7 +194,7 @@ def describe(reference: dict) -> str:
         if reference.get("within_band", rows) >= rows:
             span = f": {reach['min']:.1%} to {reach['max']:.1%}" if reach else ""
             return f"{rows} training rows scored within {band * 100:g} points {side} {cutoff}{span}"
-        far = f", the rest reaching {(reach['min'] if below else reach['max']):.1%}" if reach else ""
+        far = f"; they score {reach['min']:.1%} to {reach['max']:.1%}" if reach else ""
         return (f"the {rows} training rows scored nearest {side} {cutoff}: {reference['within_band']} within "
                 f"{band * 100:g} points of it{far}")
     if kind == "training":

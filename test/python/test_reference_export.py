@@ -16,6 +16,7 @@ import pytest
 import tree_paths
 from brute_shapley import interventional_shapley
 from conftest import run_build
+from pipe_export.interventional import describe
 from real_tables import credit
 from test_models_end_to_end import ask, load_app
 
@@ -191,3 +192,10 @@ def test_a_numeric_model_is_checked_against_shaps_interventional_explainer(tmp_p
                        json.dumps({"reference": {"from": "training", "size": 30}, "shapOutput": "probability"}))
     assert result.returncode == 0, result.stderr
     assert "against shap.TreeExplainer(interventional, 30 reference rows)" in result.stdout
+
+
+def test_a_reference_short_of_its_band_says_where_its_rows_score():
+    reference = {"rows": 200, "from": "near-cutoff", "threshold": 0.3, "band": 0.05, "side": "negative", "label": "pay",
+                 "within_band": 0, "reach": {"min": 0.057, "max": 0.1303}}
+    assert describe(reference) == ("the 200 training rows scored nearest below the 30% cutoff (pay): 0 within 5 points "
+                                   "of it; they score 5.7% to 13.0%")
