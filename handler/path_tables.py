@@ -249,6 +249,7 @@ class UnitTables:
 
         self._table = table
         self._slot_start = starts.astype(np.intp)[:, None]
+        self._slot_base = self._slot_start[:, 0]
         self._slot_unit = slot_unit.astype(np.intp)
         self._targets = used
         self._target_starts = bounds[used]
@@ -282,6 +283,15 @@ class UnitTables:
         # In range by construction; "wrap" then only compares, where "raise" and "clip" do more.
         return np.take(self._table, idx, out=contrib, mode="wrap")
 
+    def _gather_one(self, patterns: np.ndarray) -> np.ndarray:
+        """The table entries of every slot for one record, its unit patterns given (units,): flat
+        gathers, a third faster than the (slots, 1) ones of a batch."""
+        _, idx, contrib = self._buffers(self._slot_unit.size, 1)
+        idx, contrib = idx[:, 0], contrib[:, 0]
+        np.take(patterns.astype(np.intp), self._slot_unit, out=idx, mode="wrap")
+        np.add(idx, self._slot_base, out=idx)
+        return np.take(self._table, idx, out=contrib, mode="wrap")
+
     def accumulate(self, rows: np.ndarray, out: np.ndarray) -> None:
         """Adds every unit's SHAP values for the records whose cell rows are given."""
         n = out.shape[1]
@@ -291,6 +301,9 @@ class UnitTables:
         patterns = self._patterns(rows)
         if self._rows is not None:
             self._accumulate_rows(patterns, out)
+            return
+        if n == 1:
+            out[self._targets, 0] += np.add.reduceat(self._gather_one(patterns[0]), self._target_starts)
             return
         by_unit = np.ascontiguousarray(patterns.T)  # (units, n): the slot gather below copies whole rows
         if n <= FEW_RECORDS:  # small arrays: one gather, one call for every target's sum
