@@ -24,6 +24,8 @@ PAIR_ELEMENTS = 1_000_000
 FEW_RECORDS = 2
 # Largest (features x records x groups) gather for one-call dense patterns.
 GATHER_BYTES = 1 << 20
+# Patterns per block of records where the gather is larger.
+BLOCK_BYTES = 1 << 20
 
 
 class FeatureCells:
@@ -204,9 +206,15 @@ class DensePatterns:
     def __call__(self, rows: np.ndarray) -> np.ndarray:
         if rows.size * self.n_groups * self._bits.itemsize <= GATHER_BYTES:  # a few records: two calls
             return np.bitwise_or.reduce(self._bits[rows], axis=0)
-        patterns = np.zeros((rows.shape[1], self.n_groups), dtype=self._bits.dtype)
-        for feature_rows in rows:
-            patterns |= self._bits[feature_rows]
+        # Blocks of records whose patterns stay in cache across the features' ORs: the reference rows'
+        # patterns at load (1,000 rows x 9,300 leaves, 19 MB) took twice as long in one piece.
+        patterns = np.empty((rows.shape[1], self.n_groups), dtype=self._bits.dtype)
+        step = max(1, BLOCK_BYTES // (self.n_groups * self._bits.itemsize))
+        for start in range(0, rows.shape[1], step):
+            block, out = rows[:, start: start + step], patterns[start: start + step]
+            np.take(self._bits, block[0], axis=0, out=out)
+            for feature_rows in block[1:]:
+                out |= self._bits[feature_rows]
         return patterns
 
 

@@ -126,6 +126,17 @@ def test_a_request_in_blocks_of_a_few_slots_is_still_exact(monkeypatch):
     assert ours._tables.layout == "slots"
 
 
+@pytest.mark.parametrize("block_bytes", [1, 1 << 20])
+def test_patterns_of_many_records_a_block_at_a_time_are_exact(monkeypatch, block_bytes):
+    import feature_cells
+
+    # Past GATHER_BYTES the patterns are ORed feature by feature, a block of records at a time: one
+    # record per block, or all 40 in one.
+    monkeypatch.setattr(feature_cells, "GATHER_BYTES", 0)
+    monkeypatch.setattr(feature_cells, "BLOCK_BYTES", block_bytes)
+    assert_exact(random_ensemble(8, trees=4, depth=6, outputs=2), records(9, 40))
+
+
 def test_a_request_in_rows_a_few_records_at_a_time_is_still_exact(monkeypatch):
     import path_tables
 
