@@ -9,11 +9,13 @@ named.
 Sentences come from per-feature templates, with a small formatting language::
 
     {feature}              the feature's name
-    {value}                the value as sent: numbers with up to 4 significant digits, text as is,
-                           true/false, and "missing" for null
+    {value}                the value as sent: numbers of 1,000 or more whole, with thousands separators
+                           (92,700), smaller ones with up to 4 significant digits (0.1542), text as
+                           is, true/false, and "missing" for null
     {value:%}              a number as a percentage (0.93 -> 93%); {value:.1%} with one decimal
     {value:.2f}            a number with 2 decimals; {value:,.0f} with thousands separators
-    {contribution}         the SHAP value (signed); {contribution:.3f} formats it like a number
+    {contribution}         the SHAP value (signed), written as {value} writes numbers: a price model's
+                           "by 12,480"; {contribution:.3f} formats it like a number
     {magnitude}            its absolute value (same formats)
     {magnitude:pt}         a probability's change in percentage points, one decimal: "12.4 points"
                            ({magnitude:.2pt} with two; {contribution:pt} signed)
@@ -50,13 +52,27 @@ class TemplateError(ValueError):
     """A reason template names an unknown field or an invalid format."""
 
 
+# From this magnitude on, a number is written whole with thousands separators (an income of 92,700, a
+# price of 215,000), not in 4 significant digits, which would write them 9.27e+04 and 2.15e+05.
+WHOLE_FROM = 1000.0
+
+
+def show_number(value: int | float) -> str:
+    """A finite number as a sentence writes it: "92,700", "-12,480", "0.1542", "31.5"."""
+    if type(value) is int:
+        return f"{value:,}"
+    if abs(value) >= WHOLE_FROM and abs(value) < 1e21:  # past 1e21 Python writes floats in exponents anyway
+        return f"{value:,.0f}"
+    return f"{value:.4g}"
+
+
 def show_value(value: object) -> str:
     if value is None:
         return "missing"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return f"{value:.4g}" if isinstance(value, float) else str(value)
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return show_number(value)
     return str(value)
 
 
@@ -122,9 +138,10 @@ class ReasonTemplate:
 
     def item_format(self, value_json: str = "{0}", value_text: str = "{1}") -> str:
         """The JSON reason object as a format string of (value as JSON, value as text, value, contribution,
-        magnitude, direction, contribution as JSON, contribution x 100, magnitude x 100), the text's fixed
-        parts escaped for JSON once, here. ``value_json`` and
-        ``value_text`` say how the value is written (a float formats itself: "{2!r}", "{2:.4g}")."""
+        magnitude, direction, contribution as JSON, contribution x 100, magnitude x 100, contribution and
+        magnitude as show_number writes them), the text's fixed parts escaped for JSON once, here.
+        ``value_json`` and ``value_text`` say how the value is written (a number: "{2!r}" or "{2}", and
+        the text show_number writes in place of {1})."""
         text = []
         for piece in self.pieces:
             if isinstance(piece, str):
@@ -139,9 +156,10 @@ class ReasonTemplate:
                 text.append(value_text if spec is None else "{2:" + _python_spec(spec) + "}")
             elif spec is not None and spec.endswith("pt"):  # in points: the fields' hundredfold copies
                 text.append("{%d:%s} points" % (7 if name == "contribution" else 8, _python_spec(spec)))
-            else:  # a contribution or magnitude is always a finite float: show_value's 4 digits unless a spec says
-                slot = 3 if name == "contribution" else 4
-                text.append("{%d:%s}" % (slot, ".4g" if spec is None else _python_spec(spec)))
+            elif spec is None:  # a contribution or magnitude is always a finite float: as show_number writes it
+                text.append("{9}" if name == "contribution" else "{10}")
+            else:
+                text.append("{%d:%s}" % (3 if name == "contribution" else 4, _python_spec(spec)))
         # repr: the shortest text that reads back as the same double, as JSON writes floats.
         return ('{{"feature":' + _escaped_json(json.dumps(self.feature)) + ',"value":' + value_json
                 + ',"contribution":{6},"text":"' + "".join(text) + '"}}')
@@ -189,7 +207,7 @@ def _value_json_and_text(value: object) -> tuple[str, str]:
     """A value as sent, as JSON and as show_value writes it (JSON-escaped)."""
     kind = type(value)
     if kind is float:
-        return repr(value), f"{value:.4g}"
+        return repr(value), show_number(value)
     if kind is str:
         encoded = json.dumps(value)
         return encoded, encoded[1:-1]
@@ -198,8 +216,7 @@ def _value_json_and_text(value: object) -> tuple[str, str]:
     if kind is bool:
         return ("true", "true") if value else ("false", "false")
     if kind is int:
-        text = repr(value)
-        return text, text
+        return repr(value), show_number(value)
     encoded = json.dumps(value)
     return encoded, json.dumps(show_value(value))[1:-1]
 
@@ -225,7 +242,7 @@ class ReasonWriter:
         # call; other values (text, booleans, missing) come as JSON and text. As a %-format where the
         # template's specs allow (about a third faster than str.format's), with the fields it takes.
         self._formats = [{kind: _percent_format(item) or (item, None) for kind, item in
-                          ((float, t.item_format("{2!r}", "{2:.4g}")), (int, t.item_format("{2}", "{2}")),
+                          ((float, t.item_format("{2!r}")), (int, t.item_format("{2}")),
                            (None, t.item_format()))} for t in self._templates]
 
     def reasons(self, shap: np.ndarray, positive: np.ndarray | None, records: list[dict]) -> list[str]:
@@ -281,15 +298,16 @@ class ReasonWriter:
                 value = record[names[f]]
                 direction = "raised" if contribution > 0 else "lowered"
                 number_format = formats[f].get(type(value))  # a float or an int (finite: validated)
+                magnitude = abs(contribution)
                 if number_format is not None:
-                    items.append(_write(number_format, (None, None, value, contribution, abs(contribution),
-                                                        direction, written, contribution * 100,
-                                                        abs(contribution) * 100)))
+                    items.append(_write(number_format, (None, show_number(value), value, contribution, magnitude,
+                                                        direction, written, contribution * 100, magnitude * 100,
+                                                        show_number(contribution), show_number(magnitude))))
                 elif not templates[f].formats_value:
                     encoded, shown = _value_json_and_text(value)
-                    items.append(_write(formats[f][None], (encoded, shown, None, contribution, abs(contribution),
-                                                           direction, written, contribution * 100,
-                                                           abs(contribution) * 100)))
+                    items.append(_write(formats[f][None], (encoded, shown, None, contribution, magnitude,
+                                                           direction, written, contribution * 100, magnitude * 100,
+                                                           show_number(contribution), show_number(magnitude))))
                 else:  # a number format and no number to format (a missing value): the sentence falls back
                     text = templates[f]({"feature": names[f], "value": value, "contribution": contribution,
                                          "magnitude": abs(contribution), "direction": direction})

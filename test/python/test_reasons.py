@@ -59,7 +59,7 @@ def test_a_decline_names_what_raised_it_and_an_approval_what_lowered_it():
                            "text": "utilisation = 0.934 raised the probability of decline by 0.2"}
     assert declined[1]["text"] == "age = missing raised the probability of decline by 0.2"
     assert [r["feature"] for r in approved] == ["age", "income"]
-    assert approved[1]["text"] == "income = 1.25e+04 lowered the probability of decline by 0.1"
+    assert approved[1]["text"] == "income = 12,500 lowered the probability of decline by 0.1"
 
 
 def test_count_excluded_features_templates_and_subject():
@@ -67,7 +67,30 @@ def test_count_excluded_features_templates_and_subject():
     settings = {"count": 2, "exclude": ["utilisation"], "subject": "risk",
                 "templates": {"purpose": "A {value} loan {direction} the risk"}}
     [reasons] = parse(writer(**settings).reasons(shap, np.array([True]), [RECORD]))
-    assert [r["text"] for r in reasons] == ["income = 1.25e+04 raised the risk by 0.3", "A car loan raised the risk"]
+    assert [r["text"] for r in reasons] == ["income = 12,500 raised the risk by 0.3", "A car loan raised the risk"]
+
+
+@pytest.mark.parametrize("value, shown", [
+    (92700.0, "92,700"), (92700, "92,700"), (215000.0, "215,000"), (-1250.6, "-1,251"), (1000.0, "1,000"),
+    (999.5, "999.5"), (0.15420345, "0.1542"), (31.0, "31"), (0.0, "0"), (7, "7"), (1.2e-05, "1.2e-05"),
+])
+def test_numbers_read_whole_with_thousands_separators_from_a_thousand(value, shown):
+    template = compile_template("{value}", "price", True)
+    assert template({"value": value}) == shown
+    [[item]] = ReasonWriter(["price"], ["number"], "regression", {"templates": {"price": "{value}"}},
+                            "prediction").items(np.array([[1.0]]), [[0]], [{"price": value}])
+    assert json.loads(item)["text"] == shown
+
+
+def test_a_price_model_reads_in_whole_amounts():
+    """A house-price regression: the value and the contribution as a person writes them, not 2.15e+05."""
+    names, types = ["living area (sq ft)", "neighbourhood"], ["number", "category"]
+    [reasons] = parse(ReasonWriter(names, types, "regression", {}, subject_of("regression", "raw", None, None))
+                      .reasons(np.array([[12480.37, -3100.0]]), None,
+                               [{"living area (sq ft)": 2150.0, "neighbourhood": "Old Town"}]))
+    assert [r["text"] for r in reasons] == ["living area (sq ft) = 2,150 raised the prediction by 12,480",
+                                            "neighbourhood = Old Town lowered the prediction by 3,100"]
+    assert reasons[0]["contribution"] == 12480.37
 
 
 def test_regression_names_the_largest_contributions_either_way_and_multiclass_its_label():
@@ -106,7 +129,7 @@ VALUES = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.text
 
 @settings(max_examples=150, deadline=None)
 @given(name=st.text(min_size=1, max_size=6), template=st.sampled_from(TEMPLATES), value=VALUES,
-       contribution=st.floats(-5, 5, allow_nan=False).filter(lambda c: c != 0))
+       contribution=st.floats(-1e6, 1e6, allow_nan=False).filter(lambda c: c != 0))
 def test_the_one_format_call_writes_what_the_template_says(name, template, value, contribution):
     """The request path writes each reason with one format call (%-formatting where the template's specs
     allow, else str.format): the same JSON, value and sentence as the template's own rendering, for any
