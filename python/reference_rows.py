@@ -7,7 +7,8 @@
   12 CFR 1002 Supp. I 9(b)(2)-5). ``negative`` (the default) is below the threshold: the negative
   decision, an approval where the positive class is the event (default, fraud, bad). When fewer rows
   qualify, the nearest ``size`` rows on that side are taken, and the card says how many were within
-  the band and how far the rows reach;
+  the band and how far the rows reach. When none does, the rows would not be near the cutoff at all,
+  and the build stops (exit 2) with the band that would reach them;
 * ``{"from": "file", "file": "data/reference.csv"}``: rows the user chose (prototypes with no personal
   data, say), with every feature column; other columns are ignored.
 """
@@ -15,6 +16,7 @@
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +70,17 @@ def near_cutoff(x_train: pd.DataFrame, score: np.ndarray, threshold: float, size
                         "choose the other side, another threshold, or from: 'training'")
     distance = np.abs(score[on_side] - threshold)
     within = on_side[distance <= band]
+    if not within.size:
+        nearest = np.sort(distance)
+        reach = math.ceil(nearest[min(size, nearest.size) - 1] * 100) / 100
+        where = "below" if below else "at or above"
+        raise UsageError(
+            f"model.reference from 'near-cutoff': no training row is scored within {band * 100:g} points {where} "
+            f"the {threshold:.0%} cutoff (the nearest scores {score[on_side][np.argmin(distance)]:.1%}), so its "
+            f"rows would not be near the cutoff at all. Set model.reference.band to {reach:g} to take the "
+            f"{min(size, nearest.size)} nearest, choose side: '{'positive' if below else 'negative'}', or use "
+            "from: 'training'. (A boosted model scores the rows it was trained on far from the cutoff more often "
+            "than new ones.)")
     if within.size >= size:
         chosen = np.sort(np.random.default_rng(seed).permutation(within)[:size])
     else:  # the nearest rows on that side, in order of distance (ties: data order)

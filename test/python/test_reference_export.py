@@ -135,6 +135,23 @@ def test_near_cutoff_rows_are_approvals_nearest_the_threshold(table, tmp_path, m
                         "reach", "description"} and ref["rows"] == 15
 
 
+def test_a_band_no_training_row_falls_in_exits_2_with_the_band_that_would_reach_them(table, tmp_path):
+    (tmp_path / "model.json").write_text("earlier")
+    result = build(table, tmp_path, "lightgbm", decision={"positive": "decline", "negative": "approve", "threshold": 0.3},
+                   reference={"from": "near-cutoff", "size": 15, "band": 1e-9})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "no training row is scored within 1e-07 points below the 30% cutoff (the nearest scores " in result.stderr
+    assert "Set model.reference.band to " in result.stderr and "choose side: 'positive'" in result.stderr
+    assert (tmp_path / "model.json").read_text() == "earlier" and "Traceback" not in result.stderr
+    band = float(result.stderr.split("Set model.reference.band to ")[1].split(" ")[0])
+    # The band it names takes the 15 rows within it.
+    again = build(table, tmp_path, "lightgbm", decision={"positive": "decline", "negative": "approve", "threshold": 0.3},
+                  reference={"from": "near-cutoff", "size": 15, "band": band})
+    assert again.returncode == 0, again.stderr
+    card = json.loads((tmp_path / "model_card.json").read_text())
+    assert card["reference"]["within_band"] >= 15 and card["reference"]["description"].startswith("15 training rows")
+
+
 def test_a_reference_file_of_the_users_own(table, tmp_path, monkeypatch):
     chosen = credit(30, seed=99)[FEATURES + ["Status"]].iloc[:8]
     path = tmp_path / "prototypes.csv"
