@@ -322,8 +322,8 @@ def subject_of(task: str, shap_output: str, positive_class: object | None, confi
     """What the output is, in words, for the default sentence: of which class, in which space."""
     if configured:
         return configured
-    if task == "regression":
-        return "prediction"
+    if task == "regression":  # in the target's own unit, which its name often gives: "Sale price ($)"
+        return f"predicted {target}" if target else "prediction"
     space = "probability" if shap_output == "probability" else "log-odds"
     if positive_class is None:
         return f"{space} of the predicted class"

@@ -85,11 +85,12 @@ def test_numbers_read_whole_with_thousands_separators_from_a_thousand(value, sho
 def test_a_price_model_reads_in_whole_amounts():
     """A house-price regression: the value and the contribution as a person writes them, not 2.15e+05."""
     names, types = ["living area (sq ft)", "neighbourhood"], ["number", "category"]
-    [reasons] = parse(ReasonWriter(names, types, "regression", {}, subject_of("regression", "raw", None, None))
+    [reasons] = parse(ReasonWriter(names, types, "regression", {}, subject_of("regression", "raw", None, None,
+                                                                             "Sale price ($)"))
                       .reasons(np.array([[12480.37, -3100.0]]), None,
                                [{"living area (sq ft)": 2150.0, "neighbourhood": "Old Town"}]))
-    assert [r["text"] for r in reasons] == ["living area (sq ft) = 2,150 raised the prediction by 12,480",
-                                            "neighbourhood = Old Town lowered the prediction by 3,100"]
+    assert [r["text"] for r in reasons] == ["living area (sq ft) = 2,150 raised the predicted Sale price ($) by 12,480",
+                                            "neighbourhood = Old Town lowered the predicted Sale price ($) by 3,100"]
     assert reasons[0]["contribution"] == 12480.37
 
 
