@@ -195,6 +195,11 @@ def choose_reference(setting: dict, spec: dict, table: Table, x_train, pipeline,
                                       setting["side"], labels, seed)
 
 
+def show_metric(value: float) -> str:
+    """A metric as the build log writes it: errors in a price's unit whole (39,321), scores to 4 places."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4f}"
+
+
 def categories_of(table: Table, estimator: str, params: dict) -> dict[str, list]:
     limit = max_categories(estimator, params)
     categories = {}
@@ -305,7 +310,9 @@ def build(args: argparse.Namespace) -> None:
     except (TypeError, ValueError) as err:
         raise UsageError(f"{type(estimator).__name__} could not be trained: {err}") from err
     metrics = metrics_for(task, pipeline, x_val, y_val, positive)
-    progress("validation: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)))
+    progress(f"validation on {len(y_val)} held-out rows: " + ", ".join(
+        f"{k} {show_metric(v)}" + (f" (in {target})" if task == "regression" and k in ("rmse", "mae") else "")
+        for k, v in metrics.items() if isinstance(v, float)))
 
     spec = args.spec
     fairness = None
