@@ -43,6 +43,12 @@ class ReferenceGroups(NamedTuple):
         return np.repeat(np.arange(self.start.size - 1), np.diff(self.start))
 
 
+def take_in_range(values: np.ndarray, index: np.ndarray, axis: int | None = None) -> np.ndarray:
+    """values[index] (along ``axis``) for indices in range by construction: take's "wrap" then only
+    compares, where the default checks each one."""
+    return np.take(values, index, axis=axis, mode="wrap")
+
+
 def runs(first: np.ndarray, size: np.ndarray) -> np.ndarray:
     """The positions of the runs [first, first + size) laid end to end (a group's entries, say, from
     each leaf's first)."""

@@ -28,6 +28,7 @@ import numpy as np
 
 from feature_cells import FeatureCells
 from reference_groups import ReferenceGroups, full_masks, group_members, pattern_type, runs
+from reference_groups import take_in_range as _at
 from reference_shap import beta_table, popcount
 from tree_paths import LeafPaths
 
@@ -42,12 +43,6 @@ TARGETS = 3
 def member_type(n_rows: int) -> type:
     """The smallest type holding a reference row's index."""
     return np.uint8 if n_rows <= 256 else np.uint16 if n_rows <= 65536 else np.int32
-
-
-def _at(values: np.ndarray, index: np.ndarray, axis: int | None = None) -> np.ndarray:
-    """values[index] (along ``axis``) for indices in range by construction: take's "wrap" then only
-    compares, where the default checks each one."""
-    return np.take(values, index, axis=axis, mode="wrap")
 
 
 class ProbabilityPairs:

@@ -34,6 +34,7 @@ import numpy as np
 from feature_cells import FeatureCells
 from path_quadrature import gauss_legendre
 from reference_groups import ReferenceGroups, full_masks, pattern_type, runs
+from reference_groups import take_in_range as _at
 from tree_paths import LeafPaths
 
 
@@ -128,10 +129,10 @@ class ReferencePairs:
         # Each leaf's pattern per record in one pass: a gather per feature where the (cell x leaf) table
         # fits (cells.patterns), as the tables' unit patterns are found.
         depth = paths.depth[leaves]
-        self._leaf_slot_start = np.r_[0, np.cumsum(depth)][:-1]
+        leaf_slot_start = np.r_[0, np.cumsum(depth)][:-1]
         self._full = full_masks(depth).astype(self._dtype)
         self._depth = depth
-        self._max_depth = max(int(depth.max(initial=0)), 1)
+        max_depth = max(int(depth.max(initial=0)), 1)
         self._value = paths.value[leaves]
         self._output = paths.output[leaves]
         self.n_leaves = leaves.size
@@ -146,17 +147,29 @@ class ReferencePairs:
         self._alpha = depth[self._group_leaf] - popcount(self._pattern)  # conditions the group's rows fail
         self._group_full = self._full[self._group_leaf]
         # Per group, the slots of the conditions its rows fail: they get the hot shares.
-        bits = (self._pattern[:, None].astype(np.uint64) >> np.arange(self._max_depth, dtype=np.uint64)) & np.uint64(1)
+        bits = (self._pattern[:, None].astype(np.uint64) >> np.arange(max_depth, dtype=np.uint64)) & np.uint64(1)
         fails = (bits == 0) & (np.arange(bits.shape[1]) < depth[self._group_leaf][:, None])
         group_index, k = np.nonzero(fails)
         self._failed_count = fails.sum(axis=1)
         self._failed_start = np.r_[0, np.cumsum(self._failed_count)]
-        failed_slot = self._leaf_slot_start[self._group_leaf[group_index]] + k
-        self._beta = beta_table(int(depth.max(initial=0)))
-        self._minus_beta = -self._beta
+        failed_slot = leaf_slot_start[self._group_leaf[group_index]] + k
+        # B(alpha, beta + 1) (hot) and -B(alpha + 1, beta) (cold) at alpha * width + beta, each group's
+        # alpha times the width and its v times its share of the rows: a request gathers them flat.
+        deepest = int(depth.max(initial=0))
+        beta = beta_table(deepest)
+        width = deepest + 1
+        alpha, b = np.divmod(np.arange(width * width), width)
+        self._hot = beta[alpha, b + 1]
+        self._cold = -beta[alpha + 1, b]
+        self._group_alpha = (self._alpha * width).astype(np.intp)
+        self._group_value = self._value[self._group_leaf] * self._share
+        self._groups_per_leaf = sizes
         # Where each slot's share goes: its row of the output, (output, feature).
         self._slot_target = self._output[slot_leaf] * n_feat + paths.slot_feat[slots]
-        self._failed_target = self._slot_target[failed_slot]
+        self._slot_leaf = slot_leaf.astype(np.intp)
+        self._slot_bit = np.left_shift(self._dtype(1), paths.slot_k[slots].astype(self._dtype))
+        self._failed_target = self._slot_target[failed_slot].astype(np.intp)
+        self._failed_start = self._failed_start.astype(np.intp)
         self._n_targets = self._output.max(initial=0) * n_feat + n_feat
 
     def leaf_patterns(self, rows: np.ndarray) -> np.ndarray:
@@ -166,45 +179,29 @@ class ReferencePairs:
     def accumulate(self, rows: np.ndarray, out: np.ndarray) -> None:
         """Adds these leaves' SHAP values for the records whose cell rows are given (features, n) to out
         (outputs x features, n)."""
-        n = rows.shape[1]
         by_record = self.leaf_patterns(rows)  # (n, leaves)
         cold_bits = self._depth - popcount(by_record)
-        parts = [self._pairs(by_record[i], cold_bits[i]) for i in range(n)]
-        # Flat (leaf, record) and (target, record) positions of every record's shares.
-        cold_at = np.concatenate([leaf * n + i for i, (leaf, _, _, _) in enumerate(parts)])
-        hot_at = np.concatenate([target * n + i for i, (_, _, target, _) in enumerate(parts)])
-        cold = np.concatenate([part[1] for part in parts])
-        hot_share = np.concatenate([part[3] for part in parts])
-        # (bincount answers integers where it is given no pairs at all.)
-        shares = np.bincount(hot_at, weights=hot_share, minlength=self._n_targets * n).astype(np.float64, copy=False)
-        # The cold share of each (leaf, record) goes to every condition of the leaf the record fails.
-        cold_total = np.bincount(cold_at, weights=cold, minlength=self.n_leaves * n)
-        keys = np.flatnonzero(cold_total)
-        if keys.size:
-            total = cold_total[keys]
-            leaf, record = keys // n, keys % n
-            failed = (~by_record[record, leaf] & self._full[leaf]).astype(np.uint64)
-            bits = (failed[:, None] >> np.arange(self._max_depth, dtype=np.uint64)) & np.uint64(1)
-            key, k = np.divmod(np.flatnonzero(bits), self._max_depth)
-            targets = self._slot_target[self._leaf_slot_start[leaf[key]] + k]
-            shares += np.bincount(targets * n + record[key], weights=total[key], minlength=shares.size)
-        out[: self._n_targets] += shares.reshape(self._n_targets, n)
+        for i in range(rows.shape[1]):
+            out[: self._n_targets, i] += self._record(by_record[i], cold_bits[i])
 
-    def _pairs(self, patterns: np.ndarray,
-               cold_bits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """One record's shares (its patterns and failed-condition counts per leaf) from its relevant
-        groups: (leaves and their cold shares, targets and the hot shares)."""
+    def _record(self, patterns: np.ndarray, cold_bits: np.ndarray) -> np.ndarray:
+        """One record's shares per target from its relevant groups, given its patterns and failed-condition
+        counts per leaf. (Record by record: the flat (target, record) sums of a whole batch moved several
+        times the memory, and took a third of a batch's time.)"""
         # A group is relevant where every condition is met by the record or by the group's rows.
-        group = np.flatnonzero((self._pattern | patterns[self._group_leaf]) == self._group_full)
+        group = np.flatnonzero((self._pattern | np.repeat(patterns, self._groups_per_leaf)) == self._group_full)
         if not group.size:
-            return np.zeros(0, dtype=np.intp), np.zeros(0), np.zeros(0, dtype=np.intp), np.zeros(0)
-        leaf = self._group_leaf[group]
-        alpha, beta = self._alpha[group], cold_bits[leaf]
-        value = self._value[leaf] * self._share[group]
-        # Cold features of the record (met by the reference rows only): -v B(alpha + 1, beta) each, per leaf.
-        cold = value * self._minus_beta[alpha + 1, beta]
+            return np.zeros(self._n_targets)
+        leaf = _at(self._group_leaf, group)
+        at = _at(self._group_alpha, group) + _at(cold_bits, leaf)
+        value = _at(self._group_value, group)
         # The conditions the group's rows fail (met by the record only): v B(alpha, beta + 1) each.
-        hot = value * self._beta[alpha, beta + 1]
-        counts = self._failed_count[group]
-        targets = self._failed_target[runs(self._failed_start[group], counts)]
-        return leaf, cold, targets, np.repeat(hot, counts)
+        counts = _at(self._failed_count, group)
+        shares = np.bincount(_at(self._failed_target, runs(_at(self._failed_start, group), counts)),
+                             np.repeat(value * _at(self._hot, at), counts), minlength=self._n_targets)
+        # The record's cold conditions (met by the reference rows only): -v B(alpha + 1, beta) each, summed
+        # per leaf, then given to every condition of the leaf the record fails.
+        cold = np.bincount(leaf, value * _at(self._cold, at), minlength=self.n_leaves)
+        failed = np.flatnonzero((_at(patterns, self._slot_leaf) & self._slot_bit) == 0)
+        return shares + np.bincount(_at(self._slot_target, failed), _at(cold, _at(self._slot_leaf, failed)),
+                                    minlength=self._n_targets)
