@@ -233,6 +233,11 @@ describe(skipReason ? `what-if page in a browser (skipped: ${skipReason})` : 'wh
     const solidDown = await page.locator('#chart rect.bar.down').first().getAttribute('fill');
     assert.notEqual(stripedUp, solidDown, 'raising and lowering bars differ by more than a colour: a pattern');
     assert.match(stripedUp ?? '', /^url\(#/);
+    // A value reads as the reasons write it: an income of thousands whole, with separators.
+    const income = card.example_request['MonthlyIncome'];
+    assert.ok(typeof income === 'number' && income >= 1000 && Number.isInteger(income), `the example's income: ${income}`);
+    assert.equal(await page.locator('#chart text', { hasText: /^MonthlyIncome = / }).textContent(),
+      `MonthlyIncome = ${income.toLocaleString('en-US')}`);
 
     await mkdir(OUTPUT_DIR, { recursive: true });
     const shot = path.join(OUTPUT_DIR, 'what-if-page.png');
