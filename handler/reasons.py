@@ -9,9 +9,9 @@ named.
 Sentences come from per-feature templates, with a small formatting language::
 
     {feature}              the feature's name
-    {value}                the value as sent: numbers of 1,000 or more whole, with thousands separators
-                           (92,700), smaller ones with up to 4 significant digits (0.1542), text as
-                           is, true/false, and "missing" for null
+    {value}                the value as sent: numbers of 1,000 or more whole (1966), with thousands
+                           separators from 10,000 (92,700), smaller ones with up to 4 significant
+                           digits (0.1542), text as is, true/false, and "missing" for null
     {value:%}              a number as a percentage (0.93 -> 93%); {value:.1%} with one decimal
     {value:.2f}            a number with 2 decimals; {value:,.0f} with thousands separators
     {contribution}         the SHAP value (signed), written as {value} writes numbers: a price model's
@@ -52,18 +52,20 @@ class TemplateError(ValueError):
     """A reason template names an unknown field or an invalid format."""
 
 
-# From this magnitude on, a number is written whole with thousands separators (an income of 92,700, a
-# price of 215,000), not in 4 significant digits, which would write them 9.27e+04 and 2.15e+05.
-WHOLE_FROM = 1000.0
+# From 1,000 on a number is written whole (an income of 92,700, a price of 215,000), not in 4 significant
+# digits, which would write them 9.27e+04 and 2.15e+05; from 10,000 on with thousands separators, so that
+# a year or an amount of four digits reads as written (1966, 4062), as the what-if page writes them.
+WHOLE_FROM, GROUPED_FROM = 1000, 10000
 
 
 def show_number(value: int | float) -> str:
-    """A finite number as a sentence writes it: "92,700", "-12,480", "0.1542", "31.5"."""
+    """A finite number as a sentence writes it: "92,700", "-12,480", "1966", "0.1542", "31.5"."""
+    size = abs(value)
+    if size < WHOLE_FROM or size >= 1e21:  # past 1e21 Python writes floats in exponents anyway
+        return f"{value:.4g}" if type(value) is float else str(value)
     if type(value) is int:
-        return f"{value:,}"
-    if abs(value) >= WHOLE_FROM and abs(value) < 1e21:  # past 1e21 Python writes floats in exponents anyway
-        return f"{value:,.0f}"
-    return f"{value:.4g}"
+        return f"{value:,}" if size >= GROUPED_FROM else str(value)
+    return f"{value:,.0f}" if round(size) >= GROUPED_FROM else f"{value:.0f}"
 
 
 def show_value(value: object) -> str:

@@ -196,8 +196,11 @@ def choose_reference(setting: dict, spec: dict, table: Table, x_train, pipeline,
 
 
 def show_metric(value: float) -> str:
-    """A metric as the build log writes it: errors in a price's unit whole (39,321), scores to 4 places."""
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4f}"
+    """A metric as the build log writes it: errors in a price's unit whole, as the reasons write numbers
+    (39,321; 4062), scores to 4 places."""
+    if abs(value) < 1000:
+        return f"{value:.4f}"
+    return f"{value:,.0f}" if round(abs(value)) >= 10000 else f"{value:.0f}"
 
 
 def categories_of(table: Table, estimator: str, params: dict) -> dict[str, list]:

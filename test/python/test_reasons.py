@@ -71,10 +71,11 @@ def test_count_excluded_features_templates_and_subject():
 
 
 @pytest.mark.parametrize("value, shown", [
-    (92700.0, "92,700"), (92700, "92,700"), (215000.0, "215,000"), (-1250.6, "-1,251"), (1000.0, "1,000"),
-    (999.5, "999.5"), (0.15420345, "0.1542"), (31.0, "31"), (0.0, "0"), (7, "7"), (1.2e-05, "1.2e-05"),
+    (92700.0, "92,700"), (92700, "92,700"), (215000.0, "215,000"), (-12480.6, "-12,481"), (1966.0, "1966"),
+    (1966, "1966"), (-1250.6, "-1251"), (9999.6, "10,000"), (1000.0, "1000"), (999.5, "999.5"),
+    (0.15420345, "0.1542"), (31.0, "31"), (0.0, "0"), (7, "7"), (-7, "-7"), (1.2e-05, "1.2e-05"),
 ])
-def test_numbers_read_whole_with_thousands_separators_from_a_thousand(value, shown):
+def test_numbers_read_whole_from_a_thousand_with_separators_from_ten_thousand(value, shown):
     template = compile_template("{value}", "price", True)
     assert template({"value": value}) == shown
     [[item]] = ReasonWriter(["price"], ["number"], "regression", {"templates": {"price": "{value}"}},
@@ -89,8 +90,8 @@ def test_a_price_model_reads_in_whole_amounts():
                                                                              "Sale price ($)"))
                       .reasons(np.array([[12480.37, -3100.0]]), None,
                                [{"living area (sq ft)": 2150.0, "neighbourhood": "Old Town"}]))
-    assert [r["text"] for r in reasons] == ["living area (sq ft) = 2,150 raised the predicted Sale price ($) by 12,480",
-                                            "neighbourhood = Old Town lowered the predicted Sale price ($) by 3,100"]
+    assert [r["text"] for r in reasons] == ["living area (sq ft) = 2150 raised the predicted Sale price ($) by 12,480",
+                                            "neighbourhood = Old Town lowered the predicted Sale price ($) by 3100"]
     assert reasons[0]["contribution"] == 12480.37
 
 
