@@ -1,3 +1,5 @@
+import { formatNumber, formatPair } from '../reporter/format.js';
+
 /** The parts of a model card a comparison reads (model_card.json as the model task writes it). */
 export interface Card {
   name?: string;
@@ -66,7 +68,14 @@ export function compareCards(old: Card, now: Card): CardChange[] {
   change(changes, 'model', 'training data', data(old), data(now));
 
   const metrics = new Set([...Object.keys(old.metrics ?? {}), ...Object.keys(now.metrics ?? {})]);
-  for (const name of [...metrics].sort()) change(changes, 'metrics', name, old.metrics?.[name], now.metrics?.[name]);
+  for (const name of [...metrics].sort()) {
+    const [was, is] = [old.metrics?.[name], now.metrics?.[name]];
+    if (show(was) === show(is)) continue;
+    // A regression's errors are in its target's unit; the numbers as pipe writes them, as many digits as tell them apart.
+    const what = now.task === 'regression' && (name === 'rmse' || name === 'mae') && now.target ? `${name} (in ${now.target})` : name;
+    const [a, b] = typeof was === 'number' && typeof is === 'number' ? formatPair(was, is) : [show(was), show(is)];
+    changes.push({ section: 'metrics', what, old: typeof was === 'number' && typeof is !== 'number' ? formatNumber(was) : a, new: typeof is === 'number' && typeof was !== 'number' ? formatNumber(is) : b });
+  }
 
   change(changes, 'decision', 'threshold', old.decision?.threshold, now.decision?.threshold);
   change(changes, 'decision', 'labels', old.decision && `${show(old.decision.positive)} / ${show(old.decision.negative)}`, now.decision && `${show(now.decision.positive)} / ${show(now.decision.negative)}`);

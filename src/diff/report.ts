@@ -1,3 +1,4 @@
+import { formatNumber } from '../reporter/format.js';
 import type { CardChange } from './cards.js';
 import type { ScoreDiff } from './scores.js';
 
@@ -14,7 +15,7 @@ export interface DiffReport {
 }
 
 const pct = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '-' : `${(x * 100).toFixed(1)}%`);
-const num = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '-' : Math.abs(x) >= 1000 ? x.toFixed(1) : x.toPrecision(4));
+const num = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '-' : formatNumber(x));
 const signed = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} pt`;
 
 /** A text table with aligned columns. */

@@ -6,6 +6,32 @@ export function formatDuration(ms: number): string {
   return `${minutes}m${Math.round((ms % 60_000) / 1000)}s`;
 }
 
+/**
+ * A number as pipe's reasons and pages write it: four significant digits below 1000 (0.1542), whole from
+ * 1000 on (4062, a year 1966), with thousands separators from 10,000 on (39,321).
+ */
+export function formatNumber(x: number, significant = 4): string {
+  if (!Number.isFinite(x)) return String(x);
+  const size = Math.abs(x);
+  if (size >= 1000) return (Math.round(size) >= 10_000 ? GROUPED : WHOLE).format(x);
+  return new Intl.NumberFormat('en-US', { maximumSignificantDigits: significant, useGrouping: false }).format(x);
+}
+const WHOLE = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0, useGrouping: false });
+const GROUPED = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+/**
+ * Two numbers that differ, each written by formatNumber, with as many more digits as it takes for them to
+ * read differently (an r2 of 0.88875 against 0.88873: "0.88875" and "0.88873", not "0.8887" twice).
+ */
+export function formatPair(a: number, b: number): [string, string] {
+  for (let digits = 4; digits <= 17; digits++) {
+    const pair: [string, string] = [formatNumber(a, digits), formatNumber(b, digits)];
+    if (pair[0] !== pair[1] || a === b) return pair;
+    if (Math.abs(a) >= 1000 && Math.abs(b) >= 1000) return [String(a), String(b)];
+  }
+  return [String(a), String(b)];
+}
+
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   const units = ['KB', 'MB', 'GB'];

@@ -6,6 +6,7 @@ import { diffMarkdown, diffText } from '../../src/diff/report.js';
 import { compareScores, type ScoredRow } from '../../src/diff/scores.js';
 import { psi, psiReading } from '../../src/util/psi.js';
 import { backoffMs, retriable } from '../../src/runtime/score-remote.js';
+import { formatNumber } from '../../src/reporter/format.js';
 
 const card = (over: Partial<Card> = {}): Card => ({
   task: 'binary',
@@ -48,6 +49,24 @@ describe('pipe diff: cards', () => {
       'model: hyperparameter max_depth: - -> 4',
       'decision: threshold: 0.5 -> 0.4',
     ]);
+  });
+
+  it("writes a price model's metrics in its target's unit, as pipe writes numbers, with the digits that tell them apart", () => {
+    const prices = (metrics: Record<string, number>) => card({ task: 'regression', target: 'Sale price ($)', classes: undefined, positive_class: undefined, decision: undefined, metrics });
+    const changes = compareCards(prices({ rmse: 39320.80089814237, mae: 4062.2, r2: 0.8887478609893446, validation_rows: 500 }),
+      prices({ rmse: 39323.66904146073, mae: 4062.4, r2: 0.8887316304594818, validation_rows: 500 }));
+    assert.deepEqual(changes.map((c) => `${c.what}: ${c.old} -> ${c.new}`), [
+      'mae (in Sale price ($)): 4062.2 -> 4062.4',
+      'r2: 0.88875 -> 0.88873',
+      'rmse (in Sale price ($)): 39,321 -> 39,324',
+    ]);
+  });
+});
+
+describe('formatNumber', () => {
+  it('writes numbers as the reasons and the what-if page do', () => {
+    assert.deepEqual([0.15420345, 31, 999.5, 1000, 1966, -1250.6, 9999.6, 12500.4, 215000, -12480.6].map((x) => formatNumber(x)),
+      ['0.1542', '31', '999.5', '1000', '1966', '-1251', '10,000', '12,500', '215,000', '-12,481']);
   });
 });
 
