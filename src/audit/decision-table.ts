@@ -1,3 +1,4 @@
+import { formatNumber } from '../reporter/format.js';
 import type { DecisionLine } from './decision-line.js';
 
 /** Reasons shown per row of the table (the CSV export has them all). */
@@ -18,8 +19,9 @@ const row = (cells: readonly string[]): string =>
 /** The table's heading. Widths are fixed, so rows can be printed as they arrive (--follow). */
 export const decisionTableHeader = (): string => row(COLUMNS.map((c) => c.title));
 
-const signed = (n: number): string => `${n >= 0 ? '+' : ''}${Number(n.toPrecision(3))}`;
-const round = (n: number): string => String(Number(n.toPrecision(4)));
+// Numbers as the reasons write them: a price whole (477,526, +185,515), not cut to 477500 and +186000.
+const signed = (n: number): string => `${n >= 0 ? '+' : ''}${formatNumber(n, 3)}`;
+const round = (n: number): string => formatNumber(n);
 
 /** "approve (P(bad)=0.41)", "b (0.8)", "12.5": the decision with the output it came from, and of which class. */
 export function describeOutcome(d: DecisionLine): string {

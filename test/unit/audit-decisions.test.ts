@@ -65,6 +65,10 @@ describe('decision lines', () => {
     assert.doesNotMatch(row, /NumberOfDependents/);
     assert.match(decisionTableRow(parseDecisionLine(MULTICLASS)!), /  -  +1 +9f2c4e1a7b3d  b \(0\.8\) +x \+0\.3$/);
     assert.match(decisionTableRow(parseDecisionLine(REGRESSION)!), / 12\.5 +-$/);
+    // A price and its reasons whole, as the reasons write them, not cut to three or four digits.
+    const price = REGRESSION.replace('"prediction":12.5', '"prediction":477525.76')
+      .replace('"reasons":[]', '"reasons":[{"feature":"Living area (sq ft)","contribution":185515.25,"text":"t"},{"feature":"Year built","contribution":-4386.4,"text":"t"}]');
+    assert.match(decisionTableRow(parseDecisionLine(price)!), / 477,526 +Living area \(sq ft\) \+185,515, Year built -4386$/);
     // Fixed widths: the columns line up whatever the values, so rows can stream with --follow.
     const at = (line: string) => line.indexOf('9f2c4e1a7b3d');
     assert.equal(at(decisionTableRow(parseDecisionLine(BINARY)!)), decisionTableHeader().indexOf('MODEL'));
