@@ -1,3 +1,5 @@
+import { formatNumber } from '../reporter/format.js';
+
 /** The card's `fairness` section (python/fairness.py writes it), as the model task and the CI summary read it. */
 export interface FairnessRow {
   group: string;
@@ -52,7 +54,7 @@ export function fairnessMarkdown(report: FairnessReport): string {
       }
     } else if (section.values.some((r) => r.mean_prediction !== undefined)) {
       lines.push('| group | rows | mean prediction | SMD |', '| --- | --- | --- | --- |');
-      for (const r of section.values) lines.push(`| ${r.group} | ${r.rows} | ${r.mean_prediction} | ${signed(r.smd)} |`);
+      for (const r of section.values) lines.push(`| ${r.group} | ${r.rows} | ${r.mean_prediction === undefined ? '' : formatNumber(r.mean_prediction)} | ${signed(r.smd)} |`);
     } else {
       lines.push('| group | rows | predicted share per label |', '| --- | --- | --- |');
       for (const r of section.values) lines.push(`| ${r.group} | ${r.rows} | ${Object.entries(r.predicted_rates ?? {}).map(([k, v]) => `${k} ${percent(v)}`).join(', ')} |`);
