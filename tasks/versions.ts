@@ -1,5 +1,6 @@
 import { awsPreflight } from '../src/aws/stages/preflight.js';
 import { PROFILE_OPTION } from '../src/aws/resources/profile-option.js';
+import { formatNumber } from '../src/reporter/format.js';
 import type { VersionRow } from '../src/aws/stages/versions.js';
 import type { TaskDefinition } from '../src/task.js';
 
@@ -8,7 +9,7 @@ export function versionsTable(rows: readonly VersionRow[]): string[] {
   const cells = [['version', 'model', 'metric', 'published', 'commit', 'aliases'], ...rows.map((r) => [
     r.version,
     r.note ? (r.note.model ? `${r.note.model}@${r.note.modelVersion ?? '?'}` : '-') : '(not published by pipe)',
-    r.note?.metric ? `${r.note.metric.name} ${r.note.metric.value}` : '-',
+    r.note?.metric ? `${r.note.metric.name} ${formatNumber(r.note.metric.value)}` : '-',
     r.published ? r.published.replace(/\.\d+\+0000$/, 'Z').replace('T', ' ') : '-',
     r.note?.commit ?? '-',
     r.aliases.join(', ') || '-',
