@@ -123,10 +123,12 @@ class ProbabilityPairs:
         self._rest_full = self._full[leaf[rest]]
         self._rest_per_leaf = np.bincount(leaf[rest], minlength=n_leaves)
 
-        # The slots, for the cold shares: each one's leaf, its bit in the leaf's pattern and its feature.
-        self._slot_leaf = paths.slot_leaf.astype(np.intp)
-        self._slot_bit = np.left_shift(dtype(1), paths.slot_k.astype(dtype))
-        self._slot_feature = paths.slot_feat.astype(np.intp)
+        # The slots, for the cold shares, by feature: each one's leaf and its bit in the leaf's pattern, and
+        # where each feature's slots start (one reduceat sums them, with no search for the failed ones).
+        by_feature = np.argsort(paths.slot_feat, kind="stable")
+        self._slot_leaf = paths.slot_leaf[by_feature].astype(np.intp)
+        self._slot_bit = np.left_shift(dtype(1), paths.slot_k[by_feature].astype(dtype))
+        self._slot_features, self._feature_slots = np.unique(paths.slot_feat[by_feature], return_index=True)
         self._zero = dtype(0)
 
     def leaf_patterns(self, rows: np.ndarray) -> np.ndarray:
@@ -180,9 +182,13 @@ class ProbabilityPairs:
             extra = table[more, EXTRA]
             result += np.bincount(self._extra_target[runs(table[more, EXTRA_START], extra)],
                                   np.repeat(hot[more], extra), minlength=n_feat + 1)
-        # Cold shares, to every condition the record fails on the leaf.
+        # Cold shares, to every condition the record fails on the leaf: each slot's leaf's share, zero where
+        # the record meets the slot's condition, summed feature by feature.
         cold *= self._share
-        failed = np.flatnonzero((_at(pattern, self._slot_leaf) & self._slot_bit) == 0)
-        result -= np.bincount(_at(self._slot_feature, failed), _at(cold, _at(self._slot_leaf, failed)),
-                              minlength=n_feat + 1)
+        if self._slot_leaf.size:
+            met = _at(pattern, self._slot_leaf)
+            met &= self._slot_bit
+            share = _at(cold, self._slot_leaf)
+            share[met != 0] = 0.0
+            result[self._slot_features] -= np.add.reduceat(share, self._feature_slots)
         return result[:n_feat]
