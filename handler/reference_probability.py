@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from feature_cells import FeatureCells
-from reference_groups import ReferenceGroups, full_masks, group_members, pattern_type, runs
+from reference_groups import ColdShares, ReferenceGroups, full_masks, group_members, pattern_type, runs
 from reference_groups import take_in_range as _at
 from reference_shap import beta_table, popcount
 from tree_paths import LeafPaths
@@ -123,12 +123,8 @@ class ProbabilityPairs:
         self._rest_full = self._full[leaf[rest]]
         self._rest_per_leaf = np.bincount(leaf[rest], minlength=n_leaves)
 
-        # The slots, for the cold shares, by feature: each one's leaf and its bit in the leaf's pattern, and
-        # where each feature's slots start (one reduceat sums them, with no search for the failed ones).
-        by_feature = np.argsort(paths.slot_feat, kind="stable")
-        self._slot_leaf = paths.slot_leaf[by_feature].astype(np.intp)
-        self._slot_bit = np.left_shift(dtype(1), paths.slot_k[by_feature].astype(dtype))
-        self._slot_features, self._feature_slots = np.unique(paths.slot_feat[by_feature], return_index=True)
+        # The slots, for the cold shares: the conditions of each leaf, by feature.
+        self._cold_shares = ColdShares(paths.slot_leaf, paths.slot_k, paths.slot_feat, n_feat, dtype)
         self._zero = dtype(0)
 
     def leaf_patterns(self, rows: np.ndarray) -> np.ndarray:
@@ -182,13 +178,6 @@ class ProbabilityPairs:
             extra = table[more, EXTRA]
             result += np.bincount(self._extra_target[runs(table[more, EXTRA_START], extra)],
                                   np.repeat(hot[more], extra), minlength=n_feat + 1)
-        # Cold shares, to every condition the record fails on the leaf: each slot's leaf's share, zero where
-        # the record meets the slot's condition, summed feature by feature.
+        # Cold shares, to every condition the record fails on the leaf.
         cold *= self._share
-        if self._slot_leaf.size:
-            met = _at(pattern, self._slot_leaf)
-            met &= self._slot_bit
-            share = _at(cold, self._slot_leaf)
-            share[met != 0] = 0.0
-            result[self._slot_features] -= np.add.reduceat(share, self._feature_slots)
-        return result[:n_feat]
+        return result[:n_feat] - self._cold_shares(pattern, cold)

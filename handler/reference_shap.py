@@ -33,7 +33,7 @@ import numpy as np
 
 from feature_cells import FeatureCells
 from path_quadrature import gauss_legendre
-from reference_groups import ReferenceGroups, full_masks, pattern_type, runs
+from reference_groups import ColdShares, ReferenceGroups, full_masks, pattern_type, runs
 from reference_groups import take_in_range as _at
 from tree_paths import LeafPaths
 
@@ -165,12 +165,11 @@ class ReferencePairs:
         self._group_value = self._value[self._group_leaf] * self._share
         self._groups_per_leaf = sizes
         # Where each slot's share goes: its row of the output, (output, feature).
-        self._slot_target = self._output[slot_leaf] * n_feat + paths.slot_feat[slots]
-        self._slot_leaf = slot_leaf.astype(np.intp)
-        self._slot_bit = np.left_shift(self._dtype(1), paths.slot_k[slots].astype(self._dtype))
-        self._failed_target = self._slot_target[failed_slot].astype(np.intp)
+        slot_target = self._output[slot_leaf] * n_feat + paths.slot_feat[slots]
+        self._failed_target = slot_target[failed_slot].astype(np.intp)
         self._failed_start = self._failed_start.astype(np.intp)
         self._n_targets = self._output.max(initial=0) * n_feat + n_feat
+        self._cold_shares = ColdShares(slot_leaf, paths.slot_k[slots], slot_target, self._n_targets, self._dtype)
 
     def leaf_patterns(self, rows: np.ndarray) -> np.ndarray:
         """(n, leaves): which of each leaf's conditions each record meets (bit k: its k-th)."""
@@ -202,6 +201,4 @@ class ReferencePairs:
         # The record's cold conditions (met by the reference rows only): -v B(alpha + 1, beta) each, summed
         # per leaf, then given to every condition of the leaf the record fails.
         cold = np.bincount(leaf, value * _at(self._cold, at), minlength=self.n_leaves)
-        failed = np.flatnonzero((_at(patterns, self._slot_leaf) & self._slot_bit) == 0)
-        return shares + np.bincount(_at(self._slot_target, failed), _at(cold, _at(self._slot_leaf, failed)),
-                                    minlength=self._n_targets)
+        return shares + self._cold_shares(patterns, cold)
