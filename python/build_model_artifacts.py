@@ -31,6 +31,7 @@ from credit_data import synthetic_credit_data
 from estimators import DEFAULT_PARAMS, ESTIMATORS, UsageError, fit_params, make_estimator, make_pipeline, max_categories
 from pipe_export import ExportError, ProofError, canonical_json, export_model
 from pipe_export.card import mean_abs_shap
+from pipe_export.handler_code import handler_modules
 from pipe_export.classes import check_decision, positive_index
 import fairness as fairness_report
 import reference_rows
@@ -196,11 +197,12 @@ def choose_reference(setting: dict, spec: dict, table: Table, x_train, pipeline,
 
 
 def show_metric(value: float) -> str:
-    """A metric as the build log writes it: errors in a price's unit whole, as the reasons write numbers
-    (39,321; 4062), scores to 4 places."""
+    """A metric as the build log writes it: scores to 4 places, errors in a price's unit as the reasons
+    write numbers (39,321; 4062)."""
     if abs(value) < 1000:
         return f"{value:.4f}"
-    return f"{value:,.0f}" if round(abs(value)) >= 10000 else f"{value:.0f}"
+    [reasons] = handler_modules("reasons")
+    return reasons.show_number(value)
 
 
 def categories_of(table: Table, estimator: str, params: dict) -> dict[str, list]:

@@ -73,8 +73,9 @@ export function compareCards(old: Card, now: Card): CardChange[] {
     if (show(was) === show(is)) continue;
     // A regression's errors are in its target's unit; the numbers as pipe writes them, as many digits as tell them apart.
     const what = now.task === 'regression' && (name === 'rmse' || name === 'mae') && now.target ? `${name} (in ${now.target})` : name;
-    const [a, b] = typeof was === 'number' && typeof is === 'number' ? formatPair(was, is) : [show(was), show(is)];
-    changes.push({ section: 'metrics', what, old: typeof was === 'number' && typeof is !== 'number' ? formatNumber(was) : a, new: typeof is === 'number' && typeof was !== 'number' ? formatNumber(is) : b });
+    const one = (v: unknown) => (typeof v === 'number' ? formatNumber(v) : show(v));
+    const [a, b] = typeof was === 'number' && typeof is === 'number' ? formatPair(was, is) : [one(was), one(is)];
+    changes.push({ section: 'metrics', what, old: a, new: b });
   }
 
   change(changes, 'decision', 'threshold', old.decision?.threshold, now.decision?.threshold);

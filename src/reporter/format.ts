@@ -24,10 +24,11 @@ const GROUPED = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
  * read differently (an r2 of 0.88875 against 0.88873: "0.88875" and "0.88873", not "0.8887" twice).
  */
 export function formatPair(a: number, b: number): [string, string] {
-  for (let digits = 4; digits <= 17; digits++) {
+  // Whole numbers take no more digits: past 1000, two that read the same are written in full.
+  const most = Math.abs(a) >= 1000 && Math.abs(b) >= 1000 ? 4 : 17;
+  for (let digits = 4; digits <= most; digits++) {
     const pair: [string, string] = [formatNumber(a, digits), formatNumber(b, digits)];
     if (pair[0] !== pair[1] || a === b) return pair;
-    if (Math.abs(a) >= 1000 && Math.abs(b) >= 1000) return [String(a), String(b)];
   }
   return [String(a), String(b)];
 }
