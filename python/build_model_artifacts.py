@@ -315,9 +315,11 @@ def build(args: argparse.Namespace) -> None:
     except (TypeError, ValueError) as err:
         raise UsageError(f"{type(estimator).__name__} could not be trained: {err}") from err
     metrics = metrics_for(task, pipeline, x_val, y_val, positive)
+    # What a number is of: a regression's errors are in its target's unit, a positive rate is of one class.
+    of = {"rmse": f" (in {target})", "mae": f" (in {target})"} if task == "regression" else \
+        {"validation_positive_rate": f" ({target} is {positive})"}
     progress(f"validation on {len(y_val)} held-out rows: " + ", ".join(
-        f"{k} {show_metric(v)}" + (f" (in {target})" if task == "regression" and k in ("rmse", "mae") else "")
-        for k, v in metrics.items() if isinstance(v, float)))
+        f"{k} {show_metric(v)}{of.get(k, '')}" for k, v in metrics.items() if isinstance(v, float)))
 
     spec = args.spec
     fairness = None

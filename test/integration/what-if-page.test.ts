@@ -229,6 +229,7 @@ describe(skipReason ? `what-if page in a browser (skipped: ${skipReason})` : 'wh
     assert.equal(await page.textContent('#measured-against'), `Measured against ${card.reference.description}.`);
     assert.ok(((await page.textContent('#chart-desc')) ?? '').includes(`(the model's average over ${card.reference.description})`));
     assert.match((await page.textContent('#headline')) ?? '', new RegExp(`^Probability that ${card.target} is ${card.positive_class}: `));
+    assert.match((await page.textContent('#meta')) ?? '', new RegExp(`validation_positive_rate [0-9.]+ \\(${card.target} is ${card.positive_class}\\)`));
     const stripedUp = await page.locator('#chart rect.bar.up').first().getAttribute('fill');
     const solidDown = await page.locator('#chart rect.bar.down').first().getAttribute('fill');
     assert.notEqual(stripedUp, solidDown, 'raising and lowering bars differ by more than a colour: a pattern');

@@ -110,6 +110,7 @@ def test_near_cutoff_rows_are_approvals_nearest_the_threshold(table, tmp_path, m
     result = build(table, tmp_path, "lightgbm", decision={"positive": "decline", "negative": "approve", "threshold": 0.3},
                    reference={"from": "near-cutoff", "size": 15, "band": 0.04})
     assert result.returncode == 0, result.stderr
+    assert "validation_positive_rate " in result.stdout and " (Status is bad)" in result.stdout
     card = json.loads((tmp_path / "model_card.json").read_text())
     ref = card["reference"]
     assert (ref["from"], ref["rows"], ref["side"], ref["threshold"], ref["label"]) == ("near-cutoff", 15, "negative",
