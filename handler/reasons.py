@@ -301,18 +301,17 @@ class ReasonWriter:
                 direction = "raised" if contribution > 0 else "lowered"
                 number_format = formats[f].get(type(value))  # a float or an int (finite: validated)
                 magnitude = abs(contribution)
+                # item_format's fields after the value's three (as JSON, as text, as a number).
+                shares = (contribution, magnitude, direction, written, contribution * 100, magnitude * 100,
+                          show_number(contribution), show_number(magnitude))
                 if number_format is not None:
-                    items.append(_write(number_format, (None, show_number(value), value, contribution, magnitude,
-                                                        direction, written, contribution * 100, magnitude * 100,
-                                                        show_number(contribution), show_number(magnitude))))
+                    items.append(_write(number_format, (None, show_number(value), value) + shares))
                 elif not templates[f].formats_value:
                     encoded, shown = _value_json_and_text(value)
-                    items.append(_write(formats[f][None], (encoded, shown, None, contribution, magnitude,
-                                                           direction, written, contribution * 100, magnitude * 100,
-                                                           show_number(contribution), show_number(magnitude))))
+                    items.append(_write(formats[f][None], (encoded, shown, None) + shares))
                 else:  # a number format and no number to format (a missing value): the sentence falls back
                     text = templates[f]({"feature": names[f], "value": value, "contribution": contribution,
-                                         "magnitude": abs(contribution), "direction": direction})
+                                         "magnitude": magnitude, "direction": direction})
                     items.append('{"feature":%s,"value":%s,"contribution":%s,"text":%s}'
                                  % (json.dumps(names[f]), json.dumps(value), written, json.dumps(text)))
             out.append(items)
