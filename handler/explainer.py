@@ -33,7 +33,7 @@ from path_quadrature import QuadratureLeaves
 from path_tables import UnitTables, table_entries
 from reference_groups import full_masks, read_reference
 from reference_probability import ProbabilityPairs
-from reference_shap import ReferenceLeaves, ReferencePairs, sigmoid_slope
+from reference_shap import ReferenceLeaves, ReferencePairs
 from tree_paths import ModelFormatError, leaf_paths
 
 __all__ = ["Explanation", "ModelFormatError", "TreeModelExplainer", "apply_link"]
@@ -169,10 +169,9 @@ class TreeModelExplainer:
         each leaf's rows in group order are found at load."""
         x, groups = read_reference(reference, paths, n_features)
         self.reference_rows = groups.n_rows
-        self._weighed = ProbabilityPairs(paths, self._cells, groups, x)
+        self._weighed = ProbabilityPairs(paths, self._cells, groups, x, float(self.init[0]))
         self.pair_leaves = int(paths.value.size)
-        self._reference_margin = self.init[0] + self._weighed.row_margins
-        self.base_value = np.array([np.mean(1.0 / (1.0 + np.exp(-self._reference_margin)))])
+        self.base_value = np.array([np.mean(1.0 / (1.0 + np.exp(-self._weighed.reference_margin)))])
 
     @staticmethod
     def _units_to_tabulate(paths, n_features: int) -> np.ndarray:
@@ -222,7 +221,4 @@ class TreeModelExplainer:
         """Adds the records' SHAP values in probability to out and returns their margins (n, 1): each
         reference row's margin values weighed by the slope of the sigmoid between the record's output
         and the row's, (sigmoid(F) - sigmoid(f)) / (F - f)."""
-        found = self._weighed.leaf_patterns(rows)
-        margin = self.init + self._weighed.margins(found)[:, None]
-        self._weighed.accumulate(found, sigmoid_slope(margin[:, 0], self._reference_margin).T, out)
-        return margin
+        return self._weighed.accumulate(self._weighed.leaf_patterns(rows), out)[:, None]

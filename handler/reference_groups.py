@@ -70,7 +70,7 @@ class ColdShares:
             met = take_in_range(patterns, self._leaf)
             met &= self._bit
             share = take_in_range(cold, self._leaf)
-            share[met != 0] = 0.0
+            share *= met == 0
             out[self._targets] = np.add.reduceat(share, self._starts)
         return out
 

@@ -49,7 +49,7 @@ class ProbabilityPairs:
     """Every leaf of a single-output sigmoid model, explained per record in probability against the
     reference rows ``x`` (encoded as records are) and their ``groups``."""
 
-    def __init__(self, paths: LeafPaths, cells: FeatureCells, groups: ReferenceGroups, x: np.ndarray):
+    def __init__(self, paths: LeafPaths, cells: FeatureCells, groups: ReferenceGroups, x: np.ndarray, init: float):
         n_leaves, n_rows, n_feat = paths.depth.size, groups.n_rows, cells.n_features
         self.n_features, self.n_leaves, self._n_rows = n_feat, n_leaves, n_rows
         dtype = pattern_type(paths.depth)
@@ -102,7 +102,7 @@ class ProbabilityPairs:
         index_type = np.int32 if max(fails.size, n_leaves * n_rows) < 1 << 31 else np.int64
         self._table = np.column_stack([leaf, count, leaf * n_rows + within, within, alpha * width, extra,
                                        extra_start]).astype(index_type)
-        self._targets = targets.astype(index_type)
+        self._targets = np.ascontiguousarray(targets.T)  # (TARGETS, groups): a request sums each row
 
         # Each leaf's rows in group order, (leaves, R), from their patterns found as a record's are.
         self._members = group_members(paths.depth, self._patterns(cells.rows(x)), groups, member_type(n_rows))
@@ -113,9 +113,11 @@ class ProbabilityPairs:
         # (Indices a request uses are kept as intp: take converts any other index type first, every time.)
         self._own_rows = self._flat_members[runs(self._own_leaf * n_rows + within[own], count[own])].astype(np.intp)
         self._own_start = np.cumsum(count[own]) - count[own]
-        # Each reference row's margin (init not added): the values of the leaves whose own rows it is in.
-        self.row_margins = np.bincount(self._own_rows, weights=np.repeat(paths.value[self._own_leaf], count[own]),
-                                       minlength=n_rows)
+        # Each reference row's margin: the values of the leaves whose own rows it is in, and the init.
+        self._init = init
+        self.reference_margin = init + np.bincount(self._own_rows, minlength=n_rows,
+                                                   weights=np.repeat(paths.value[self._own_leaf], count[own]))
+        self._row_cosh = 4 * np.cosh(self.reference_margin / 2)
         # The groups that fail a condition, scanned for the leaves not reached.
         rest = np.flatnonzero(fails != 0)
         self._rest = rest.astype(np.int32)
@@ -131,30 +133,40 @@ class ProbabilityPairs:
         """(n, leaves): which of each leaf's conditions each record meets (bit k: its k-th)."""
         return self._patterns(rows)
 
-    def margins(self, patterns: np.ndarray) -> np.ndarray:
-        """(n,): the sum of the leaves each record reaches, init not added."""
-        return np.where(patterns == self._full, self._value, 0.0).sum(axis=1)
-
-    def accumulate(self, patterns: np.ndarray, weights: np.ndarray, out: np.ndarray) -> None:
+    def accumulate(self, patterns: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Adds to out (features, n) the SHAP values of the records whose leaf patterns are given
-        (n, leaves), their reference rows weighing ``weights`` (n, R)."""
-        cold_bits = self._depth - popcount(patterns)  # (n, leaves): beta
-        weights = np.ascontiguousarray(weights)
-        for i in range(patterns.shape[0]):
-            out[:, i] += self._record(patterns[i], cold_bits[i], weights[i])
+        (n, leaves), and returns their margins (n,): the leaves they reach, and the init."""
+        n = patterns.shape[0]
+        beta = self._depth - popcount(patterns)  # (n, leaves): the conditions each record fails
+        record, reached = np.nonzero(beta == 0)  # record-major: each record's leaves in a run
+        margins = self._init + np.bincount(record, weights=_at(self._value, reached), minlength=n)
+        bounds = np.searchsorted(record, np.arange(n + 1))
+        weights = self._slope(margins)
+        for i in range(n):
+            out[:, i] += self._record(patterns[i], beta[i], reached[bounds[i]: bounds[i + 1]], weights[i])
+        return margins
 
-    def _record(self, pattern: np.ndarray, beta: np.ndarray, w: np.ndarray) -> np.ndarray:
+    def _slope(self, margin: np.ndarray) -> np.ndarray:
+        """(n, R): each reference row's weight, (sigmoid(F) - sigmoid(f)) / (F - f) for the records'
+        margins F and the rows' f, as sinh(delta / 2) / (delta / 2) / (4 cosh(F / 2) cosh(f / 2)):
+        no cancellation as F nears f, and the slope sigmoid'(F) where they meet."""
+        half = (margin[:, None] - self.reference_margin) / 2
+        ratio = np.ones_like(half)
+        apart = half != 0
+        ratio[apart] = np.sinh(half[apart]) / half[apart]
+        return ratio / (self._row_cosh * np.cosh(margin / 2)[:, None])
+
+    def _record(self, pattern: np.ndarray, beta: np.ndarray, reached: np.ndarray, w: np.ndarray) -> np.ndarray:
         n_rows, n_feat = self._n_rows, self.n_features
         cold = np.zeros(self.n_leaves)
         if self._own_rows.size:
             own = np.add.reduceat(_at(w, self._own_rows), self._own_start)
             cold[self._own_leaf] = own * _at(self._cold, _at(beta, self._own_leaf))
         # The leaves reached: every group, from the leaf's whole run of rows.
-        reached = np.flatnonzero(beta == 0)
         sizes = self._group_start[reached + 1] - self._group_start[reached]
         ids = runs(self._group_start[reached], sizes)
         table = _at(self._table, ids, axis=0)
-        targets = _at(self._targets, ids, axis=0)
+        targets = _at(self._targets, ids, axis=1)
         run = _at(w, _at(self._members, reached, axis=0).reshape(-1))
         mass = np.add.reduceat(run, np.repeat(np.arange(reached.size) * n_rows, sizes) + table[:, WITHIN])
         hot = mass * self._hot[table[:, ALPHA]] * self._share[table[:, LEAF]]  # beta = 0
@@ -170,9 +182,11 @@ class ProbabilityPairs:
             at = more[:, ALPHA] + _at(beta, leaf)
             cold += np.bincount(leaf, mass * _at(self._cold, at), minlength=self.n_leaves)
             table = np.concatenate([table, more])
-            targets = np.concatenate([targets, _at(self._targets, relevant, axis=0)])
+            targets = np.concatenate([targets, _at(self._targets, relevant, axis=1)], axis=1)
             hot = np.concatenate([hot, mass * _at(self._hot, at) * _at(self._share, leaf)])
-        result = np.bincount(targets.reshape(-1), np.repeat(hot, TARGETS), minlength=n_feat + 1)
+        result = np.zeros(n_feat + 1)
+        for row in targets:
+            result += np.bincount(row, hot, minlength=n_feat + 1)
         more = np.flatnonzero(table[:, EXTRA])
         if more.size:
             extra = table[more, EXTRA]

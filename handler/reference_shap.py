@@ -105,16 +105,6 @@ class ReferenceLeaves:
         fill_reference_block(block, self._value[leaves], failed)
 
 
-def sigmoid_slope(margin: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """(sigmoid(F) - sigmoid(f)) / (F - f) for every record margin F (n,) and reference margin f (R,):
-    (R, n). Written as sinh(delta / 2) / (delta / 2) / (4 cosh(F / 2) cosh(f / 2)), which has no
-    cancellation as F nears f, and is the slope sigmoid'(F) where they meet."""
-    half = (margin[None, :] - reference[:, None]) / 2
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(half == 0, 1.0, np.sinh(half) / half)
-    return ratio / (4 * np.cosh(reference / 2)[:, None] * np.cosh(margin / 2)[None, :])
-
-
 class ReferencePairs:
     """Interventional SHAP values of some leaves, computed per request from their reference groups."""
 
