@@ -53,6 +53,8 @@ describe(skipReason ? `what-if page in a browser (skipped: ${skipReason})` : 'wh
   let cleanup: () => Promise<void>;
   let serve: ReturnType<typeof startPipe> | undefined;
   let url: string;
+  // The same table explained in probability, whose page reads in percentages and points.
+  let inPoints: { dir: string; cleanup: () => Promise<void>; serve?: ReturnType<typeof startPipe>; url?: string } | undefined;
   let card: Card;
   let browser: Browser;
   let context: BrowserContext;
@@ -74,22 +76,25 @@ describe(skipReason ? `what-if page in a browser (skipped: ${skipReason})` : 'wh
         reference: { from: 'near-cutoff', size: 60, band: 0.1 },
       },
     }, { sharedEnv: true }));
-    const packaged = await runPipe(['package'], { cwd: dir });
-    assert.equal(packaged.code, 0, packaged.stdout + packaged.stderr);
-    serve = startPipe(['serve', '--port', '0'], { cwd: dir });
-    let stdout = '';
-    serve.child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
-    await until(() => /http:\/\/127\.0\.0\.1:\d+/.test(stdout), 60_000, 'the served URL');
-    url = `${/http:\/\/127\.0\.0\.1:\d+/.exec(stdout)![0]}/`;
+    inPoints = await makeExampleProject({
+      app: 'what-if-points',
+      runtime: 'python3.11',
+      runner: 'local',
+      buildEnv: { PIP_RETRIES: '0' },
+      model: { seed: 3, hyperparameters: { n_estimators: 12, max_depth: 5, max_leaf_nodes: 20 }, decision: { threshold: 0.3 },
+        reference: { from: 'training', size: 40 }, shapOutput: 'probability' },
+    }, { sharedEnv: true });
+    ({ serve, url } = await packageAndServe(dir));
+    ({ serve: inPoints.serve, url: inPoints.url } = await packageAndServe(inPoints.dir));
     card = (await (await fetch(url, { headers: { accept: 'application/json' } })).json()) as Card;
 
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     context.setDefaultTimeout(30_000);
-    const origin = new URL(url).origin;
+    const origins = [url, inPoints.url!].map((u) => new URL(u).origin);
     await context.route('**/*', (route) => {
       const target = route.request().url();
-      if (new URL(target).origin !== origin) {
+      if (!origins.includes(new URL(target).origin)) {
         foreign.push(target);
         return route.abort('blockedbyclient');
       }
@@ -100,13 +105,25 @@ describe(skipReason ? `what-if page in a browser (skipped: ${skipReason})` : 'wh
 
   after(async () => {
     await browser?.close();
-    if (serve) {
-      serve.child.kill('SIGINT');
-      const stopped: PipeResult = await serve.done;
+    for (const served of [serve, inPoints?.serve]) {
+      if (!served) continue;
+      served.child.kill('SIGINT');
+      const stopped: PipeResult = await served.done;
       assert.equal(stopped.code, 130, stopped.stderr);
     }
     await cleanup?.();
+    await inPoints?.cleanup();
   });
+
+  async function packageAndServe(project: string): Promise<{ serve: ReturnType<typeof startPipe>; url: string }> {
+    const packaged = await runPipe(['package'], { cwd: project });
+    assert.equal(packaged.code, 0, packaged.stdout + packaged.stderr);
+    const served = startPipe(['serve', '--port', '0'], { cwd: project });
+    let stdout = '';
+    served.child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    await until(() => /http:\/\/127\.0\.0\.1:\d+/.test(stdout), 60_000, 'the served URL');
+    return { serve: served, url: `${/http:\/\/127\.0\.0\.1:\d+/.exec(stdout)![0]}/` };
+  }
 
   /** A new tab that records its console errors and uncaught exceptions. */
   async function openPage(): Promise<{ page: Page; errors: string[] }> {
@@ -389,6 +406,33 @@ describe(skipReason ? `what-if page in a browser (skipped: ${skipReason})` : 'wh
     assert.equal(rows[2]![0], 'widowed (under 30 rows)');
     assert.deepEqual(errors, []);
     await page.close();
+  });
+
+  it('in probability, gives levels in percent and SHAP values in points, as the reasons do', async () => {
+    const { page, errors } = await openPage();
+    const home = inPoints!.url!;
+    const shown = (await (await fetch(home, { headers: { accept: 'application/json' } })).json()) as Card;
+    assert.equal(shown.shap_output, 'probability');
+    await page.goto(home);
+    await shownFor(page, shown.example_request);
+    const res = await fetch(new URL('predict', home), { method: 'POST', body: JSON.stringify(shown.example_request), headers: { 'content-type': 'application/json' } });
+    const expected = ((await res.json()) as { predictions: (Prediction & { reasons: { feature: string; contribution: number; text: string }[] })[] }).predictions[0]!;
+    const cells = new Map((await page.locator('#table tr').evaluateAll((rows) => rows.map((r) => [r.querySelector('th')!.textContent!, r.querySelectorAll('td')[1]!.textContent!]))) as [string, string][]);
+    for (const value of cells.values()) assert.match(value, /^[+−±]\d[\d.]* points$/);
+    assert.ok(expected.reasons.length > 0);
+    for (const r of expected.reasons) {
+      const said = / by (\d[\d.]*) points$/.exec(r.text);
+      assert.ok(said, `the reason says points: ${r.text}`);
+      assert.equal(cells.get(r.feature), `${r.contribution >= 0 ? '+' : '−'}${said[1]} points`, `${r.feature}: the table reads as the reason`);
+    }
+    const title = (id: string) => page.locator(`#${id} title`).textContent();
+    assert.equal(await title('base-marker'), `base value ${percent(expected.base_value)}`);
+    assert.equal(await title('output-marker'), `output ${percent(expected.probability)}`);
+    const ticks = await page.locator('#chart .axis text:not(#axis-label)').allTextContents();
+    assert.ok(ticks.length >= 2 && ticks.every((t) => /^\d+(\.\d+)?%$/.test(t)), `axis ticks in percent: ${ticks.join(' ')}`);
+    assert.match((await page.textContent('#chart-desc')) ?? '', new RegExp(`^Starts at the base value ${percent(expected.base_value)} .* points`));
+    await page.close();
+    assert.deepEqual(errors, []);
   });
 
   it('made no request to any other host and logged no console error', () => {
