@@ -154,27 +154,45 @@ def reference_groups(paths: LeafPaths, cells: FeatureCells, x: np.ndarray,
 def group_members(depth: np.ndarray, patterns: np.ndarray, groups: ReferenceGroups, dtype: type) -> np.ndarray:
     """Each leaf's reference rows in group order, (leaves, n) of ``dtype``, from the rows' patterns
     (n, leaves: found as the function finds a record's), sorted per leaf a block of leaves at a time
-    and checked to give exactly the groups model.json ships."""
+    and checked to give exactly the groups model.json ships: for leaves of up to 8 conditions by one
+    histogram of the rows' (leaf, pattern) pairs against the groups' counts, for deeper ones by their
+    sorted patterns."""
     n_rows = patterns.shape[0]
     order = np.empty((depth.size, n_rows), dtype=dtype)
     # numpy sorts integers of up to 16 bits by radix, one pass per byte: leaves of up to 8 conditions
     # are sorted as bytes. Blocks of SORT_ENTRIES keep the sort's work arrays in the cache.
-    narrow = depth <= 8
     per_block = max(1, SORT_ENTRIES // max(n_rows, 1))
-    for leaves, sort_type in ((np.flatnonzero(narrow), np.uint8), (np.flatnonzero(~narrow), patterns.dtype)):
-        for first in range(0, leaves.size, per_block):
-            block_leaves = leaves[first: first + per_block]
-            block = np.ascontiguousarray(np.take(patterns, block_leaves, axis=1).T, dtype=sort_type)
-            order[block_leaves] = np.argsort(block, axis=1, kind="stable")
-            ordered = np.sort(block, axis=1, kind="stable")
-            fresh = np.ones(ordered.shape, dtype=bool)
-            fresh[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
-            flat = np.flatnonzero(fresh)
-            sizes = groups.start[block_leaves + 1] - groups.start[block_leaves]
-            shipped = runs(groups.start[block_leaves], sizes)
-            if not (flat.size == shipped.size and np.array_equal(ordered.reshape(-1)[flat], groups.pattern[shipped])
-                    and np.array_equal(np.diff(np.r_[flat, ordered.size]), groups.count[shipped])):
-                raise ModelFormatError("the reference groups in model.json do not match its reference rows")
+    narrow = np.flatnonzero(depth <= 8)
+    bins = np.r_[0, np.cumsum(np.left_shift(1, depth[narrow].astype(np.int64)))]  # 2^d per narrow leaf
+    position = np.full(depth.size, -1)
+    position[narrow] = np.arange(narrow.size)
+    leaf = position[groups.leaf]
+    shipped = np.zeros(int(bins[-1]), dtype=np.int64)
+    shipped[bins[leaf[leaf >= 0]] + groups.pattern[leaf >= 0].astype(np.int64)] = groups.count[leaf >= 0]
+    found = np.zeros_like(shipped)
+    for first in range(0, narrow.size, per_block):
+        block_leaves = narrow[first: first + per_block]
+        block = np.ascontiguousarray(np.take(patterns, block_leaves, axis=1).T, dtype=np.uint8)
+        order[block_leaves] = np.argsort(block, axis=1, kind="stable")
+        lo, hi = bins[first], bins[first + block_leaves.size]
+        found[lo:hi] = np.bincount((block + (bins[first: first + block_leaves.size] - lo)[:, None]).reshape(-1),
+                                   minlength=hi - lo)
+    matches = np.array_equal(found, shipped)
+    wide = np.flatnonzero(depth > 8)
+    for first in range(0, wide.size, per_block):
+        block_leaves = wide[first: first + per_block]
+        block = np.ascontiguousarray(np.take(patterns, block_leaves, axis=1).T)
+        order[block_leaves] = np.argsort(block, axis=1, kind="stable")
+        ordered = np.sort(block, axis=1, kind="stable")
+        fresh = np.ones(ordered.shape, dtype=bool)
+        fresh[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+        flat = np.flatnonzero(fresh)
+        sizes = groups.start[block_leaves + 1] - groups.start[block_leaves]
+        at = runs(groups.start[block_leaves], sizes)
+        matches &= (flat.size == at.size and np.array_equal(ordered.reshape(-1)[flat], groups.pattern[at])
+                    and np.array_equal(np.diff(np.r_[flat, ordered.size]), groups.count[at]))
+    if not matches:
+        raise ModelFormatError("the reference groups in model.json do not match its reference rows")
     return order
 
 

@@ -112,11 +112,10 @@ class ProbabilityPairs:
         self._own_leaf = leaf[own]
         # (Indices a request uses are kept as intp: take converts any other index type first, every time.)
         self._own_rows = self._flat_members[runs(self._own_leaf * n_rows + within[own], count[own])].astype(np.intp)
-        self._own_start = np.cumsum(count[own]) - count[own]
+        self._own_row_leaf = np.repeat(self._own_leaf, count[own]).astype(np.intp)
         # Each reference row's margin: the values of the leaves whose own rows it is in, and the init.
         self._init = init
-        self.reference_margin = init + np.bincount(self._own_rows, minlength=n_rows,
-                                                   weights=np.repeat(paths.value[self._own_leaf], count[own]))
+        self.reference_margin = init + np.bincount(self._own_rows, paths.value[self._own_row_leaf], minlength=n_rows)
         self._row_cosh = 4 * np.cosh(self.reference_margin / 2)
         # The groups that fail a condition, scanned for the leaves not reached.
         rest = np.flatnonzero(fails != 0)
@@ -158,10 +157,9 @@ class ProbabilityPairs:
 
     def _record(self, pattern: np.ndarray, beta: np.ndarray, reached: np.ndarray, w: np.ndarray) -> np.ndarray:
         n_rows, n_feat = self._n_rows, self.n_features
-        cold = np.zeros(self.n_leaves)
-        if self._own_rows.size:
-            own = np.add.reduceat(_at(w, self._own_rows), self._own_start)
-            cold[self._own_leaf] = own * _at(self._cold, _at(beta, self._own_leaf))
+        # Each leaf's own rows (alpha = 0): summed by one bincount, their positions the same for every record.
+        cold = np.bincount(self._own_row_leaf, _at(w, self._own_rows), minlength=self.n_leaves)
+        cold *= _at(self._cold, beta)
         # The leaves reached: every group, from the leaf's whole run of rows.
         sizes = self._group_start[reached + 1] - self._group_start[reached]
         ids = runs(self._group_start[reached], sizes)

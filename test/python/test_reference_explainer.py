@@ -6,6 +6,7 @@ codes of their own. Every algorithm is covered: the tables, the per-request pair
 probability space, where each reference row weighs by the sigmoid's slope.
 """
 
+import base64
 import json
 
 import numpy as np
@@ -158,6 +159,38 @@ def test_a_malformed_reference_is_refused(mutate, message):
     mutate(reference)
     with pytest.raises(ModelFormatError, match=message):
         TreeModelExplainer(json.loads(json.dumps(ensemble)), N_FEATURES, reference)
+
+
+def chain_tree(n_features: int) -> dict:
+    """A tree that splits on every feature in turn (going right): its deepest leaf has one condition per feature."""
+    n = 2 * n_features + 1  # internal node 2k splits on feature k; 2k + 1 is a leaf, 2k + 2 the next node
+    internal = [i % 2 == 0 and i < n - 1 for i in range(n)]
+    return {"output": 0, "children_left": [i + 1 if internal[i] else -1 for i in range(n)],
+            "children_right": [i + 2 if internal[i] else -1 for i in range(n)],
+            "feature": [i // 2 if internal[i] else -1 for i in range(n)], "threshold": [0.0] * n,
+            "missing_left": [0] * n, "value": [0.0 if internal[i] else 1.0 + i for i in range(n)],
+            "cover": [float(2 ** (n_features - i // 2)) for i in range(n)]}
+
+
+@pytest.mark.parametrize("n_features", [6, 10])  # the deepest leaf's rows sorted as bytes, and as wider patterns
+def test_probability_refuses_groups_that_do_not_match_the_rows(n_features):
+    from tree_paths import leaf_paths
+
+    ensemble = {"n_outputs": 1, "init": [0.0], "compare": "float64", "trees": [chain_tree(n_features)]}
+    rows = np.random.default_rng(4).normal(size=(40, n_features))
+    reference = reference_document(ensemble, n_features, rows)
+    TreeModelExplainer(ensemble, n_features, reference, "probability")  # as exported, it loads
+    deepest = int(np.argmax(leaf_paths(ensemble, n_features, 1, 1).depth))
+    start = np.r_[0, np.cumsum(np.frombuffer(base64.b64decode(reference["groups"]), "<u4"))]
+    counts = np.frombuffer(base64.b64decode(reference["counts"]), "<u4").copy()
+    first, end = int(start[deepest]), int(start[deepest + 1])
+    assert end - first >= 2, "the deepest leaf splits its rows"
+    most = first + int(np.argmax(counts[first:end]))
+    counts[most] -= 1  # one row moved between two of its groups: every leaf still holds all 40
+    counts[first if most != first else end - 1] += 1
+    reference["counts"] = base64.b64encode(counts.tobytes()).decode("ascii")
+    with pytest.raises(ModelFormatError, match="do not match its reference rows"):
+        TreeModelExplainer(ensemble, n_features, reference, "probability")
 
 
 def test_probability_needs_a_reference_and_one_output():
