@@ -11,12 +11,12 @@ relevant group gives ``v W B(alpha, beta + 1) / R`` to each condition its rows f
 Three kinds of (leaf, group) pairs make up the work, and each is summed its own way:
 
 * a leaf's own rows (the group meeting every condition, alpha = 0) are relevant to every record and
-  give cold shares only. Each row reaches one leaf per tree, so these sums are one segmented sum
-  over R rows per tree, the same positions for every record.
+  give cold shares only. Each row reaches one leaf per tree, so these sums are one bincount over
+  R rows per tree, the same positions for every record.
 * the leaves the record reaches (beta = 0): every group is relevant and gives hot shares only. A
   leaf's rows in group order are one run, so its groups' sums are one segmented sum over the run.
 * every other leaf: its groups with alpha >= 1 that meet every condition the record fails, found
-  by a scan of the groups' patterns and summed member by member. They are few: for the 300-tree
+  by a scan of the groups' patterns and summed row by row (one bincount). They are few: for the 300-tree
   LightGBM model of the benchmark, some 6,000 groups of 17,000 rows of the 60,000 relevant pairs.
 
 A leaf's cold shares go to every condition the record fails on it, in one pass over the path slots.
@@ -160,30 +160,31 @@ class ProbabilityPairs:
         # Each leaf's own rows (alpha = 0): summed by one bincount, their positions the same for every record.
         cold = np.bincount(self._own_row_leaf, _at(w, self._own_rows), minlength=self.n_leaves)
         cold *= _at(self._cold, beta)
-        # The leaves reached: every group, from the leaf's whole run of rows.
+        # The leaves reached (every group) and every other leaf's groups that fail a condition and meet
+        # all the record fails: their table rows in one gather.
         sizes = self._group_start[reached + 1] - self._group_start[reached]
         ids = runs(self._group_start[reached], sizes)
-        table = _at(self._table, ids, axis=0)
-        targets = _at(self._targets, ids, axis=1)
-        run = _at(w, _at(self._members, reached, axis=0).reshape(-1))
-        mass = np.add.reduceat(run, np.repeat(np.arange(reached.size) * n_rows, sizes) + table[:, WITHIN])
-        hot = mass * self._hot[table[:, ALPHA]] * self._share[table[:, LEAF]]  # beta = 0
-        # Every other leaf: the groups failing a condition and meeting all the record fails.
         open_pattern = np.where(beta == 0, self._zero, pattern)
         relevant = np.flatnonzero((self._rest_pattern | np.repeat(open_pattern, self._rest_per_leaf)) == self._rest_full)
+        first = ids.size
+        ids = np.concatenate([ids, _at(self._rest, relevant)])
+        table = _at(self._table, ids, axis=0)
+        # A reached leaf's groups from its whole run of rows; the others' rows each, by one bincount (a
+        # reduceat over thousands of short runs is slower).
+        run = _at(w, _at(self._members, reached, axis=0).reshape(-1))
+        mass = np.empty(ids.size)
+        mass[:first] = np.add.reduceat(run, np.repeat(np.arange(reached.size) * n_rows, sizes) + table[:first, WITHIN])
         if relevant.size:
-            relevant = _at(self._rest, relevant)
-            more = _at(self._table, relevant, axis=0)
-            leaf, sizes = more[:, LEAF], more[:, COUNT]
-            mass = np.add.reduceat(_at(w, _at(self._flat_members, runs(more[:, MEMBER], sizes))),
-                                   np.cumsum(sizes) - sizes)
-            at = more[:, ALPHA] + _at(beta, leaf)
-            cold += np.bincount(leaf, mass * _at(self._cold, at), minlength=self.n_leaves)
-            table = np.concatenate([table, more])
-            targets = np.concatenate([targets, _at(self._targets, relevant, axis=1)], axis=1)
-            hot = np.concatenate([hot, mass * _at(self._hot, at) * _at(self._share, leaf)])
+            sizes = table[first:, COUNT]
+            group = np.repeat(np.arange(sizes.size), sizes)
+            members = _at(table[first:, MEMBER] - (np.cumsum(sizes) - sizes), group) + np.arange(group.size)
+            mass[first:] = np.bincount(group, _at(w, _at(self._flat_members, members)), minlength=sizes.size)
+        leaf = table[:, LEAF]
+        at = table[:, ALPHA] + _at(beta, leaf)  # beta is 0 on a leaf reached: hot shares only
+        cold += np.bincount(leaf, mass * _at(self._cold, at), minlength=self.n_leaves)
+        hot = mass * _at(self._hot, at) * _at(self._share, leaf)
         result = np.zeros(n_feat + 1)
-        for row in targets:
+        for row in _at(self._targets, ids, axis=1):
             result += np.bincount(row, hot, minlength=n_feat + 1)
         more = np.flatnonzero(table[:, EXTRA])
         if more.size:
