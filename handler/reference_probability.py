@@ -102,7 +102,8 @@ class ProbabilityPairs:
         index_type = np.int32 if max(fails.size, n_leaves * n_rows) < 1 << 31 else np.int64
         self._table = np.column_stack([leaf, count, leaf * n_rows + within, within, alpha * width, extra,
                                        extra_start]).astype(index_type)
-        self._targets = np.ascontiguousarray(targets.T)  # (TARGETS, groups): a request sums each row
+        # (TARGETS, groups), a request summing each row; in the smallest type: a request gathers them at random.
+        self._targets = np.ascontiguousarray(targets.T, dtype=np.uint8 if n_feat < 255 else np.intp)
 
         # Each leaf's rows in group order, (leaves, R), from their patterns found as a record's are.
         self._members = group_members(paths.depth, self._patterns(cells.rows(x)), groups, member_type(n_rows))
