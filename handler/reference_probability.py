@@ -11,12 +11,12 @@ relevant group gives ``v W B(alpha, beta + 1) / R`` to each condition its rows f
 Three kinds of (leaf, group) pairs make up the work, and each is summed its own way:
 
 * a leaf's own rows (the group meeting every condition, alpha = 0) are relevant to every record and
-  give cold shares only. Each row reaches one leaf per tree, so these sums are one bincount over
-  R rows per tree, the same positions for every record.
+  give cold shares only. Each row reaches one leaf per tree, so these sums are over R rows per tree,
+  the same positions for every record.
 * the leaves the record reaches (beta = 0): every group is relevant and gives hot shares only. A
   leaf's rows in group order are one run, so its groups' sums are one segmented sum over the run.
 * every other leaf: its groups with alpha >= 1 that meet every condition the record fails, found
-  by a scan of the groups' patterns and summed row by row (one bincount). They are few: for the 300-tree
+  by a scan of the groups' patterns and summed member by member. They are few: for the 300-tree
   LightGBM model of the benchmark, some 6,000 groups of 17,000 rows of the 60,000 relevant pairs.
 
 A leaf's cold shares go to every condition the record fails on it, in one pass over the path slots.
@@ -38,6 +38,8 @@ from tree_paths import LeafPaths
 # TARGETS and where their features start.
 LEAF, COUNT, MEMBER, WITHIN, ALPHA, EXTRA, EXTRA_START = range(7)
 TARGETS = 3
+# Rows per run below which one bincount sums runs faster than a reduceat.
+SHORT_RUN = 8
 
 
 def member_type(n_rows: int) -> type:
@@ -114,6 +116,10 @@ class ProbabilityPairs:
         # (Indices a request uses are kept as intp: take converts any other index type first, every time.)
         self._own_rows = self._flat_members[runs(self._own_leaf * n_rows + within[own], count[own])].astype(np.intp)
         self._own_row_leaf = np.repeat(self._own_leaf, count[own]).astype(np.intp)
+        # Summed per leaf by one bincount where the leaves hold a few rows each (a reduceat pays per run),
+        # else by a reduceat over their runs.
+        short = self._own_rows.size < SHORT_RUN * max(own.size, 1)
+        self._own_start = None if short else np.cumsum(count[own]) - count[own]
         # Each reference row's margin: the values of the leaves whose own rows it is in, and the init.
         self._init = init
         self.reference_margin = init + np.bincount(self._own_rows, paths.value[self._own_row_leaf], minlength=n_rows)
@@ -158,8 +164,12 @@ class ProbabilityPairs:
 
     def _record(self, pattern: np.ndarray, beta: np.ndarray, reached: np.ndarray, w: np.ndarray) -> np.ndarray:
         n_rows, n_feat = self._n_rows, self.n_features
-        # Each leaf's own rows (alpha = 0): summed by one bincount, their positions the same for every record.
-        cold = np.bincount(self._own_row_leaf, _at(w, self._own_rows), minlength=self.n_leaves)
+        # Each leaf's own rows (alpha = 0), at the same positions for every record.
+        if self._own_start is None:
+            cold = np.bincount(self._own_row_leaf, _at(w, self._own_rows), minlength=self.n_leaves)
+        else:
+            cold = np.zeros(self.n_leaves)
+            cold[self._own_leaf] = np.add.reduceat(_at(w, self._own_rows), self._own_start)
         cold *= _at(self._cold, beta)
         # The leaves reached (every group) and every other leaf's groups that fail a condition and meet
         # all the record fails: their table rows in one gather.
@@ -170,16 +180,15 @@ class ProbabilityPairs:
         first = ids.size
         ids = np.concatenate([ids, _at(self._rest, relevant)])
         table = _at(self._table, ids, axis=0)
-        # A reached leaf's groups from its whole run of rows; the others' rows each, by one bincount (a
-        # reduceat over thousands of short runs is slower).
+        # A reached leaf's groups from its whole run of rows; the others' from their rows each.
         run = _at(w, _at(self._members, reached, axis=0).reshape(-1))
         mass = np.empty(ids.size)
-        mass[:first] = np.add.reduceat(run, np.repeat(np.arange(reached.size) * n_rows, sizes) + table[:first, WITHIN])
+        mass[:first] = np.add.reduceat(run, np.repeat(np.arange(reached.size) * n_rows, sizes)
+                                       + table[:first, WITHIN])
         if relevant.size:
             sizes = table[first:, COUNT]
-            group = np.repeat(np.arange(sizes.size), sizes)
-            members = _at(table[first:, MEMBER] - (np.cumsum(sizes) - sizes), group) + np.arange(group.size)
-            mass[first:] = np.bincount(group, _at(w, _at(self._flat_members, members)), minlength=sizes.size)
+            mass[first:] = np.add.reduceat(_at(w, _at(self._flat_members, runs(table[first:, MEMBER], sizes))),
+                                           np.cumsum(sizes) - sizes)
         leaf = table[:, LEAF]
         at = table[:, ALPHA] + _at(beta, leaf)  # beta is 0 on a leaf reached: hot shares only
         cold += np.bincount(leaf, mass * _at(self._cold, at), minlength=self.n_leaves)

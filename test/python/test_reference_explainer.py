@@ -72,6 +72,14 @@ def test_probability_space_equals_the_rescaled_brute_force(seed, trees, depth, r
     np.testing.assert_allclose(got.explained[:, 0], 1 / (1 + np.exp(-got.margin[:, 0])), rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("short_run", [0, 10**9])  # each leaf's own rows by reduceat, and by bincount
+def test_probability_sums_own_rows_either_way(monkeypatch, short_run):
+    monkeypatch.setattr(reference_probability, "SHORT_RUN", short_run)
+    for seed in (5, 6):
+        ours = assert_exact(random_ensemble(seed, 3, 4, 1), records(seed, 12), records(seed + 1, 40), True)
+        assert (ours._weighed._own_start is None) == bool(short_run)
+
+
 def test_a_record_that_is_a_reference_row_and_deep_trees(monkeypatch):
     ensemble = random_ensemble(21, trees=3, depth=10, outputs=1)
     reference = records(22, 6)
