@@ -411,11 +411,11 @@ describe(skipReason ? `what-if page in a browser (skipped: ${skipReason})` : 'wh
   it('in probability, gives levels in percent and SHAP values in points, as the reasons do', async () => {
     const { page, errors } = await openPage();
     const home = inPoints!.url!;
-    const shown = (await (await fetch(home, { headers: { accept: 'application/json' } })).json()) as Card;
-    assert.equal(shown.shap_output, 'probability');
+    const probabilityCard = (await (await fetch(home, { headers: { accept: 'application/json' } })).json()) as Card;
+    assert.equal(probabilityCard.shap_output, 'probability');
     await page.goto(home);
-    await shownFor(page, shown.example_request);
-    const res = await fetch(new URL('predict', home), { method: 'POST', body: JSON.stringify(shown.example_request), headers: { 'content-type': 'application/json' } });
+    await shownFor(page, probabilityCard.example_request);
+    const res = await fetch(new URL('predict', home), { method: 'POST', body: JSON.stringify(probabilityCard.example_request), headers: { 'content-type': 'application/json' } });
     const expected = ((await res.json()) as { predictions: (Prediction & { reasons: { feature: string; contribution: number; text: string }[] })[] }).predictions[0]!;
     const cells = new Map((await page.locator('#table tr').evaluateAll((rows) => rows.map((r) => [r.querySelector('th')!.textContent!, r.querySelectorAll('td')[1]!.textContent!]))) as [string, string][]);
     for (const value of cells.values()) assert.match(value, /^[+−±]\d[\d.]* points$/);
