@@ -41,8 +41,9 @@ SUPPORTED = ("scikit-learn DecisionTree*, RandomForest*, ExtraTrees*, GradientBo
 LIMITS = {"max_records": 1000, "max_body_bytes": 1_048_576}
 # Rows a reference population may have: each costs its leaves' groups in model.json and load time.
 MAX_REFERENCE_ROWS = 5000
-# Records x reference rows for the direct interventional oracle, where shap cannot check a model.
-DIRECT_PAIRS = 20_000
+# Records x reference rows for the direct interventional oracle, where shap cannot check a model: more
+# records than the proof's least where the reference is small.
+DIRECT_PAIRS = 40_000
 
 
 class ExportResult(NamedTuple):
@@ -191,7 +192,7 @@ def export_model(model, frame: pd.DataFrame, out: str | os.PathLike, *, target: 
         oracle = _reference(adapter, transformer, estimator, input_names, position, turned)
     else:
         oracle = _interventional_oracle(document, transformer, estimator, input_names, position, turned,
-                                        reference[order], seed)
+                                        reference[order], seed, check_rows_min)
     # Verify exactly what will be deployed: the document re-parsed from its bytes, as the function sees it
     # (its trees packed; the result keeps them as lists).
     written = {**document, "ensemble": pack_trees(document["ensemble"])}
@@ -284,9 +285,9 @@ def _reference_score(document: dict, x: np.ndarray) -> np.ndarray | None:
 
 
 def _interventional_oracle(document: dict, transformer, estimator, input_names: list[str], position: list[int],
-                           turned: tuple[int, str] | None, reference: pd.DataFrame, seed: int):
+                           turned: tuple[int, str] | None, reference: pd.DataFrame, seed: int, least: int):
     """The oracle of interventional values against the reference: shap's where it takes the model and
-    its values add up to the model's output; else the direct computation on a few of the rows."""
+    its values add up to the model's output; else the direct computation on `least` of the rows or more."""
     from .model_format import leaf_margins
 
     probability = document["shap_output"] == "probability" and document["link"] == "sigmoid"
@@ -312,8 +313,9 @@ def _interventional_oracle(document: dict, transformer, estimator, input_names: 
             if np.allclose(expected + ordered.sum(axis=2), target, rtol=0, atol=INTERVENTIONAL_TOLERANCE * scale):
                 oracle.name = f"shap.TreeExplainer(interventional, {len(reference)} reference rows)"
                 return ordered, expected
-        # The direct computation on a seeded few records: its cost is records x rows per leaf.
-        count = max(4, min(len(rows), DIRECT_PAIRS // max(1, len(reference))))
+        # The direct computation on seeded records, as many as the proof checks at least: its cost is
+        # records x rows per leaf.
+        count = min(len(rows), max(least, DIRECT_PAIRS // len(reference)))
         index = np.sort(np.random.default_rng(seed).permutation(len(rows))[:count])
         margin_r = leaf_margins(ensemble, r_feat)
         values, expected = direct_oracle(ensemble, x_feat[index], r_feat, probability, margin_x[index], margin_r)

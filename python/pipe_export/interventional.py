@@ -10,8 +10,8 @@ the function's interventional SHAP values.
   walk of each leaf's path (no cells, groups or tables): for every leaf whose conditions are each met
   by the record or the row, ``v B(alpha, beta + 1)`` to the features met by the record only and
   ``-v B(alpha + 1, beta)`` to those met by the row only (reference_shap's note). Exact for any
-  document, categorical splits and missing values included, at a cost of leaves x records x rows: run
-  on a few records.
+  document, categorical splits and missing values included, at a cost of leaves x records x rows, as
+  a few matrix products per leaf: run on a few hundred records.
 """
 
 from __future__ import annotations
@@ -24,8 +24,6 @@ import pandas as pd
 from .model_format import ExportError
 
 SHAP_TOLERANCE = 1e-6
-# Records x reference rows the direct oracle works through per leaf.
-DIRECT_PAIRS = 20_000
 
 
 def encode(transformer, frame: pd.DataFrame, input_names: list[str], position: list[int]) -> np.ndarray:
@@ -49,82 +47,94 @@ def _goes_left(tree: dict, node: int, value: np.ndarray) -> np.ndarray:
     return np.where(missing, tree["missing_left"][node] == 1, left)
 
 
+def _sides(tree: dict, x: np.ndarray) -> np.ndarray:
+    """(nodes, n): whether each row goes left at each split node (False at the leaves)."""
+    sides = np.zeros((len(tree["feature"]), x.shape[0]), dtype=bool)
+    for node, (left, feature) in enumerate(zip(tree["children_left"], tree["feature"])):
+        if left != -1:
+            sides[node] = _goes_left(tree, node, x[:, feature])
+    return sides
+
+
 def _leaves(tree: dict):
-    stack = [(0, [])]
+    """Each leaf with its path: the split nodes above it and whether the path goes left at each."""
+    stack = [(0, [], [])]
     while stack:
-        node, path = stack.pop()
+        node, nodes, lefts = stack.pop()
         left, right = tree["children_left"][node], tree["children_right"][node]
         if left == -1:
-            yield node, path
+            yield node, np.array(nodes, dtype=np.intp), np.array(lefts, dtype=bool)
         else:
-            stack.append((left, path + [(node, True)]))
-            stack.append((right, path + [(node, False)]))
+            stack.append((left, nodes + [node], lefts + [True]))
+            stack.append((right, nodes + [node], lefts + [False]))
 
 
-def _beta_table(size: int = 66) -> np.ndarray:
-    """B(p, q) = (p - 1)! (q - 1)! / (p + q - 1)! for p, q < size (paths read at most 64 features), 0
-    where p or q is 0."""
-    table = np.zeros((size, size))
-    for i in range(1, size):
-        for j in range(1, size):
-            table[i, j] = math.exp(math.lgamma(i) + math.lgamma(j) - math.lgamma(i + j))
-    return table
+def _beta(p: int, q: int) -> float:
+    """B(p, q) = (p - 1)! (q - 1)! / (p + q - 1)!, 0 where p or q is 0."""
+    return math.exp(math.lgamma(p) + math.lgamma(q) - math.lgamma(p + q)) if p and q else 0.0
 
 
-_BETA = _beta_table()
+# A leaf's pair of a record and a reference row, keyed by WIDE * alpha + beta (features met by the record
+# only, by the row only; paths read at most 64 features), or NEITHER where some feature is met by neither:
+# the weights of its hot shares, B(alpha, beta + 1), and of its cold ones, B(alpha + 1, beta).
+WIDE = 65
+NEITHER = WIDE * WIDE
+_HOT = np.array([_beta(a, b + 1) for a in range(WIDE) for b in range(WIDE)] + [0.0])
+_COLD = np.array([_beta(a + 1, b) for a in range(WIDE) for b in range(WIDE)] + [0.0])
 
 
-def _beta(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    return _BETA[p, q]
-
-
-def per_reference_values(ensemble: dict, x: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Each reference row's interventional SHAP values of each record: (n, R, outputs, features)."""
-    cast = {"float32": np.float32, "float64": np.float64}[ensemble["compare"]]
-    x = x.astype(cast).astype(np.float64)
-    reference = reference.astype(cast).astype(np.float64)
-    n, rows, n_features = x.shape[0], reference.shape[0], x.shape[1]
-    out = np.zeros((n, rows, ensemble["n_outputs"], n_features))
-    for tree in ensemble["trees"]:
-        output = tree.get("output", 0)
-        for leaf, path in _leaves(tree):
-            value = tree["value"][leaf]
-            if value == 0:
-                continue
-            meets_x: dict[int, np.ndarray] = {}
-            meets_r: dict[int, np.ndarray] = {}
-            for node, went_left in path:
-                f = tree["feature"][node]
-                meets_x[f] = meets_x.get(f, True) & (_goes_left(tree, node, x[:, f]) == went_left)
-                meets_r[f] = meets_r.get(f, True) & (_goes_left(tree, node, reference[:, f]) == went_left)
-            if not path:
-                continue  # a lone leaf: the same for every hybrid record, no feature moves it
-            only_x = {f: meets_x[f][:, None] & ~meets_r[f][None, :] for f in meets_x}
-            only_r = {f: ~meets_x[f][:, None] & meets_r[f][None, :] for f in meets_x}
-            neither = np.zeros((n, rows), dtype=bool)
-            for f in meets_x:
-                neither |= ~meets_x[f][:, None] & ~meets_r[f][None, :]
-            alpha = sum(a.astype(np.int64) for a in only_x.values())
-            beta = sum(b.astype(np.int64) for b in only_r.values())
-            hot = np.where(neither, 0.0, value * _beta(alpha, beta + 1))
-            cold = np.where(neither, 0.0, -value * _beta(alpha + 1, beta))
-            for f in meets_x:
-                out[:, :, output, f] += np.where(only_x[f], hot, 0.0) + np.where(only_r[f], cold, 0.0)
-    return out
+def _slope(margin_x: np.ndarray, margin_r: np.ndarray) -> np.ndarray:
+    """(n, R): (sigmoid(F) - sigmoid(f)) / (F - f) of each record's margin F and row's f, sigmoid'(F) where
+    they meet."""
+    fx, fr = margin_x[:, None], margin_r[None, :]
+    sig = lambda m: 1.0 / (1.0 + np.exp(-m))  # noqa: E731
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(fx == fr, sig(fx) * (1 - sig(fx)), (sig(fx) - sig(fr)) / (fx - fr))
 
 
 def direct_oracle(ensemble: dict, x: np.ndarray, reference: np.ndarray, probability: bool,
                   margin_x: np.ndarray, margin_r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(values (n, outputs, features), base value (outputs,)) from the per-reference values; margins of
-    the records (n, K) and rows (R, K) as the trees give them, for the probability's rescaling."""
-    values = per_reference_values(ensemble, x, reference)
-    if not probability:
-        return values.mean(axis=1), margin_r.mean(axis=0)
-    fx, fr = margin_x[:, 0][:, None], margin_r[:, 0][None, :]
-    sig = lambda m: 1.0 / (1.0 + np.exp(-m))  # noqa: E731
-    with np.errstate(invalid="ignore", divide="ignore"):
-        slope = np.where(fx == fr, sig(fx) * (1 - sig(fx)), (sig(fx) - sig(fr)) / (fx - fr))
-    return (values * slope[:, :, None, None]).mean(axis=1), np.array([sig(margin_r[:, 0]).mean()])
+    """(values (n, outputs, features), base value (outputs,)): the mean over the reference rows of each
+    row's interventional values, weighed by the slope for values in probability; margins of the records
+    (n, K) and rows (R, K) as the trees give them.
+
+    Per leaf and (record, row) pair, with a 0/1 matrix of which of the leaf's features each meets (all
+    of a feature's conditions), the features met by the record only (alpha of them), by the row only
+    (beta) and by neither are counts of matrix products; the pairs with none met by neither reach the
+    leaf in some hybrid, and give the record-only features ``v B(alpha, beta + 1)`` and the row-only ones
+    ``-v B(alpha + 1, beta)``, summed over the rows by one more product each."""
+    cast = {"float32": np.float32, "float64": np.float64}[ensemble["compare"]]
+    x = x.astype(cast).astype(np.float64)
+    reference = reference.astype(cast).astype(np.float64)
+    n, rows, n_features = x.shape[0], reference.shape[0], x.shape[1]
+    if probability:
+        weight = _slope(margin_x[:, 0], margin_r[:, 0]) / rows
+        base = np.array([(1.0 / (1.0 + np.exp(-margin_r[:, 0]))).mean()])
+    else:
+        weight = np.full((n, rows), 1.0 / rows)
+        base = margin_r.mean(axis=0)
+    out = np.zeros((n, ensemble["n_outputs"], n_features))
+    for tree in ensemble["trees"]:
+        output = tree.get("output", 0)
+        feature = np.asarray(tree["feature"], dtype=np.intp)
+        sides_x, sides_r = _sides(tree, x), _sides(tree, reference)
+        for leaf, nodes, lefts in _leaves(tree):
+            value = tree["value"][leaf]
+            if value == 0 or not nodes.size:
+                continue  # a lone leaf: the same for every hybrid record, no feature moves it
+            order = np.argsort(feature[nodes], kind="stable")
+            nodes, lefts = nodes[order], lefts[order][:, None]
+            on = feature[nodes]
+            first = np.flatnonzero(np.r_[True, on[1:] != on[:-1]])
+            # (n, d) and (R, d): 1 where the record (row) meets every condition on the feature.
+            met_x = np.logical_and.reduceat(sides_x[nodes] == lefts, first, axis=0).T.astype(np.float64)
+            met_r = np.logical_and.reduceat(sides_r[nodes] == lefts, first, axis=0).T.astype(np.float64)
+            # WIDE * alpha + beta + NEITHER * (features met by neither), in one product.
+            key = np.hstack([WIDE * met_x, 1 - met_x, NEITHER * (1 - met_x)]) @ np.hstack([1 - met_r, met_r, 1 - met_r]).T
+            key = np.minimum(key, NEITHER).astype(np.intp)
+            hot, cold = weight * _HOT[key], weight * _COLD[key]
+            out[:, output, on[first]] += value * (met_x * (hot @ (1 - met_r)) - (1 - met_x) * (cold @ met_r))
+    return out, base
 
 
 def shap_oracle(estimator, x_est: np.ndarray, r_est: np.ndarray, probability: bool,

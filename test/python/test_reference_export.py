@@ -3,7 +3,8 @@ German-credit-style table (Status good/bad, words as categories, a column 96% em
 
 The function's values are checked against brute-force interventional Shapley values computed from
 model.json's own trees and reference rows (every coalition, a walk down the trees per hybrid record),
-in log-odds, probability and probability points.
+in log-odds, probability and probability points; so is the build's direct oracle, which proves the models
+that shap cannot read.
 """
 
 import hashlib
@@ -16,7 +17,8 @@ import pytest
 import tree_paths
 from brute_shapley import interventional_shapley
 from conftest import run_build
-from pipe_export.interventional import describe
+from doc_walker import margins
+from pipe_export.interventional import describe, direct_oracle
 from real_tables import credit
 from test_models_end_to_end import ask, load_app
 
@@ -67,8 +69,14 @@ def check_against_brute_force(out, monkeypatch, probability=False):
     ref = document["reference"]
     import base64
     reference = np.frombuffer(base64.b64decode(ref["rows"]), dtype="<f8").reshape(ref["n_rows"], len(FEATURES))
-    phi, base = interventional_shapley(unpacked(document), x, reference, len(FEATURES), probability)
+    ensemble = unpacked(document)
+    phi, base = interventional_shapley(ensemble, x, reference, len(FEATURES), probability)
     got = np.array([[p["shap"][f] for f in FEATURES] for p in body["predictions"]])
+    # The build's own oracle, where shap cannot check a model, is the same game's values.
+    direct, direct_base = direct_oracle(ensemble, x, reference, probability, margins(ensemble, x),
+                                        margins(ensemble, reference))
+    np.testing.assert_allclose(direct, phi, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(direct_base, base, rtol=0, atol=1e-12)
     np.testing.assert_allclose(got, phi[:, 0, :], rtol=0, atol=1e-10)
     np.testing.assert_allclose([p["base_value"] for p in body["predictions"]], base[0], rtol=0, atol=1e-10)
     pipeline = joblib.load(out / "model.joblib")
