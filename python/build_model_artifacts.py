@@ -7,7 +7,7 @@
 Without --data it trains on the synthetic credit example. --spec carries the rest of the model
 configuration: features, exclude, required, constraints, unseenCategories, decision, reasons, name.
 Deployed (plain data, no pickle): model.json, model_card.json.
-Kept locally: metrics.json, shap_importance.png, model.joblib (a Pipeline taking the raw columns),
+Kept locally: metrics.json, shap_importance.svg, model.joblib (a Pipeline taking the raw columns),
 validation_index.csv (the held-out rows: 0-based positions among the data rows, in data order; for the
 built-in example also example_validation.csv, those rows themselves), and
 reference.csv (the reference rows, with model.reference).
@@ -244,25 +244,47 @@ def metrics_for(task: str, model, x_val, y_val, positive: object = None) -> dict
     return result
 
 
-def write_plot(path: Path, importance: np.ndarray, names: list[str], rows: int, task: str, space: str) -> None:
-    import matplotlib
+def write_plot(path: Path, importance: np.ndarray, names: list[str], rows: int, card: dict) -> None:
+    """The mean |SHAP value| of each feature as horizontal bars, largest first, each with its value; the
+    title says over how many rows, the axis of which output (the card's shap_output_meaning) and against
+    what. An SVG written as text: the names and numbers stay text (searchable, read by a screen reader),
+    sharp at any size."""
+    from xml.sax.saxutils import escape
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    order = np.argsort(importance)
-    fig, ax = plt.subplots(figsize=(9, max(3.0, 0.45 * len(names) + 1.5)), dpi=110)
-    ax.barh([names[i] for i in order], importance[order], color="#3b75af")
-    unit = {"probability": "probability", "log_odds": "log-odds", "raw": "predicted value"}[space]
-    scope = " (summed over classes)" if task == "multiclass" else ""
-    ax.set_title(f"What drives the model's {task} output\nmean |SHAP value| per feature, {rows} rows")
-    ax.set_xlabel(f"mean |SHAP value| (change in {unit}){scope}")
-    for i, value in enumerate(importance[order]):
-        ax.text(value, i, f" {value:.4g}", va="center", fontsize=8)
-    ax.margins(x=0.15)
-    fig.tight_layout()
-    fig.savefig(path, metadata={"Software": None})
-    plt.close(fig)
+    [reasons] = handler_modules("reasons")  # numbers as the reasons write them: 0.1542, 8,093
+    task = card["task"]
+    unit = card["shap_output_meaning"].split(" (")[0].removeprefix("the ")
+    scope = ", summed over classes" if task == "multiclass" else ""
+    against = (card.get("reference") or {}).get("description")
+    notes = [f"mean |SHAP value| per feature, {rows} rows", *([f"measured against {against}"] if against else [])]
+    title = f"What drives the model's {task} output: {'; '.join(notes)}"
+    axis = f"mean |SHAP value| (change in the {unit}{scope})"
+    order = np.argsort(-importance, kind="stable")
+    row, top, bar_width = 22, 34 + 18 * len(notes), 420
+    label_width = 12 + 7 * max((len(n) for n in names), default=4)
+    # Widths of text by an average glyph of 12px sans-serif, wide enough for the notes.
+    width = max(label_width + bar_width + 90, 24 + 7 * max(len(n) for n in notes))
+    height = top + row * len(names) + 44
+    largest = float(importance.max(initial=0.0)) or 1.0
+    text = lambda x, y, words, **attrs: (  # noqa: E731
+        f'<text x="{x:g}" y="{y:g}"' + "".join(f' {k.replace("_", "-")}="{v}"' for k, v in attrs.items())
+        + f">{escape(words)}</text>")
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+             f'height="{height}" role="img" aria-labelledby="title" font-family="sans-serif" font-size="12">',
+             f'<title id="title">{escape(title)}</title>', f'<rect width="{width}" height="{height}" fill="#fff"/>',
+             text(12, 22, f"What drives the model's {task} output", font_size=15, font_weight="bold"),
+             *(text(12, 40 + 18 * i, note, fill="#444") for i, note in enumerate(notes))]
+    for i, feature in enumerate(order):
+        y = top + i * row
+        value = float(importance[feature])
+        length = bar_width * value / largest
+        parts += [text(label_width - 8, y + 15, names[feature], text_anchor="end"),
+                  f'<rect x="{label_width}" y="{y + 4}" width="{length:.2f}" height="{row - 8}" fill="#3b75af"/>',
+                  text(label_width + length + 6, y + 15, reasons.show_number(value), font_size=11)]
+    axis_y = top + row * len(names) + 4
+    parts += [f'<line x1="{label_width}" x2="{label_width + bar_width}" y1="{axis_y}" y2="{axis_y}" stroke="#888"/>',
+              text(label_width + bar_width / 2, axis_y + 24, axis, text_anchor="middle"), "</svg>"]
+    path.write_text("\n".join(parts) + "\n")
 
 
 def library_versions() -> dict:
@@ -352,7 +374,7 @@ def build(args: argparse.Namespace) -> None:
                               "params": {**DEFAULT_PARAMS.get(args.estimator, {}), **args.params,
                                          "random_state": args.seed}},
                     "training_data": {**source, "rows": int(len(frame))}, "libraries": library_versions(),
-                    "plot": "shap_importance.png", **({"fairness": fairness} if fairness else {})})
+                    "plot": "shap_importance.svg", **({"fairness": fairness} if fairness else {})})
     proof = result.proof
     if "reference" in result.card:
         progress(f"SHAP values measured against {result.card['reference']['description']}")
@@ -369,10 +391,9 @@ def build(args: argparse.Namespace) -> None:
         # The built-in example's data exists only here: its held-out rows, for pipe diff and pipe score.
         frame.iloc[held_out].to_csv(out / "example_validation.csv", index=False)
     joblib.dump(pipeline, out / "model.joblib")
-    write_plot(out / "shap_importance.png", mean_abs_shap(proof), features, proof.rows, task,
-               result.document["shap_output"])
+    write_plot(out / "shap_importance.svg", mean_abs_shap(proof), features, proof.rows, result.card)
     progress(f"wrote model.json (sha256 {result.model_sha256[:12]}), model_card.json, metrics.json, "
-             f"validation_index.csv, shap_importance.png, model.joblib to {out}")
+             f"validation_index.csv, shap_importance.svg, model.joblib to {out}")
 
 
 def main(argv: list[str]) -> int:

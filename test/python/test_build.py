@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from xml.etree import ElementTree
 
 import joblib
 
@@ -21,8 +22,24 @@ def test_same_seed_gives_byte_identical_deployed_artifacts(tmp_path, artifacts):
     assert (tmp_path / "other" / "model.json").read_bytes() != (artifacts / "model.json").read_bytes()
 
 
+def check_importance_plot(path, card):
+    """Every feature named once, largest mean |SHAP value| first, each with its value, said of what."""
+    svg = ElementTree.parse(path).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    texts = [t.text for t in svg.iter(ns + "text")]
+    names = [t.text for t in svg.iter(ns + "text") if t.get("text-anchor") == "end"]
+    assert sorted(names) == sorted(f["name"] for f in card["features"])
+    values = [float(t.text.replace(",", "")) for t in svg.iter(ns + "text") if t.get("font-size") == "11"]
+    assert len(values) == len(names) and values == sorted(values, reverse=True) and values[0] > 0
+    widths = [float(r.get("width")) for r in svg.iter(ns + "rect")][1:]  # after the background
+    assert widths == sorted(widths, reverse=True) and widths[0] == 420
+    assert f"mean |SHAP value| per feature, {card['explainer']['verified_rows']} rows" in texts
+    assert "mean |SHAP value| (change in the probability that SeriousDlqin2yrs is 1)" in texts
+    assert svg.find(ns + "title").text.startswith(f"What drives the model's {card['task']} output")
+
+
 def test_artifacts_are_complete_and_consistent(artifacts):
-    for name in (*DEPLOYED, "metrics.json", "shap_importance.png", "model.joblib"):
+    for name in (*DEPLOYED, "metrics.json", "shap_importance.svg", "model.joblib"):
         assert (artifacts / name).stat().st_size > 0, name
     model_bytes = (artifacts / "model.json").read_bytes()
     card = json.loads((artifacts / "model_card.json").read_text())
@@ -36,7 +53,7 @@ def test_artifacts_are_complete_and_consistent(artifacts):
     assert card["shap_output"] == "probability" and card["classes"] == [0, 1]
     assert card["decision"]["positive"] == "decline" and card["decision"]["negative"] == "approve"
     assert card["explainer"]["verified_rows"] >= 200 and card["explainer"]["max_abs_shap_diff"] <= 1e-6
-    assert (artifacts / "shap_importance.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    check_importance_plot(artifacts / "shap_importance.svg", card)
     metrics = json.loads((artifacts / "metrics.json").read_text())
     assert 0.5 < metrics["roc_auc"] <= 1 and 0 < metrics["log_loss"]
     assert 0 < metrics["validation_positive_rate"] < 0.2

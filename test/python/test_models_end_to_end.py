@@ -90,6 +90,11 @@ def test_trained_exported_served_and_equal_to_the_estimator(table, tmp_path, mon
     assert card["explainer"]["verified_rows"] >= 200
     if task != "regression":
         assert all(isinstance(c, str) for c in card["classes"])
+    # The importance plot says which output its bars move.
+    space = "probability" if card["shap_output"] == "probability" else "log-odds"
+    moved = {"binary": f"the {space} that default is yes", "multiclass": f"the {space} of each class, summed over classes",
+             "regression": "the predicted value of amount, in its own unit"}[task]
+    assert f"mean |SHAP value| (change in {moved})</text>" in (tmp_path / "shap_importance.svg").read_text()
 
     frame = loans(60, seed=5)[FEATURES]
     records = [{k: (None if isinstance(v, float) and np.isnan(v) or v is None else v) for k, v in row.items()}
