@@ -30,7 +30,7 @@ from credit_data import TARGET as CREDIT_TARGET
 from credit_data import synthetic_credit_data
 from estimators import DEFAULT_PARAMS, ESTIMATORS, UsageError, fit_params, make_estimator, make_pipeline, max_categories
 from pipe_export import ExportError, ProofError, canonical_json, export_model
-from pipe_export.card import mean_abs_shap
+from pipe_export.card import mean_abs_shap, output_meaning
 from pipe_export.handler_code import handler_modules
 from pipe_export.classes import check_decision, positive_index
 import fairness as fairness_report
@@ -244,21 +244,20 @@ def metrics_for(task: str, model, x_val, y_val, positive: object = None) -> dict
     return result
 
 
-def write_plot(path: Path, importance: np.ndarray, names: list[str], rows: int, card: dict) -> None:
+def write_plot(path: Path, importance: np.ndarray, names: list[str], rows: int, card: dict, moved: str) -> None:
     """The mean |SHAP value| of each feature as horizontal bars, largest first, each with its value; the
-    title says over how many rows, the axis of which output (the card's shap_output_meaning) and against
-    what. An SVG written as text: the names and numbers stay text (searchable, read by a screen reader),
-    sharp at any size."""
+    title says over how many rows, the axis which output the bars move (``moved``, card.output_meaning)
+    and the card's reference what they are measured against. An SVG written as text: the names and
+    numbers stay text (searchable, read by a screen reader), sharp at any size."""
     from xml.sax.saxutils import escape
 
     [reasons] = handler_modules("reasons")  # numbers as the reasons write them: 0.1542, 8,093
     task = card["task"]
-    unit = card["shap_output_meaning"].split(" (")[0].removeprefix("the ")
     scope = ", summed over classes" if task == "multiclass" else ""
     against = (card.get("reference") or {}).get("description")
     notes = [f"mean |SHAP value| per feature, {rows} rows", *([f"measured against {against}"] if against else [])]
     title = f"What drives the model's {task} output: {'; '.join(notes)}"
-    axis = f"mean |SHAP value| (change in the {unit}{scope})"
+    axis = f"mean |SHAP value| (change in the {moved}{scope})"
     order = np.argsort(-importance, kind="stable")
     row, top, bar_width = 22, 34 + 18 * len(notes), 420
     label_width = 12 + 7 * max((len(n) for n in names), default=4)
@@ -266,9 +265,12 @@ def write_plot(path: Path, importance: np.ndarray, names: list[str], rows: int, 
     width = max(label_width + bar_width + 90, 24 + 7 * max(len(n) for n in notes))
     height = top + row * len(names) + 44
     largest = float(importance.max(initial=0.0)) or 1.0
-    text = lambda x, y, words, **attrs: (  # noqa: E731
-        f'<text x="{x:g}" y="{y:g}"' + "".join(f' {k.replace("_", "-")}="{v}"' for k, v in attrs.items())
-        + f">{escape(words)}</text>")
+
+    def text(x: float, y: float, words: str, **attrs: object) -> str:
+        """A text element; attrs' underscores are the attributes' hyphens (font_size: font-size)."""
+        named = "".join(f' {k.replace("_", "-")}="{v}"' for k, v in attrs.items())
+        return f'<text x="{x:g}" y="{y:g}"{named}>{escape(words)}</text>'
+
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
              f'height="{height}" role="img" aria-labelledby="title" font-family="sans-serif" font-size="12">',
              f'<title id="title">{escape(title)}</title>', f'<rect width="{width}" height="{height}" fill="#fff"/>',
@@ -391,7 +393,8 @@ def build(args: argparse.Namespace) -> None:
         # The built-in example's data exists only here: its held-out rows, for pipe diff and pipe score.
         frame.iloc[held_out].to_csv(out / "example_validation.csv", index=False)
     joblib.dump(pipeline, out / "model.joblib")
-    write_plot(out / "shap_importance.svg", mean_abs_shap(proof), features, proof.rows, result.card)
+    write_plot(out / "shap_importance.svg", mean_abs_shap(proof), features, proof.rows, result.card,
+               output_meaning(result.document, target))
     progress(f"wrote model.json (sha256 {result.model_sha256[:12]}), model_card.json, metrics.json, "
              f"validation_index.csv, shap_importance.svg, model.joblib to {out}")
 

@@ -17,21 +17,30 @@ METHODS = {
 }
 
 
-def space_meaning(document: dict, target: str | None) -> str:
-    """What the SHAP values and the base value are in, in words: which output, of which class."""
+def output_meaning(document: dict, target: str | None) -> str:
+    """What the SHAP values are changes of, in words: which output, of which class (no article)."""
     from .classes import label_text
 
     space, task = document["shap_output"], document["task"]
     if task == "regression":
-        return f"the predicted value{f' of {target}' if target else ''}, in its own unit"
+        return f"predicted value{f' of {target}' if target else ''}, in its own unit"
+    output = "probability" if space == "probability" else "log-odds"
     if task == "multiclass":
-        return ("probability of each class" if space == "probability" else
-                "log-odds of each class (the raw margins; the probabilities are their softmax)")
+        return f"{output} of each class"
     positive = label_text(document["positive_class"])
-    of = f"that {target} is {positive}" if target else f"of the positive class {positive}"
-    if space == "probability":
-        return f"probability {of}"
-    return f"log-odds {of} (the raw margin; the probability is its sigmoid)"
+    return f"{output} {f'that {target} is {positive}' if target else f'of the positive class {positive}'}"
+
+
+def space_meaning(document: dict, target: str | None) -> str:
+    """What the SHAP values and the base value are in, in words: which output, of which class."""
+    meaning = output_meaning(document, target)
+    if document["task"] == "regression":
+        return f"the {meaning}"
+    if document["shap_output"] == "probability":
+        return meaning
+    if document["task"] == "multiclass":
+        return f"{meaning} (the raw margins; the probabilities are their softmax)"
+    return f"{meaning} (the raw margin; the probability is its sigmoid)"
 
 
 def _missing_text(feature: dict) -> str:

@@ -38,7 +38,8 @@ def encode(transformer, frame: pd.DataFrame, input_names: list[str], position: l
 def _goes_left(tree: dict, node: int, value: np.ndarray) -> np.ndarray:
     """The branch each (cast) value takes at a split node: model_format's rule, vectorised."""
     missing = np.isnan(value)
-    codes = (tree.get("cat_left") or [None] * len(tree["feature"]))[node]
+    categories = tree.get("cat_left")
+    codes = categories[node] if categories else None
     if codes is not None:
         left = np.isin(value, codes)
     else:
@@ -83,13 +84,17 @@ _HOT = np.array([_beta(a, b + 1) for a in range(WIDE) for b in range(WIDE)] + [0
 _COLD = np.array([_beta(a + 1, b) for a in range(WIDE) for b in range(WIDE)] + [0.0])
 
 
+def _sigmoid(margin: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-margin))
+
+
 def _slope(margin_x: np.ndarray, margin_r: np.ndarray) -> np.ndarray:
     """(n, R): (sigmoid(F) - sigmoid(f)) / (F - f) of each record's margin F and row's f, sigmoid'(F) where
     they meet."""
     fx, fr = margin_x[:, None], margin_r[None, :]
-    sig = lambda m: 1.0 / (1.0 + np.exp(-m))  # noqa: E731
+    sx, sr = _sigmoid(fx), _sigmoid(fr)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(fx == fr, sig(fx) * (1 - sig(fx)), (sig(fx) - sig(fr)) / (fx - fr))
+        return np.where(fx == fr, sx * (1 - sx), (sx - sr) / (fx - fr))
 
 
 def direct_oracle(ensemble: dict, x: np.ndarray, reference: np.ndarray, probability: bool,
@@ -109,7 +114,7 @@ def direct_oracle(ensemble: dict, x: np.ndarray, reference: np.ndarray, probabil
     n, rows, n_features = x.shape[0], reference.shape[0], x.shape[1]
     if probability:
         weight = _slope(margin_x[:, 0], margin_r[:, 0]) / rows
-        base = np.array([(1.0 / (1.0 + np.exp(-margin_r[:, 0]))).mean()])
+        base = np.array([_sigmoid(margin_r[:, 0]).mean()])
     else:
         weight = np.full((n, rows), 1.0 / rows)
         base = margin_r.mean(axis=0)

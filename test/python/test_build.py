@@ -119,3 +119,13 @@ def test_a_table_smaller_than_the_proof_is_verified_on_its_rows_with_values_miss
     result = run_build(tmp_path / "out", "--data", str(data), "--target", "SeriousDlqin2yrs")
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "out" / "model_card.json").read_text())["explainer"]["verified_rows"] >= 200
+
+
+def test_the_plot_names_the_output_of_a_target_whose_name_has_brackets():
+    from pipe_export.card import output_meaning, space_meaning
+
+    document = {"shap_output": "raw", "task": "regression"}
+    assert output_meaning(document, "Sale price (€)") == "predicted value of Sale price (€), in its own unit"
+    assert space_meaning(document, "Sale price (€)") == "the predicted value of Sale price (€), in its own unit"
+    binary = {"shap_output": "log_odds", "task": "binary", "positive_class": "bad"}
+    assert output_meaning(binary, "Status (at 12 months)") == "log-odds that Status (at 12 months) is bad"
