@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from .handler_code import handler_modules
 from .proof import Proof, records_of
 
 METHODS = {
@@ -43,15 +44,22 @@ def space_meaning(document: dict, target: str | None) -> str:
     return f"{meaning} (the raw margin; the probability is its sigmoid)"
 
 
-def _missing_text(feature: dict) -> str:
+def missing_meaning(feature: dict) -> str:
+    """What a null means for this feature, as the card says it (numbers as the reasons write them)."""
     policy = feature["missing"]
     if policy == "native":
         return "null follows the branch the model learned for missing values"
     if policy == "required":
         return "required: null is refused"
     value = feature["impute_value"]
-    shown = feature["categories"][int(value)] if feature.get("categories") else value
-    return f"null is replaced by {shown!r} (from the training data) and listed in the record's 'imputed'"
+    if feature.get("categories"):
+        shown = repr(feature["categories"][int(value)])
+    elif feature["type"] == "boolean":
+        shown = "true" if value else "false"
+    else:  # a median as the reasons write numbers ("69.16", "2", "215,000"), not its 17 digits
+        [reasons] = handler_modules("reasons")
+        shown = reasons.show_number(int(value) if float(value).is_integer() else float(value))
+    return f"null is replaced by {shown} (from the training data) and listed in the record's 'imputed'"
 
 
 def _example(rows: pd.DataFrame, features: list[dict]) -> dict:
@@ -79,7 +87,7 @@ def model_card(document: dict, digest: str, size: int, proof: Proof, rows: pd.Da
         "model": {"estimator": type(estimator).__name__},
         "features": [
             {key: f[key] for key in ("name", "type", "categories", "missing", "unseen", "integer", "min", "max")
-             if key in f} | {"missing_means": _missing_text(f)}
+             if key in f} | {"missing_means": missing_meaning(f)}
             for f in features
         ],
         "missing_value_policy": "Every feature key must be present; null is a missing value, handled per feature "

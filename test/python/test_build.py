@@ -129,3 +129,16 @@ def test_the_plot_names_the_output_of_a_target_whose_name_has_brackets():
     assert space_meaning(document, "Sale price (€)") == "the predicted value of Sale price (€), in its own unit"
     binary = {"shap_output": "log_odds", "task": "binary", "positive_class": "bad"}
     assert output_meaning(binary, "Status (at 12 months)") == "log-odds that Status (at 12 months) is bad"
+
+
+def test_an_imputed_value_is_said_as_the_reasons_write_numbers():
+    from pipe_export.card import missing_meaning
+
+    def said(**feature):
+        return missing_meaning({"name": "x", "type": "number", "missing": "impute", **feature})
+
+    assert said(impute_value=69.15728265128445).startswith("null is replaced by 69.16 (from the training data)")
+    assert said(impute_value=2.0).startswith("null is replaced by 2 (")
+    assert said(impute_value=215000.0).startswith("null is replaced by 215,000 (")
+    assert said(impute_value=1.0, type="boolean").startswith("null is replaced by true (")
+    assert said(impute_value=1.0, type="category", categories=["Ja", "Nein"]).startswith("null is replaced by 'Nein' (")
