@@ -302,6 +302,38 @@ describe(skipReason ? `what-if page in a browser (skipped: ${skipReason})` : 'wh
     await shownFor(page, { ...card.example_request, [LATE]: 3 });
   });
 
+  it('shows a missing category as no choice, and sends the first once it is unticked', async () => {
+    const { page, errors } = await openPage();
+    // The example has no categorical column: its card is served with one whose example value is missing,
+    // and the function is asked without it.
+    const housing = { name: 'Housing', type: 'category', categories: ['own', 'rent', 'free'], missing: 'impute',
+      missing_means: "null is replaced by 'rent' (from the training data) and listed in the record's 'imputed'" };
+    await page.route(url, async (route) => {
+      if (!(route.request().headers().accept ?? '').includes('application/json')) return route.fallback();
+      const response = await route.fetch();
+      const served = (await response.json()) as Card;
+      return route.fulfill({ response, json: { ...served, features: [...served.features, housing],
+        example_request: { ...served.example_request, Housing: null } } });
+    });
+    const sent: unknown[] = [];
+    await page.route('**/predict', (route) => {
+      const { Housing, ...rest } = route.request().postDataJSON() as Record<string, unknown>;
+      sent.push(Housing);
+      return route.continue({ postData: JSON.stringify(rest) });
+    });
+    await page.goto(url);
+    await shownFor(page, { ...card.example_request, Housing: null });
+    const field = page.getByLabel('Housing', { exact: true });
+    assert.deepEqual(await field.evaluate((s) => [(s as HTMLSelectElement).selectedIndex, (s as HTMLSelectElement).disabled]), [-1, true],
+      'no category shown for a missing value, not the list\'s first');
+    await page.getByLabel('Housing missing', { exact: true }).uncheck();
+    await shownFor(page, { ...card.example_request, Housing: 'own' });
+    assert.equal(await field.evaluate((s) => (s as HTMLSelectElement).selectedOptions[0]?.text), 'own', 'the choice sent is the one shown');
+    assert.deepEqual(sent, [null, 'own']);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   it('writes a value as the reasons do: whole from 1000, grouped from 10,000', async () => {
     const { page } = main;
     const label = () => page.locator('#chart text', { hasText: /^MonthlyIncome = / }).textContent();
