@@ -247,7 +247,8 @@ export function driftOf(t: VersionTally): VersionDrift {
   const order: Record<Reading, number> = { shifted: 0, watch: 1, stable: 2 };
   const flagged = readings.filter((r) => r.reading !== 'stable').sort((x, y) => order[x.reading] - order[y.reading]);
   base.verdict = flagged.reduce<Reading>((v, r) => worst(v, r.reading), 'stable');
-  base.because = flagged.map((r) => r.phrase);
+  // Under a shifted verdict, what is only worth watching says so.
+  base.because = flagged.map((r) => (r.reading === base.verdict ? r.phrase : `${r.reading}: ${r.phrase}`));
   return base;
 }
 

@@ -8,7 +8,7 @@ import type { DecisionLine } from '../../src/audit/decision-line.js';
 import { UsageError, exitCodeOf } from '../../src/errors.js';
 import { driftOf, ndcg, overallVerdict, VersionTally, type Baseline } from '../../src/monitor/drift.js';
 import { binOf, psiOfShares } from '../../src/util/psi.js';
-import { driftLines, driftMarkdown } from '../../src/monitor/report.js';
+import { driftLines, driftMarkdown, verdictLine } from '../../src/monitor/report.js';
 import { readTrailFile } from '../../src/monitor/trail-file.js';
 
 
@@ -104,6 +104,14 @@ describe('the verdict of a model version', () => {
     assert.equal(d.verdict, 'shifted');
     assert.equal(d.missing![0]!.name, 'Savings');
     assert.match(d.because.join('; '), /Savings missing in 50\.0% \(baseline 20\.0%\)/);
+  });
+
+  it('under a shifted verdict, a change only worth watching is said to be one', () => {
+    // Savings missing 30 points more often (shifted), Telephone 7 points less (watch).
+    const d = driftOf(tally(decisions(400, { missing: (i) => [...(i % 2 ? ['Savings'] : []), ...(i % 100 < 83 ? ['Telephone'] : [])] })));
+    assert.equal(d.verdict, 'shifted');
+    assert.deepEqual(d.because, ['Savings missing in 50.0% (baseline 20.0%)', 'watch: Telephone missing in 83.0% (baseline 90.0%)']);
+    assert.match(verdictLine(d), /^verdict: shifted: Savings missing in 50\.0% \(baseline 20\.0%\); watch: Telephone missing in 83\.0%/);
   });
 
   it('too few decisions, or no baseline, give no verdict; the overall verdict is the worst of the rest', () => {
