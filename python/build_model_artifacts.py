@@ -196,6 +196,22 @@ def choose_reference(setting: dict, spec: dict, table: Table, x_train, pipeline,
                                       setting["side"], labels, seed)
 
 
+# Columns with missing values the build log names; past them it counts the rest.
+MISSING_NAMED = 6
+
+
+def missing_summary(missing: dict[str, float]) -> str:
+    """The features' missing shares for the build log: every one for a few columns, else the most
+    missing and a count of the rest (a table of dozens of survey columns would fill the screen)."""
+    if not missing:
+        return "none missing"
+    named = sorted(missing.items(), key=lambda kv: -kv[1]) if len(missing) > MISSING_NAMED else list(missing.items())
+    text = ", ".join(f"{k} {v:.1%}" for k, v in named[:MISSING_NAMED]) + " missing"
+    rest = len(named) - MISSING_NAMED
+    return text + (f"; {rest} more features have missing values (the card's 'missing_means' says how each is handled)"
+                   if rest > 0 else "")
+
+
 def show_metric(value: float) -> str:
     """A metric as the build log writes it: scores to 4 places, errors in a price's unit as the reasons
     write numbers (39,321; 4062)."""
@@ -312,8 +328,7 @@ def build(args: argparse.Namespace) -> None:
     if len(frame) < 20:
         raise DataError(f"need at least 20 rows to train and validate, the data has {len(frame)}")
     missing = {f: float(frame[f].isna().mean()) for f in features if frame[f].isna().any()}
-    progress(f"{len(frame)} rows, {len(features)} features ({', '.join(f'{k} {v:.1%}' for k, v in missing.items())}"
-             f"{' missing' if missing else 'none missing'}), task {task}")
+    progress(f"{len(frame)} rows, {len(features)} features ({missing_summary(missing)}), task {task}")
 
     positive = positive_class_of(table, task, args.spec)
     reference_setting = None

@@ -142,3 +142,14 @@ def test_an_imputed_value_is_said_as_the_reasons_write_numbers():
     assert said(impute_value=215000.0).startswith("null is replaced by 215,000 (")
     assert said(impute_value=1.0, type="boolean").startswith("null is replaced by true (")
     assert said(impute_value=1.0, type="category", categories=["Ja", "Nein"]).startswith("null is replaced by 'Nein' (")
+
+
+def test_the_build_log_names_the_most_missing_columns_of_a_wide_table():
+    import build_model_artifacts as build
+
+    assert build.missing_summary({}) == "none missing"
+    assert build.missing_summary({"Income": 0.198, "Dependents": 0.026}) == "Income 19.8%, Dependents 2.6% missing"
+    survey = {f"Survey Q{k:02d}": k / 100 for k in range(1, 26)}
+    line = build.missing_summary({**survey, "Telematics score": 0.969})
+    assert line.startswith("Telematics score 96.9%, Survey Q25 25.0%, Survey Q24 24.0%, Survey Q23 23.0%, Survey Q22 22.0%, "
+                           "Survey Q21 21.0% missing; 20 more features have missing values")
