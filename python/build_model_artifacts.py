@@ -171,6 +171,10 @@ def positive_class_of(table: Table, task: str, spec: dict) -> object:
     if task != "binary":
         if given is not None:
             raise UsageError(f"model.positiveClass is set, but the task is {task}: only a binary model has one")
+        if spec.get("decision") is not None:
+            answer = "label is the most probable class" if task == "multiclass" else "prediction is the value itself"
+            raise UsageError(f"model.decision is set, but the task is {task}: a decision is a threshold on a binary "
+                             f"model's probability, and this model's {answer}; remove model.decision")
         return None
     # The estimator's own order of the labels (np.unique's, as scikit-learn's classes_).
     classes = [c.item() if isinstance(c, np.generic) else c for c in np.unique(table.frame[table.target])]
