@@ -341,6 +341,9 @@ def build(args: argparse.Namespace) -> None:
         if reference_setting["from"] == "near-cutoff" and task != "binary":
             raise UsageError(f"model.reference from 'near-cutoff' needs a binary model with a decision; "
                              f"this one is {task}: use from 'training' or 'file'")
+    if args.spec.get("shapOutput") == "probability" and task == "regression":
+        raise UsageError("model.shapOutput is 'probability', but the task is regression: its SHAP values are in the "
+                         "target's own unit ('raw'); remove model.shapOutput")
     if args.spec.get("shapOutput") == "probability" and reference_setting is None:
         raise UsageError("model.shapOutput 'probability' needs model.reference: SHAP values in probability "
                          "points are measured against reference rows")

@@ -96,13 +96,15 @@ def test_a_positive_class_that_is_no_class_is_refused(credit_csv, tmp_path):
     assert result.returncode == 2 and "'Bad', which is not a class" in result.stderr
 
 
-def test_a_regression_refuses_a_positive_class_or_a_decision_before_training(tmp_path):
+def test_a_regression_refuses_a_positive_class_a_decision_or_probability_before_training(tmp_path):
     csv = tmp_path / "houses.csv"
     houses(200, seed=2).to_csv(csv, index=False)
     for spec, message in (({"positiveClass": "yes"}, "model.positiveClass is set, but the task is regression"),
                           ({"decision": {"threshold": 0.5}}, "model.decision is set, but the task is regression: a "
                            "decision is a threshold on a binary model's probability, and this model's prediction is "
-                           "the value itself; remove model.decision")):
+                           "the value itself; remove model.decision"),
+                          ({"shapOutput": "probability", "reference": {"from": "training", "size": 50}},
+                           "model.shapOutput is 'probability', but the task is regression")):
         result = run_build(tmp_path / "out", "--data", str(csv), "--target", "SalePrice", "--spec", json.dumps(spec))
         assert result.returncode == 2, result.stderr
         assert message in result.stderr and "training" not in result.stdout + result.stderr
