@@ -183,6 +183,25 @@ def positive_class_of(table: Table, task: str, spec: dict) -> object:
     return classes[positive]
 
 
+def settled_settings(table: Table, task: str, spec: dict) -> tuple[object, dict | None]:
+    """(the positive class, the checked model.reference or None): every setting the task decides on,
+    refused (UsageError, exit 2) before any training where the task makes it meaningless."""
+    positive = positive_class_of(table, task, spec)
+    reference_setting = None
+    if spec.get("reference") is not None:
+        reference_setting = reference_rows.check_setting(spec["reference"])
+        if reference_setting["from"] == "near-cutoff" and task != "binary":
+            raise UsageError(f"model.reference from 'near-cutoff' needs a binary model with a decision; "
+                             f"this one is {task}: use from 'training' or 'file'")
+    if spec.get("shapOutput") == "probability" and task == "regression":
+        raise UsageError("model.shapOutput is 'probability', but the task is regression: its SHAP values are in the "
+                         "target's own unit ('raw'); remove model.shapOutput")
+    if spec.get("shapOutput") == "probability" and reference_setting is None:
+        raise UsageError("model.shapOutput 'probability' needs model.reference: SHAP values in probability "
+                         "points are measured against reference rows")
+    return positive, reference_setting
+
+
 def choose_reference(setting: dict, spec: dict, table: Table, x_train, pipeline, task: str, positive: object,
                      categories: dict, seed: int):
     """(rows of the raw feature columns, what the card says of them) for model.reference."""
@@ -334,19 +353,7 @@ def build(args: argparse.Namespace) -> None:
     missing = {f: float(frame[f].isna().mean()) for f in features if frame[f].isna().any()}
     progress(f"{len(frame)} rows, {len(features)} features ({missing_summary(missing)}), task {task}")
 
-    positive = positive_class_of(table, task, args.spec)
-    reference_setting = None
-    if args.spec.get("reference") is not None:
-        reference_setting = reference_rows.check_setting(args.spec["reference"])
-        if reference_setting["from"] == "near-cutoff" and task != "binary":
-            raise UsageError(f"model.reference from 'near-cutoff' needs a binary model with a decision; "
-                             f"this one is {task}: use from 'training' or 'file'")
-    if args.spec.get("shapOutput") == "probability" and task == "regression":
-        raise UsageError("model.shapOutput is 'probability', but the task is regression: its SHAP values are in the "
-                         "target's own unit ('raw'); remove model.shapOutput")
-    if args.spec.get("shapOutput") == "probability" and reference_setting is None:
-        raise UsageError("model.shapOutput 'probability' needs model.reference: SHAP values in probability "
-                         "points are measured against reference rows")
+    positive, reference_setting = settled_settings(table, task, args.spec)
     categories = categories_of(table, args.estimator, args.params)
     estimator = make_estimator(args.estimator, task, args.params, args.seed)
     pipeline = make_pipeline(args.estimator, estimator, features, table.kinds, categories)

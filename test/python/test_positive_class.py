@@ -97,18 +97,27 @@ def test_a_positive_class_that_is_no_class_is_refused(credit_csv, tmp_path):
 
 
 def test_a_regression_refuses_a_positive_class_a_decision_or_probability_before_training(tmp_path):
+    import build_model_artifacts as build
+    from estimators import UsageError
+    from tabular_data import read_table
+
     csv = tmp_path / "houses.csv"
     houses(200, seed=2).to_csv(csv, index=False)
+    table = read_table(csv, "SalePrice")
     for spec, message in (({"positiveClass": "yes"}, "model.positiveClass is set, but the task is regression"),
                           ({"decision": {"threshold": 0.5}}, "model.decision is set, but the task is regression: a "
                            "decision is a threshold on a binary model's probability, and this model's prediction is "
                            "the value itself; remove model.decision"),
                           ({"shapOutput": "probability", "reference": {"from": "training", "size": 50}},
                            "model.shapOutput is 'probability', but the task is regression")):
-        result = run_build(tmp_path / "out", "--data", str(csv), "--target", "SalePrice", "--spec", json.dumps(spec))
-        assert result.returncode == 2, result.stderr
-        assert message in result.stderr and "training" not in result.stdout + result.stderr
-        assert not (tmp_path / "out").exists()
+        with pytest.raises(UsageError) as refused:
+            build.settled_settings(table, "regression", spec)
+        assert message in str(refused.value)
+    assert build.settled_settings(table, "regression", {"reference": {"from": "training", "size": 50}})[0] is None
+    # Through the command line it is exit 2, with nothing trained or written.
+    result = run_build(tmp_path / "out", "--data", str(csv), "--target", "SalePrice", "--spec", json.dumps({"decision": {}}))
+    assert result.returncode == 2 and "model.decision is set" in result.stderr, result.stderr
+    assert "training" not in result.stdout + result.stderr and not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("classes, given, expected", [
