@@ -223,13 +223,33 @@ def choose_reference(setting: dict, spec: dict, table: Table, x_train, pipeline,
 MISSING_NAMED = 6
 
 
+def share_text(share: float) -> str:
+    """A share as a percentage that reads 0% or 100% only when it is (one row in 2,400 is not 100%)."""
+    text = f"{share:.1%}"
+    if text == "100.0%" and share < 1:
+        return ">99.9%"
+    return "<0.1%" if text == "0.0%" and share > 0 else text
+
+
+def constant_note(frame, features: list[str]) -> str | None:
+    """A line for the build log naming the features with one value in every row (missing counts as a
+    value): no split can use them, so their SHAP values are always 0."""
+    constant = [f for f in features if frame[f].nunique(dropna=False) == 1]
+    if not constant:
+        return None
+    one = len(constant) == 1
+    return (f"{', '.join(constant)}: the same value in every row, so no split can use {'it' if one else 'them'}: "
+            f"{'its SHAP value is' if one else 'their SHAP values are'} always 0 (model.exclude drops "
+            f"{'it' if one else 'them'})")
+
+
 def missing_summary(missing: dict[str, float]) -> str:
     """The features' missing shares for the build log: every one for a few columns, else the most
     missing and a count of the rest (a table of dozens of survey columns would fill the screen)."""
     if not missing:
         return "none missing"
     named = sorted(missing.items(), key=lambda kv: -kv[1]) if len(missing) > MISSING_NAMED else list(missing.items())
-    text = ", ".join(f"{k} {v:.1%}" for k, v in named[:MISSING_NAMED]) + " missing"
+    text = ", ".join(f"{k} {share_text(v)}" for k, v in named[:MISSING_NAMED]) + " missing"
     rest = len(named) - MISSING_NAMED
     return text + (f"; {rest} more features have missing values (the card's 'missing_means' says how each is handled)"
                    if rest > 0 else "")
@@ -352,6 +372,9 @@ def build(args: argparse.Namespace) -> None:
         raise DataError(f"need at least 20 rows to train and validate, the data has {len(frame)}")
     missing = {f: float(frame[f].isna().mean()) for f in features if frame[f].isna().any()}
     progress(f"{len(frame)} rows, {len(features)} features ({missing_summary(missing)}), task {task}")
+    note = constant_note(frame, features)
+    if note:
+        progress(note)
 
     positive, reference_setting = settled_settings(table, task, args.spec)
     categories = categories_of(table, args.estimator, args.params)

@@ -153,3 +153,19 @@ def test_the_build_log_names_the_most_missing_columns_of_a_wide_table():
     line = build.missing_summary({**survey, "Telematics score": 0.969})
     assert line.startswith("Telematics score 96.9%, Survey Q25 25.0%, Survey Q24 24.0%, Survey Q23 23.0%, Survey Q22 22.0%, "
                            "Survey Q21 21.0% missing; 20 more features have missing values")
+
+
+def test_the_build_log_says_a_nearly_empty_column_is_not_empty_and_names_constant_ones():
+    import pandas as pd
+
+    import build_model_artifacts as build
+
+    assert build.missing_summary({"Telematics": 2399 / 2400, "Notes": 1 / 2400}) == "Telematics >99.9%, Notes <0.1% missing"
+    assert build.missing_summary({"Empty": 1.0}) == "Empty 100.0% missing"
+    frame = pd.DataFrame({"Country": ["CH"] * 4, "Code": [None] * 4, "Amount (CHF)": [1.0, 2.0, None, 2.0],
+                          "One note": [None, None, "x", None]})
+    assert build.constant_note(frame, ["Amount (CHF)", "One note"]) is None
+    assert build.constant_note(frame, ["Country", "Amount (CHF)"]).startswith(
+        "Country: the same value in every row, so no split can use it: its SHAP value is always 0")
+    assert build.constant_note(frame, ["Country", "Code"]).startswith("Country, Code: the same value in every row, so "
+                                                                      "no split can use them: their SHAP values are")
