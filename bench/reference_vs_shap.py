@@ -21,7 +21,8 @@ numpy, the load, the tables) from the handler as the package ships it (with its 
 code directory is read-only, so a checkout without pycs would measure compiling too), its peak RSS,
 and the function zip's size (the handler with its bytecode and the artifacts, deflated). Goals (the
 issue's): log-odds at least 30x faster than shap and within 2x of path-dependent, probability at least
-5x faster than shap; cold init under 300 ms and the zip under 10 MB with 1,000 rows. Exit status 1 when outputs disagree with shap's (more than 1e-6), not for a missed goal (MISS).
+5x faster than shap; cold init under 300 ms and the zip under 10 MB with 1,000 rows. Exit status 1
+when outputs disagree with shap's (more than 1e-6), not for a missed goal (MISS).
 """
 
 from __future__ import annotations

@@ -171,10 +171,6 @@ def positive_class_of(table: Table, task: str, spec: dict) -> object:
     if task != "binary":
         if given is not None:
             raise UsageError(f"model.positiveClass is set, but the task is {task}: only a binary model has one")
-        if spec.get("decision") is not None:
-            answer = "label is the most probable class" if task == "multiclass" else "prediction is the value itself"
-            raise UsageError(f"model.decision is set, but the task is {task}: a decision is a threshold on a binary "
-                             f"model's probability, and this model's {answer}; remove model.decision")
         return None
     # The estimator's own order of the labels (np.unique's, as scikit-learn's classes_).
     classes = [c.item() if isinstance(c, np.generic) else c for c in np.unique(table.frame[table.target])]
@@ -187,6 +183,10 @@ def settled_settings(table: Table, task: str, spec: dict) -> tuple[object, dict 
     """(the positive class, the checked model.reference or None): every setting the task decides on,
     refused (UsageError, exit 2) before any training where the task makes it meaningless."""
     positive = positive_class_of(table, task, spec)
+    if task != "binary" and spec.get("decision") is not None:
+        answer = "label is the most probable class" if task == "multiclass" else "prediction is the value itself"
+        raise UsageError(f"model.decision is set, but the task is {task}: a decision is a threshold on a binary "
+                         f"model's probability, and this model's {answer}; remove model.decision")
     reference_setting = None
     if spec.get("reference") is not None:
         reference_setting = reference_rows.check_setting(spec["reference"])

@@ -58,7 +58,7 @@ def missing_meaning(feature: dict) -> str:
         shown = "true" if value else "false"
     else:  # a median as the reasons write numbers ("69.16", "2", "215,000"), not its 17 digits
         [reasons] = handler_modules("reasons")
-        shown = reasons.show_number(int(value) if float(value).is_integer() else float(value))
+        shown = reasons.show_number(float(value))
     return f"null is replaced by {shown} (from the training data) and listed in the record's 'imputed'"
 
 
