@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PipeError } from '../src/errors.js';
 import { deployedArtifacts } from '../src/packaging/artifacts.js';
-import { PACKAGE_MANIFEST_FORMAT, writePackageManifest, type PackageManifest } from '../src/packaging/package-manifest.js';
+import { PACKAGE_MANIFEST_FORMAT, readLocalPackage, writePackageManifest, type LocalPackage, type PackageManifest } from '../src/packaging/package-manifest.js';
 import { envPaths, packageDir, venvPython } from '../src/project-paths.js';
 import type { ZipEntry, ZipResult } from '../src/packaging/zip.js';
 import { listVendoredWheels } from '../src/packaging/wheels.js';
 import { formatBytes } from '../src/reporter/format.js';
+import { sha256File } from '../src/util/hash.js';
 import type { Runner } from '../src/runners/runner.js';
 import type { TaskContext, TaskDefinition } from '../src/task.js';
 
@@ -61,7 +62,24 @@ Promise<{ entries: ZipEntry[]; note: string }> {
     const stem = path.posix.basename(module.name, '.py');
     return { name: path.posix.join(dirname === '.' ? '' : dirname, '__pycache__', `${stem}.${tag}.pyc`), file: target };
   });
-  return { entries, note: `bytecode for ${entries.length} modules (${tag})` };
+  return { entries, note: `bytecode for ${entries.length} ${entries.length === 1 ? 'module' : 'modules'} (${tag})` };
+}
+
+/**
+ * The layer.zip of the package already built, when it was zipped from files with the same digest
+ * and is still the file its manifest describes: compressing the runtime deps again (tens of
+ * megabytes at zlib's level 9) would give the same bytes, and takes seconds.
+ */
+async function unchangedLayer(ctx: TaskContext, sources: string): Promise<{ file: string; layer: NonNullable<PackageManifest['layer']> } | undefined> {
+  let built: LocalPackage;
+  try {
+    built = await readLocalPackage(ctx.config);
+  } catch {
+    return undefined;
+  }
+  const layer = built.manifest.layer;
+  if (!layer || layer.sources !== sources || !built.layerZip || !existsSync(built.layerZip)) return undefined;
+  return (await sha256File(built.layerZip)) === layer.sha256 ? { file: built.layerZip, layer } : undefined;
 }
 
 export const packageTask: TaskDefinition = {
@@ -73,7 +91,7 @@ export const packageTask: TaskDefinition = {
   configSlice: (c) => ({ runtime: c.runtime, architecture: c.architecture, handler: c.function.handler, paths: c.paths, manifestFormat: PACKAGE_MANIFEST_FORMAT }),
   async run(ctx) {
     // archiver is loaded only when something is packaged: a no-op run stays cheap.
-    const { collectFiles, writeDeterministicZip } = await import('../src/packaging/zip.js');
+    const { collectFiles, entriesDigest, writeDeterministicZip } = await import('../src/packaging/zip.js');
     const { config, root } = ctx;
     const out = ctx.staging(packageDir(config));
     await rm(out, { recursive: true, force: true });
@@ -107,13 +125,21 @@ export const packageTask: TaskDefinition = {
     let layer: PackageManifest['layer'] = null;
     if (depEntries.length) {
       const layerStep = ctx.reporter.step('layer.zip (runtime deps)');
-      const total = depEntries.length;
-      const result = await writeDeterministicZip(depEntries, path.join(out, 'layer.zip'), {
-        signal: ctx.signal,
-        onBytes: (bytes) => layerStep.progress({ label: 'layer.zip', current: bytes, unit: 'bytes' }),
-      });
-      layer = { file: 'layer.zip', sha256: result.sha256, size: result.size, unzippedSize: result.unzippedSize, depsHash: result.sha256 };
-      layerStep.done(`${total} files, ${formatBytes(result.size)} zipped, ${formatBytes(result.unzippedSize)} unzipped`);
+      const files = `${depEntries.length} ${depEntries.length === 1 ? 'file' : 'files'}`;
+      const sources = await entriesDigest(depEntries);
+      const previous = await unchangedLayer(ctx, sources);
+      if (previous) {
+        await copyFile(previous.file, path.join(out, 'layer.zip'));
+        layer = previous.layer;
+        layerStep.done(`${files} unchanged since the last package: its layer.zip again, ${formatBytes(layer.size)} zipped, ${formatBytes(layer.unzippedSize)} unzipped`);
+      } else {
+        const result = await writeDeterministicZip(depEntries, path.join(out, 'layer.zip'), {
+          signal: ctx.signal,
+          onBytes: (bytes) => layerStep.progress({ label: 'layer.zip', current: bytes, unit: 'bytes' }),
+        });
+        layer = { file: 'layer.zip', sha256: result.sha256, size: result.size, unzippedSize: result.unzippedSize, depsHash: result.sha256, sources };
+        layerStep.done(`${files}, ${formatBytes(result.size)} zipped, ${formatBytes(result.unzippedSize)} unzipped`);
+      }
     }
     const manifest: PackageManifest = {
       function: { file: 'function.zip', sha256: fn.sha256, size: fn.size, unzippedSize: fn.unzippedSize },

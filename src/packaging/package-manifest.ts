@@ -19,7 +19,8 @@ export interface PackageArchive {
 /** `<build>/package/manifest.json`: what the package task built, read by deploy, update and status. */
 export interface PackageManifest {
   function: PackageArchive;
-  layer: (PackageArchive & { depsHash: string }) | null;
+  /** `sources`: the digest of the files zipped (zip.entriesDigest), for the next package to reuse the zip. */
+  layer: (PackageArchive & { depsHash: string; sources?: string }) | null;
   runtime: string;
   architecture: Architecture;
   handler: string;
@@ -100,7 +101,8 @@ function parseManifest(raw: unknown, file: string): PackageManifest {
   if (m.layer !== null && m.layer !== undefined) {
     const depsHash = (m.layer as Record<string, unknown>).depsHash;
     if (typeof depsHash !== 'string' || !/^[0-9a-f]{16,64}$/.test(depsHash)) return bad('"layer.depsHash" is missing');
-    layer = { ...archive(m.layer, 'layer'), depsHash };
+    const sources = (m.layer as Record<string, unknown>).sources;
+    layer = { ...archive(m.layer, 'layer'), depsHash, ...(typeof sources === 'string' && { sources }) };
   }
   if (typeof m.runtime !== 'string') return bad('"runtime" is missing');
   const architecture = ARCHITECTURES.find((a) => a === m.architecture) ?? bad(`"architecture" must be ${ARCHITECTURES.join(' or ')}`);

@@ -1,7 +1,7 @@
 import archiver from 'archiver';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { lstat, readdir, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -37,6 +37,24 @@ export async function collectFiles(dir: string, prefix: string, exclude: (rel: s
   return out;
 }
 
+const byName = (a: ZipEntry, b: ZipEntry): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+const executable = async (file: string): Promise<boolean> => ((await lstat(file)).mode & 0o111) !== 0;
+
+/**
+ * What decides the bytes writeDeterministicZip writes for `entries`: their names, contents and
+ * whether each is executable, as one sha256. Equal digests give equal zips, so a zip already written
+ * for them can be used again instead of compressed again.
+ */
+export async function entriesDigest(entries: readonly ZipEntry[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (const entry of [...entries].sort(byName)) {
+    const content = await readFile(entry.file);
+    hash.update(`${entry.name}\0${(await executable(entry.file)) ? 'x' : '-'}\0${content.length}\0`);
+    hash.update(content);
+  }
+  return hash.digest('hex');
+}
+
 // DOS time starts in 1980; archiver converts with local-time getters, so build the date in local time.
 const FIXED_DATE = new Date(1980, 0, 1, 0, 0, 0);
 
@@ -50,7 +68,7 @@ export async function writeDeterministicZip(
   opts: { onBytes?: (written: number) => void; signal?: AbortSignal } = {},
 ): Promise<ZipResult> {
   const { onBytes, signal } = opts;
-  const sorted = [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const sorted = [...entries].sort(byName);
   // statConcurrency 1: archiver stats files in parallel and queues each when its stat returns, which
   // would let entry order (and so the bytes) vary between runs.
   const archive = archiver('zip', { zlib: { level: 9 }, forceLocalTime: true, statConcurrency: 1 });
@@ -75,7 +93,7 @@ export async function writeDeterministicZip(
     }
     const info = await stat(entry.file);
     unzippedSize += info.size;
-    const mode = (await lstat(entry.file)).mode & 0o111 ? 0o755 : 0o644;
+    const mode = (await executable(entry.file)) ? 0o755 : 0o644;
     archive.file(entry.file, { name: entry.name, date: FIXED_DATE, mode });
   }
   // The pipeline settles when the zip is written or the signal aborts it; finalize()'s own promise never

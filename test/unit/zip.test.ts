@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import yauzl from 'yauzl';
-import { collectFiles, writeDeterministicZip } from '../../src/packaging/zip.js';
+import { collectFiles, entriesDigest, writeDeterministicZip } from '../../src/packaging/zip.js';
 
 function listZip(file: string): Promise<{ name: string; mode: number; size: number; mtime: Date }[]> {
   return new Promise((resolve, reject) => {
@@ -76,5 +76,24 @@ describe('deterministic zip', () => {
     await writeFile(path.join(dir, 'src/b.py'), 'print("c")\n');
     const afterChange = await writeDeterministicZip(entries, path.join(dir, 'five.zip'));
     assert.notEqual(afterChange.sha256, before.sha256);
+  });
+
+  it('has a digest of what decides its bytes: names, contents and the executable bit, not times or order', async () => {
+    const tree = path.join(dir, 'digest');
+    await mkdir(path.join(tree, 'pkg'), { recursive: true });
+    await writeFile(path.join(tree, 'pkg/a.py'), 'A = 1\n');
+    await writeFile(path.join(tree, 'b.py'), 'B = 1\n');
+    const entries = await collectFiles(tree, 'python');
+    const digest = await entriesDigest(entries);
+    await utimes(path.join(tree, 'b.py'), new Date(2001, 1, 1), new Date(2001, 1, 1));
+    await chmod(path.join(tree, 'b.py'), 0o600);
+    assert.equal(await entriesDigest([...entries].reverse()), digest, 'times, modes other than x, order');
+    await chmod(path.join(tree, 'b.py'), 0o700);
+    const executable = await entriesDigest(entries);
+    assert.notEqual(executable, digest, 'the executable bit');
+    await writeFile(path.join(tree, 'b.py'), 'B = 2\n');
+    assert.notEqual(await entriesDigest(entries), executable, 'a content of the same size');
+    const renamed = entries.map((e) => ({ ...e, name: e.name.replace('python/', 'lib/') }));
+    assert.notEqual(await entriesDigest(renamed), await entriesDigest(entries), 'the names in the archive');
   });
 });
