@@ -5,7 +5,7 @@ import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile 
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { runPipe } from './cli.js';
+import { REPO_ROOT, runPipe } from './cli.js';
 
 /** The config keys that decide what `pipe env` builds and under which environment key. */
 const ENV_SETTINGS = ['runtime', 'architecture', 'runner', 'python', 'image', 'buildEnv', 'docker'] as const;
@@ -27,11 +27,16 @@ const seedsRoot = (): string => process.env.PIPE_TEST_ENV_CACHE ?? path.join(os.
  * The env fingerprint holds file contents, settings and the interpreter, never the project's path, so
  * pipe itself decides that the copy is up to date. Test files asking at the same time wait on the seed
  * project's lock, and all but the first find env up to date there.
+ *
+ * The seed is also packaged, with the fake function's training script and handler (test/fixtures/
+ * fake-function): the copy's build/package is then a last package whose layer.zip holds the same
+ * runtime deps, which the package task keeps instead of zipping them again (seconds per project).
+ * Only env's state is copied: every other task of the project runs as in a project of its own.
  */
 export async function linkSharedEnv(dir: string, config: Record<string, unknown>): Promise<void> {
   const seed = await seedProject(dir, config);
-  const built = await runPipe(['env'], { cwd: seed });
-  if (built.code !== 0) throw new Error(`pipe env in the seed project ${seed} exited ${built.code}:\n${built.stdout}${built.stderr}`);
+  const built = await runPipe(['package'], { cwd: seed });
+  if (built.code !== 0) throw new Error(`pipe package in the seed project ${seed} exited ${built.code}:\n${built.stdout}${built.stderr}`);
   await linkTree(path.join(seed, 'build'), path.join(dir, 'build'));
   const seedState = path.join(seed, '.pipe', 'state');
   const state = path.join(dir, '.pipe', 'state');
@@ -53,6 +58,9 @@ async function seedProject(dir: string, config: Record<string, unknown>): Promis
     files[`python/${name}`] = await readFile(path.join(dir, 'python', name), 'utf8');
   }
   files['handler/requirements.txt'] = await readFile(path.join(dir, 'handler', 'requirements.txt'), 'utf8');
+  // What the seed's model and package tasks need besides: a stand-in model, and a handler to zip.
+  const fake = path.join(REPO_ROOT, 'test', 'fixtures', 'fake-function');
+  for (const name of ['python/build_model_artifacts.py', 'handler/app.py']) files[name] = await readFile(path.join(fake, name), 'utf8');
   const key = createHash('sha256').update(JSON.stringify(Object.entries(files).sort())).digest('hex').slice(0, 16);
   const seed = path.join(seedsRoot(), `env-${key}`);
   if (existsSync(seed)) return seed;
