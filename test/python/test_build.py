@@ -6,14 +6,14 @@ from xml.etree import ElementTree
 
 import joblib
 
-from conftest import run_build
+from conftest import run_build, run_build_cli
 from test_credit_data import kaggle_csv
 
 DEPLOYED = ("model.json", "model_card.json")
 
 
 def test_same_seed_gives_byte_identical_deployed_artifacts(tmp_path, artifacts):
-    again = run_build(tmp_path / "again", "--rows", "4000", "--seed", "3")
+    again = run_build_cli(tmp_path / "again", "--rows", "4000", "--seed", "3")
     assert again.returncode == 0, again.stderr
     for name in DEPLOYED:
         assert (tmp_path / "again" / name).read_bytes() == (artifacts / name).read_bytes(), name
@@ -109,7 +109,7 @@ def test_bad_arguments_exit_2(tmp_path):
     for args, message in ((["--params", "[1]"], "JSON object"), (["--params", "{bad"], "not valid JSON"),
                           (["--params", '{"n_trees": 3}'], "invalid hyperparameters"),
                           (["--estimator", "catboost"], "choose one of: random_forest"), (["--check-rows", "10"], "at least 200")):
-        result = run_build(tmp_path, "--rows", "600", *args)
+        result = run_build_cli(tmp_path, "--rows", "600", *args)
         assert result.returncode == 2, (args, result.stderr)
         assert message in result.stderr and "Traceback" not in result.stderr
 
