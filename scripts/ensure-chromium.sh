@@ -17,8 +17,8 @@ command -v apt-get >/dev/null || die "no apt-get: install Chromium by other mean
 echo "ensure-chromium: installing chromium" >&2
 export DEBIAN_FRONTEND=noninteractive
 # The package lists are refreshed only when the install fails without them (a fresh machine).
-apt-get install -y -qq chromium >&2 \
-  || { apt-get update -qq >&2 && apt-get install -y -qq chromium >&2; } \
+apt-get install -o DPkg::Lock::Timeout=300 -y -qq chromium >&2 \
+  || { apt-get update -qq >&2 && apt-get install -o DPkg::Lock::Timeout=300 -y -qq chromium >&2; } \
   || die "apt-get install chromium failed"
 [ -x "$BROWSER" ] || die "installed chromium, but $BROWSER is still missing"
 "$BROWSER" --version >&2 || die "$BROWSER does not start"

@@ -18,7 +18,7 @@ die() {
 command -v apt-get >/dev/null || die "no apt-get: install xgboost and pandas for $PYTHON by other means"
 echo "ensure-xgboost: installing ${PACKAGES[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >&2 \
-  || { apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >&2; } \
+apt-get install -o DPkg::Lock::Timeout=300 -y -qq --no-install-recommends "${PACKAGES[@]}" >&2 \
+  || { apt-get update -qq >&2 && apt-get install -o DPkg::Lock::Timeout=300 -y -qq --no-install-recommends "${PACKAGES[@]}" >&2; } \
   || die "apt-get install ${PACKAGES[*]} failed"
 "$PYTHON" -c 'import xgboost, pandas' || die "installed ${PACKAGES[*]}, but $PYTHON still cannot import them"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: type-check, unit and integration tests (node:test), Python tests (pytest).
-# Starts what the tests need first: podman behind the Docker API with the local build images (as root,
-# installing them when missing). The Python test environment and pytest, and the type check, run in
-# the background beside the node tests; their output follows the node tests'.
+# Starts podman behind the Docker API first (as root, installing it when missing). The rest runs side
+# by side: the node tests, those using the container engine (after the local build images), the
+# browser's (after Chromium), the type check, and pytest (after XGBoost and the Python test
+# environment); the others' output follows the node tests'.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -39,26 +40,43 @@ finish() {
 }
 
 step "container engine"
+# As root, what the tests need is installed when missing. podman first: its packages and service are
+# quick, and the other installs wait on apt's lock. Then each install goes in the background beside
+# the tests that do not need it, in front of the tests that do: the build image (a Debian bootstrap,
+# about a minute on a fresh machine) before the container engine's tests, XGBoost before pytest,
+# Chromium before the browser's test.
+as_root=false
 if [ "$(id -u)" = 0 ]; then
+  as_root=true
   bash scripts/ensure-podman.sh || exit 1
-  bash scripts/ensure-build-image.sh || exit 1
-  # XGBoost is not a wheel on these machines: Debian's python3-xgboost produces the real models
-  # and pred_contribs that the XGBoost exporter is checked against.
-  bash scripts/ensure-xgboost.sh || exit 1
-  bash scripts/ensure-chromium.sh || exit 1
 fi
+# Runs the ensure-* scripts named (as root), then the command after --. Exported, for the background
+# jobs' shells (bash -c 'after_setup "$@"' - ...).
+after_setup() {
+  local script
+  while [ "$1" != -- ]; do
+    script="$1"
+    shift
+    if $as_root; then bash "scripts/$script.sh" || exit 1; fi
+  done
+  shift
+  exec "$@"
+}
+export -f after_setup
+export as_root
 export DOCKER_HOST="${DOCKER_HOST:-unix:///tmp/podman.sock}"
 # OpenMP (HistGradientBoosting, LightGBM) spins waiting threads: with the node tests' processes on
 # the same two cores, a tiny fit can take a minute. One thread per process keeps the suite steady.
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 
 # The Python tests need no engine or network of their own, and the node tests do not need the Python
-# test environment: building it and running pytest go beside the node tests.
+# test environment: building it and running pytest go beside the node tests. XGBoost is not a wheel
+# on these machines: Debian's python3-xgboost produces the real models and pred_contribs that the
+# XGBoost exporter is checked against.
 py_log="$work/pytest.log"
 export PIPE_TEST_PYTHON="$root/.venv-test/bin/python"
 background bash -c 'echo "== python test environment"
-  bash scripts/ensure-python-env.sh || exit 1
-  exec "$PIPE_TEST_PYTHON" -m pytest -q -p no:cacheprovider test/python' > "$py_log" 2>&1
+  after_setup ensure-xgboost -- bash -c "bash scripts/ensure-python-env.sh && exec \"\$PIPE_TEST_PYTHON\" -m pytest -q -p no:cacheprovider test/python"' > "$py_log" 2>&1
 py_pid=$!
 
 # The type check of sources, tests and benches.
@@ -86,13 +104,19 @@ step "node tests"
 # Two files at a time on this project's two-core machines: more only adds contention for the cores
 # (PIPE_TEST_CONCURRENCY sets another number).
 mapfile -t engine_tests < <(grep -l "support/build-engine\|support/broken-engine\|src/runners/docker-" test/integration/*.test.ts)
+mapfile -t browser_tests < <(grep -l "chromium" test/integration/*.test.ts)
 other_tests=()
 for file in test/integration/*.test.ts test/unit/*.test.ts; do
-  [[ " ${engine_tests[*]} " == *" $file "* ]] || other_tests+=("$file")
+  [[ " ${engine_tests[*]} ${browser_tests[*]} " == *" $file "* ]] || other_tests+=("$file")
 done
 engine_log="$work/engine-tests.log"
-background node --import tsx --test --test-concurrency=1 --test-reporter=spec "${engine_tests[@]}" > "$engine_log" 2>&1
+background bash -c 'after_setup "$@"' - ensure-build-image -- \
+  node --import tsx --test --test-concurrency=1 --test-reporter=spec "${engine_tests[@]}" > "$engine_log" 2>&1
 engine_pid=$!
+browser_log="$work/browser-tests.log"
+background bash -c 'after_setup "$@"' - ensure-chromium -- \
+  node --import tsx --test --test-concurrency=1 --test-reporter=spec "${browser_tests[@]}" > "$browser_log" 2>&1
+browser_pid=$!
 background node --import tsx --test --test-concurrency="${PIPE_TEST_CONCURRENCY:-2}" --test-reporter=spec "${other_tests[@]}"
 finish "$!"
 node_status=$?
@@ -101,6 +125,11 @@ step "node tests using the container engine"
 finish "$engine_pid"
 engine_status=$?
 cat "$engine_log"
+
+step "node tests in a browser"
+finish "$browser_pid"
+browser_status=$?
+cat "$browser_log"
 
 step "type check"
 finish "$check_pid"
@@ -112,7 +141,9 @@ finish "$py_pid"
 py_status=$?
 cat "$py_log"
 
-if [ "$node_status" -ne 0 ] || [ "$engine_status" -ne 0 ] || [ "$check_status" -ne 0 ] || [ "$py_status" -ne 0 ]; then
-  echo "tests failed: node exit $node_status, node (container engine) exit $engine_status, type check exit $check_status, pytest exit $py_status"
+if [ "$node_status" -ne 0 ] || [ "$engine_status" -ne 0 ] || [ "$browser_status" -ne 0 ] || [ "$check_status" -ne 0 ] \
+  || [ "$py_status" -ne 0 ]; then
+  echo "tests failed: node exit $node_status, node (container engine) exit $engine_status, node (browser) exit $browser_status," \
+    "type check exit $check_status, pytest exit $py_status"
   exit 1
 fi
