@@ -19,7 +19,9 @@ echo "python env: building $venv" >&2
 rm -rf "$venv"
 "$python" -m venv "$venv"
 
-pip_args=(--quiet --disable-pip-version-check)
+# No bytecode at install: compiling every module of scipy, pandas, scikit-learn and the rest is most of
+# the install's CPU time, and the tests import a fraction of them (compiled once, at first import).
+pip_args=(--quiet --disable-pip-version-check --no-compile)
 # Without a route to the default index every lookup would retry for minutes before pip falls back
 # to the configured local indexes / find-links: fail the unreachable index fast instead.
 if ! "$python" -c 'import socket; socket.getaddrinfo("pypi.org", 443)' 2>/dev/null; then
