@@ -79,19 +79,23 @@ background bash -c 'echo "== python test environment"
   after_setup ensure-xgboost -- bash -c "bash scripts/ensure-python-env.sh && exec \"\$PIPE_TEST_PYTHON\" -m pytest -q -p no:cacheprovider test/python"' > "$py_log" 2>&1
 py_pid=$!
 
-# The type check of sources, tests and benches.
-check_log="$work/type-check.log"
-background node_modules/.bin/tsc -p tsconfig.check.json > "$check_log" 2>&1
-check_pid=$!
-
 step "build"
 # npm ci has just built dist (prepare): it is built again when a source is newer than the build.
-built=dist/src/cli/run.js
-if [ ! -f "$built" ] || [ -n "$(find src tasks tsconfig.json package.json -newer "$built" -print -quit)" ]; then
+# (The build is incremental: tsc rewrites what changed, so its build info's time is set after it.)
+built=dist/tsconfig.tsbuildinfo
+if [ ! -f "$built" ] || [ ! -f dist/src/cli/run.js ] \
+  || [ -n "$(find src tasks tsconfig.json package.json -newer "$built" -print -quit)" ]; then
   npx tsc -p tsconfig.json || exit 1
+  touch "$built"
 else
   echo "dist is up to date"
 fi
+
+# The type check of tests and benches, against the sources' declarations the build wrote (a project
+# reference: the build has checked the sources themselves).
+check_log="$work/type-check.log"
+background node_modules/.bin/tsc -p tsconfig.check.json > "$check_log" 2>&1
+check_pid=$!
 
 # Environments that several tests need built, built once by the CLI (test/support/shared-env.ts).
 export PIPE_TEST_ENV_CACHE="$work/envs"
