@@ -109,9 +109,12 @@ step "node tests"
 # (PIPE_TEST_CONCURRENCY sets another number).
 mapfile -t engine_tests < <(grep -l "support/build-engine\|support/broken-engine\|src/runners/docker-" test/integration/*.test.ts)
 mapfile -t browser_tests < <(grep -l "chromium" test/integration/*.test.ts)
+# The files that train real models (on the shared environments) are the longest: they start first, so
+# that none of them is left running alone at the end.
+mapfile -t model_tests < <(grep -l "sharedEnv: true" test/integration/*.test.ts)
 other_tests=()
-for file in test/integration/*.test.ts test/unit/*.test.ts; do
-  [[ " ${engine_tests[*]} ${browser_tests[*]} " == *" $file "* ]] || other_tests+=("$file")
+for file in "${model_tests[@]}" test/integration/*.test.ts test/unit/*.test.ts; do
+  [[ " ${engine_tests[*]} ${browser_tests[*]} ${other_tests[*]} " == *" $file "* ]] || other_tests+=("$file")
 done
 engine_log="$work/engine-tests.log"
 background bash -c 'after_setup "$@"' - ensure-build-image -- \
