@@ -105,8 +105,9 @@ step "node tests"
 # containers, and each works in temporary directories and on ports of its own. Those that use the
 # container engine run one after another, beside the others: a container's start, kill and removal
 # slow down when the engine serves several tests at once, and some tests bound how long these take.
-# Two files at a time on this project's two-core machines: more only adds contention for the cores
-# (PIPE_TEST_CONCURRENCY sets another number).
+# Three files at a time on this project's two-core machines: the first wait on the shared
+# environments' build, and many files spend their time waiting on servers; more only adds contention
+# for the cores (PIPE_TEST_CONCURRENCY sets another number).
 mapfile -t engine_tests < <(grep -l "support/build-engine\|support/broken-engine\|src/runners/docker-" test/integration/*.test.ts)
 mapfile -t browser_tests < <(grep -l "chromium" test/integration/*.test.ts)
 # The files that train real models (on the shared environments) are the longest: they start first, so
@@ -124,7 +125,7 @@ browser_log="$work/browser-tests.log"
 background bash -c 'after_setup "$@"' - ensure-chromium -- \
   node --import tsx --test --test-concurrency=1 --test-reporter=spec "${browser_tests[@]}" > "$browser_log" 2>&1
 browser_pid=$!
-background node --import tsx --test --test-concurrency="${PIPE_TEST_CONCURRENCY:-2}" --test-reporter=spec "${other_tests[@]}"
+background node --import tsx --test --test-concurrency="${PIPE_TEST_CONCURRENCY:-3}" --test-reporter=spec "${other_tests[@]}"
 finish "$!"
 node_status=$?
 
