@@ -50,14 +50,19 @@ if [ "$(id -u)" = 0 ]; then
   as_root=true
   bash scripts/ensure-podman.sh || exit 1
 fi
-# Runs the ensure-* scripts named (as root), then the command after --. Exported, for the background
-# jobs' shells (bash -c 'after_setup "$@"' - ...).
+# Runs the ensure-* scripts named (as root), then the command after --. With --nice, the scripts run at
+# a lower priority: installs whose tests have time to spare leave the cores to the node tests, the
+# longest stream. Exported, for the background jobs' shells (bash -c 'after_setup "$@"' - ...).
 after_setup() {
-  local script
+  local script priority=()
+  if [ "$1" = --nice ]; then
+    priority=(nice -n 10)
+    shift
+  fi
   while [ "$1" != -- ]; do
     script="$1"
     shift
-    if $as_root; then bash "scripts/$script.sh" || exit 1; fi
+    if $as_root; then "${priority[@]}" bash "scripts/$script.sh" || exit 1; fi
   done
   shift
   exec "$@"
@@ -76,7 +81,7 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 py_log="$work/pytest.log"
 export PIPE_TEST_PYTHON="$root/.venv-test/bin/python"
 background bash -c 'echo "== python test environment"
-  after_setup ensure-xgboost -- bash -c "bash scripts/ensure-python-env.sh && exec \"\$PIPE_TEST_PYTHON\" -m pytest -q -p no:cacheprovider test/python"' > "$py_log" 2>&1
+  after_setup --nice ensure-xgboost -- bash -c "nice -n 10 bash scripts/ensure-python-env.sh && exec \"\$PIPE_TEST_PYTHON\" -m pytest -q -p no:cacheprovider test/python"' > "$py_log" 2>&1
 py_pid=$!
 
 step "build"
@@ -122,7 +127,7 @@ background bash -c 'after_setup "$@"' - ensure-build-image -- \
   node --import tsx --test --test-concurrency=1 --test-reporter=spec "${engine_tests[@]}" > "$engine_log" 2>&1
 engine_pid=$!
 browser_log="$work/browser-tests.log"
-background bash -c 'after_setup "$@"' - ensure-chromium -- \
+background bash -c 'after_setup "$@"' - --nice ensure-chromium -- \
   node --import tsx --test --test-concurrency=1 --test-reporter=spec "${browser_tests[@]}" > "$browser_log" 2>&1
 browser_pid=$!
 background node --import tsx --test --test-concurrency="${PIPE_TEST_CONCURRENCY:-3}" --test-reporter=spec "${other_tests[@]}"
