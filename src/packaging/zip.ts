@@ -1,11 +1,12 @@
 import archiver from 'archiver';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { lstat, readdir, readFile, stat } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InterruptedError } from '../errors.js';
+import { sha256File } from '../util/hash.js';
 
 /** One file going into a zip: where it is on disk and its name in the archive. */
 export interface ZipEntry {
@@ -48,9 +49,7 @@ const executable = async (file: string): Promise<boolean> => ((await lstat(file)
 export async function entriesDigest(entries: readonly ZipEntry[]): Promise<string> {
   const hash = createHash('sha256');
   for (const entry of [...entries].sort(byName)) {
-    const content = await readFile(entry.file);
-    hash.update(`${entry.name}\0${(await executable(entry.file)) ? 'x' : '-'}\0${content.length}\0`);
-    hash.update(content);
+    hash.update(`${entry.name}\0${(await executable(entry.file)) ? 'x' : '-'}\0${await sha256File(entry.file)}\n`);
   }
   return hash.digest('hex');
 }

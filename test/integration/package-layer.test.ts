@@ -37,7 +37,7 @@ describe('the package task zips the runtime deps once', () => {
     assert.deepEqual(reused.layer, zipped.layer);
     assert.equal((await readFile(path.join(dir, 'build/package/layer.zip'))).length, zipped.layer.size);
 
-    // Same size, other content: the zip is made again, and holds the new file.
+    // Same size, other content: the zip is made again, with another digest and sha256.
     await writeFile(module, 'VALUE = 2\n');
     const changed = await runPipe(['package', '--force'], { cwd: dir });
     assert.equal(changed.code, 0, changed.stdout + changed.stderr);
