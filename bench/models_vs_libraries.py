@@ -51,7 +51,8 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 HANDLER = ROOT / "handler"
 sys.path.insert(0, str(BENCH))
-from handler_vs_shap import CONVENTIONAL_HANDLER, SHAP_HANDLER, max_difference, python_env  # noqa: E402
+from handler_vs_shap import (CONVENTIONAL_HANDLER, SHAP_HANDLER, compile_installed_packages, max_difference,  # noqa: E402
+                             python_env)
 
 TOLERANCE = 1e-6
 RSS_LIMIT_MB = 512
@@ -395,6 +396,7 @@ def main() -> None:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         artifacts = build_all(keys, workdir)
+        compile_installed_packages()
         function = compiled_copy(args.handler.resolve(), workdir)
         results = {key: measure(key, artifacts[key], workdir, args.runs, args.budget, function) for key in keys}
     print(f"ours: handler/app.py with numpy only; theirs: a shap handler (pandas DataFrame, the joblib Pipeline, "

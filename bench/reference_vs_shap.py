@@ -46,6 +46,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 HANDLER = ROOT / "handler"
 sys.path.insert(0, str(BENCH))
+from handler_vs_shap import compile_installed_packages  # noqa: E402
 from models_vs_libraries import compiled_copy  # noqa: E402
 
 TOLERANCE = 1e-6
@@ -171,6 +172,7 @@ def main() -> int:
     print(f"LightGBM classifier, {PARAMS['n_estimators']} trees x {PARAMS['num_leaves']} leaves, credit example "
           f"(10 features); artifacts in {work}", flush=True)
     build(work / "path-dependent", {})
+    compile_installed_packages()
     function = compiled_copy(HANDLER, work)
     records_file = work / "records.json"
     records_file.write_text(json.dumps(records()))

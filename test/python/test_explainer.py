@@ -105,13 +105,18 @@ def test_both_algorithms_are_exact_on_deep_trees(monkeypatch, budget, mode):
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-@pytest.mark.parametrize("layout, row_entries", [("rows", 10**9), ("slots", 0)])
-def test_both_table_layouts_are_exact(monkeypatch, seed, layout, row_entries):
+@pytest.mark.parametrize("layout, row_entries, record_rows", [("rows", 10**9, False), ("slots", 0, True),
+                                                              ("slots", 0, False)])
+def test_both_table_layouts_are_exact(monkeypatch, seed, layout, row_entries, record_rows):
+    """Rows, or slots with or without the rows copy that one-record requests read (assert_exact explains
+    single records too)."""
     import path_tables
 
     monkeypatch.setattr(path_tables, "ROW_ENTRIES", row_entries)
+    monkeypatch.setattr(path_tables, "RECORD_ROW_ENTRIES", 10**9 if record_rows else 0)
     ours = assert_exact(random_ensemble(seed, trees=5, depth=6, outputs=1 + seed % 3), records(seed, 40))
     assert ours.tabulated_leaves > 0 and ours._tables.layout == layout
+    assert (ours._tables._record_rows is not None) == record_rows
 
 
 def test_a_request_in_blocks_of_a_few_slots_is_still_exact(monkeypatch):
