@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 
-from audit import AuditLog, sha256
+from audit import AuditLog, digest
 from explainer import TreeModelExplainer, apply_link, space_of
 from reasons import ReasonWriter, subject_of
 from responses import PredictionFormatter
@@ -52,7 +52,7 @@ class LoadedModel:
         """From the artifacts in ``directory``, or ``artifacts`` as read_artifacts returns them."""
         model_bytes, document, card_bytes, card = artifacts if artifacts is not None else read_artifacts(directory)
         try:
-            if sha256(model_bytes).hexdigest() != card["artifacts"]["model.json"]["sha256"]:
+            if digest(model_bytes) != card["artifacts"]["model.json"]["sha256"]:
                 raise ArtifactError("model.json does not match the sha256 recorded in model_card.json")
             if document.get("format") != MODEL_FORMAT:
                 raise ArtifactError(f"model.json format {document.get('format')!r} is not {MODEL_FORMAT!r}")

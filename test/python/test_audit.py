@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+import audit
 from conftest import run_build
 from test_handler import call, predict, v2
 
@@ -136,3 +137,9 @@ def test_an_unknown_mode_is_said_once_and_decisions_are_kept(function, capsys):
     predict(app, card["example_request"])
     [line] = audit_lines(capsys.readouterr().out)
     assert "values" not in line
+
+
+@pytest.mark.parametrize("size", [0, 1000, audit.OPENSSL_BYTES, audit.OPENSSL_BYTES + 1, 3 * audit.OPENSSL_BYTES])
+def test_digest_is_the_sha256_whichever_implementation_serves_the_size(size):
+    data = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    assert audit.digest(data) == hashlib.sha256(data).hexdigest()
