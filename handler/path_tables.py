@@ -130,7 +130,8 @@ class UnitTables:
     so a request gathers one row per unit and record and sums them: a fifth as many gathers where
     units use about half the features, for rows that also carry the zeros of the features a unit
     does not use. Rows serve small tables (a 100-tree HistGradientBoosting model: some 30% faster),
-    slots large ones.
+    slots large ones; a large table also gets a rows copy for one-record requests (RECORD_ROW_ENTRIES),
+    where the slots' batch locality buys nothing.
     """
 
     def __init__(self, paths: LeafPaths, cells: FeatureCells, units: np.ndarray, n_outputs: int, reference=None):
