@@ -113,7 +113,7 @@ ROW_WORK = 1 << 20
 # One record's request gathers a row per unit wherever the rows fit this many entries (48 MB), even where
 # the slots layout serves batches: a unit's row is one or two cache lines where its slots' entries are
 # one line each. A 300-tree LightGBM model (2.2 M slot entries, 3.8 M in rows): 40% less time in the
-# tables for one record, for a copy of the table built at load (some 15 ms).
+# tables for one record, for a copy of the table built at load (13-20 ms here, and its page faults).
 RECORD_ROW_ENTRIES = 6_000_000
 # Slots x records per block of a larger request (whose records come a few hundred at most at a
 # time): the block's indices and entries (1 MB each) stay in cache between the steps; 32 times
@@ -303,7 +303,7 @@ class UnitTables:
                 # The unit's place among the b-bit units: its rank in the copy's order less the first's.
                 place = (unit_base[self._slot_unit[lo:hi]] - unit_base[by_bits[u0]]) >> bits
                 block[place, :, column] = self._table[start: start + (hi - lo) * size].reshape(hi - lo, size)
-        return rows, unit_base
+        return rows, unit_base[:, None]
 
     def _buffers(self, shape: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         # Allocated once: fresh temporaries would be mapped and page-faulted on every request. (A
@@ -339,15 +339,13 @@ class UnitTables:
             return
         patterns = self._patterns(rows)
         if self._rows is not None:
-            self._accumulate_rows(patterns, out)
+            self._accumulate_rows(patterns, out, self._rows, self._unit_base)
+            return
+        if n == 1 and self._record_rows is not None:
+            self._accumulate_rows(patterns, out, self._record_rows, self._record_base)
             return
         if n == 1:
-            if self._record_rows is not None:
-                index = patterns[0].astype(np.intp)
-                index += self._record_base
-                out[self._targets, 0] += self._ones[: self._n_units] @ np.take(self._record_rows, index, axis=0, mode="wrap")
-            else:
-                out[self._targets, 0] += np.add.reduceat(self._gather(patterns[0], 0, total), self._target_starts)
+            out[self._targets, 0] += np.add.reduceat(self._gather(patterns[0], 0, total), self._target_starts)
             return
         by_unit = np.ascontiguousarray(patterns.T)  # (units, n): the slot gather below copies whole rows
         if n <= FEW_RECORDS:  # small arrays: one gather, one call for every target's sum
@@ -372,13 +370,14 @@ class UnitTables:
                 out[target] += self._ones[: hi - lo] @ contrib[lo:hi]
                 j += 1
 
-    def _accumulate_rows(self, patterns: np.ndarray, out: np.ndarray) -> None:
-        """The rows layout: each unit's row for each record, summed over the units, a few records at a time."""
+    def _accumulate_rows(self, patterns: np.ndarray, out: np.ndarray, rows: np.ndarray, unit_base: np.ndarray) -> None:
+        """The rows layout (``rows``, each unit's first row at ``unit_base``, (units, 1)): each unit's row for
+        each record, summed over the units, a few records at a time."""
         width = self._targets.size
         step = max(1, ROW_WORK // (self._n_units * width))
         for first in range(0, patterns.shape[0], step):
             index = patterns[first: first + step].T.astype(np.intp)  # (units, records)
-            index += self._unit_base
-            gathered = np.take(self._rows, index, axis=0, mode="wrap")  # (units, records, targets)
+            index += unit_base
+            gathered = np.take(rows, index, axis=0, mode="wrap")  # (units, records, targets)
             summed = self._ones[: self._n_units] @ gathered.reshape(self._n_units, -1)
             out[self._targets, first: first + step] += summed.reshape(-1, width).T
